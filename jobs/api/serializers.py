@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from jobs.models import Document, ModelKind, Summary
+from jobs.services import DocumentInput
+
+MODEL_CHOICES = ModelKind.values
+
+
+class SentenceSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    text = serializers.CharField()
+    start = serializers.IntegerField(help_text="Character offset of the sentence in the text.")
+    end = serializers.IntegerField(help_text="Offset one past the sentence's last character.")
+    score = serializers.FloatField()
+    selected = serializers.BooleanField()
+
+
+class SummarySerializer(serializers.ModelSerializer):
+    sentences = SentenceSerializer(many=True, read_only=True)
+    summary = serializers.CharField(source="summary_text", read_only=True)
+
+    class Meta:
+        model = Summary
+        fields = [
+            "id", "document", "status", "requested_model", "model", "model_version",
+            "max_sentences", "attempts", "sentences", "summary", "notes", "error",
+            "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class SummaryBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Summary
+        fields = ["id", "status", "model", "created_at"]
+        read_only_fields = fields
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    summaries = SummaryBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id", "title", "text", "reference_summary", "split", "language", "sha256",
+            "created_at", "summaries",
+        ]
+        read_only_fields = fields
+
+
+class DocumentCreatedSerializer(DocumentSerializer):
+    summary = serializers.SerializerMethodField()
+
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "summary"]
+        read_only_fields = fields
+
+    def get_summary(self, obj) -> dict | None:
+        summary = self.context.get("summary_by_document", {}).get(obj.pk)
+        return SummarySerializer(summary).data if summary else None
+
+
+class SummarizeOptionsSerializer(serializers.Serializer):
+    model = serializers.ChoiceField(
+        choices=MODEL_CHOICES,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Default: the active BertSumExt, else lead3 (the summary says so).",
+    )
+    max_sentences = serializers.IntegerField(
+        required=False, default=3, min_value=1, max_value=settings.MAX_SUMMARY_SENTENCES
+    )
+
+
+class DocumentInputSerializer(SummarizeOptionsSerializer):
+    text = serializers.CharField(
+        trim_whitespace=False, allow_blank=False, max_length=settings.MAX_DOCUMENT_CHARS
+    )
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    reference_summary = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    summarize = serializers.BooleanField(required=False, default=True)
+
+    def validate_text(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("text is empty: send the document's text")
+        return value
+
+    def to_input(self) -> DocumentInput:
+        d = self.validated_data
+        return DocumentInput(
+            text=d["text"],
+            title=d["title"],
+            reference_summary=d["reference_summary"],
+            model=d["model"],
+            max_sentences=d["max_sentences"],
+            summarize=d["summarize"],
+        )
+
+
+class FileUploadSerializer(SummarizeOptionsSerializer):
+    file = serializers.FileField(help_text=".txt, .md or .html, UTF-8")
+    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    reference_summary = serializers.CharField(required=False, allow_blank=True, default="")
+    summarize = serializers.BooleanField(required=False, default=True)

@@ -1,0 +1,126 @@
+"""REST API views: parse and check the request, call one service, render."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from jobs import services
+from jobs.models import Document, Summary
+from jobs.uploads import read_upload
+
+from .parsers import JSONLinesParser, JSONLParser
+from .serializers import (
+    DocumentCreatedSerializer,
+    DocumentInputSerializer,
+    DocumentSerializer,
+    FileUploadSerializer,
+    SummarizeOptionsSerializer,
+    SummarySerializer,
+)
+
+
+def _created_response(submissions: list[services.Submission], many: bool) -> Response:
+    context = {"summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary}}
+    docs = [s.document for s in submissions]
+    data = DocumentCreatedSerializer(docs if many else docs[0], many=many, context=context).data
+    return Response(data, status=status.HTTP_201_CREATED)
+
+
+class DocumentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Documents of the authenticated user (never anyone else's)."""
+
+    serializer_class = DocumentSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return Document.objects.filter(owner=self.request.user).prefetch_related("summaries")
+
+    @extend_schema(
+        request={
+            "application/json": DocumentInputSerializer,
+            "multipart/form-data": FileUploadSerializer,
+        },
+        responses={201: DocumentCreatedSerializer, 400: OpenApiResponse(description="bad input")},
+    )
+    def create(self, request):
+        if request.content_type.startswith("multipart/"):
+            upload = FileUploadSerializer(data=request.data)
+            upload.is_valid(raise_exception=True)
+            d = upload.validated_data
+            title, text = read_upload(d["file"].name, d["file"].read())
+            item = services.DocumentInput(
+                text=text,
+                title=d["title"] or title,
+                reference_summary=d["reference_summary"],
+                model=d["model"],
+                max_sentences=d["max_sentences"],
+                summarize=d["summarize"],
+            )
+        else:
+            if not isinstance(request.data, dict):
+                raise ParseError("send one JSON object with a 'text' field")
+            serializer = DocumentInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            item = serializer.to_input()
+        return _created_response([services.submit_document(request.user, item)], many=False)
+
+    @extend_schema(
+        request={
+            "application/json": DocumentInputSerializer(many=True),
+            "application/x-ndjson": DocumentInputSerializer,
+        },
+        responses={201: DocumentCreatedSerializer(many=True)},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        parser_classes=[JSONParser, JSONLinesParser, JSONLParser],
+    )
+    def batch(self, request):
+        """A JSON list, or a JSON Lines body, of documents; all or nothing."""
+        data = request.data
+        if not isinstance(data, list):
+            raise ParseError("send a JSON list of documents, or JSON Lines (one object per line)")
+        items, errors = [], {}
+        for i, obj in enumerate(data):
+            if not isinstance(obj, dict):
+                errors[str(i)] = "each item must be a JSON object with a 'text' field"
+                continue
+            serializer = DocumentInputSerializer(data=obj)
+            if serializer.is_valid():
+                items.append(serializer.to_input())
+            else:
+                errors[str(i)] = serializer.errors
+        if errors:
+            raise ValidationError({"detail": "no document was stored", "errors": errors})
+        return _created_response(services.submit_documents(request.user, items), many=True)
+
+    @extend_schema(request=SummarizeOptionsSerializer, responses={202: SummarySerializer})
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def summarize(self, request, pk=None):
+        document = self.get_object()
+        options = SummarizeOptionsSerializer(data=request.data or {})
+        options.is_valid(raise_exception=True)
+        summary = services.request_summary(
+            document,
+            request.user,
+            model=options.validated_data["model"],
+            max_sentences=options.validated_data["max_sentences"],
+        )
+        return Response(SummarySerializer(summary).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Summaries of the user's documents; sentences in document order with offsets."""
+
+    serializer_class = SummarySerializer
+
+    def get_queryset(self):
+        return Summary.objects.filter(document__owner=self.request.user)

@@ -1,0 +1,61 @@
+"""python manage.py summarize FILE [--model M] [--max-sentences N] [--json]"""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs import engines, services
+from jobs.models import ModelKind
+from jobs.uploads import read_upload
+
+
+class Command(BaseCommand):
+    help = "Summarize one document synchronously and print the selected sentences."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="a .txt, .md or .html file (UTF-8), or - for stdin")
+        parser.add_argument("--model", default="", choices=["", *ModelKind.values])
+        parser.add_argument("--max-sentences", type=int, default=3)
+        parser.add_argument("--json", action="store_true", help="print every sentence as JSON")
+
+    def handle(self, *args, file, model, max_sentences, json: bool, **options):
+        if file == "-":
+            import sys
+
+            name, data = "stdin.txt", sys.stdin.buffer.read()
+        else:
+            path = Path(file)
+            if not path.is_file():
+                raise CommandError(f"no such file: {file}")
+            name, data = path.name, path.read_bytes()
+        try:
+            _title, text = read_upload(name, data)
+            services.validate_document(
+                services.DocumentInput(text=text, model=model, max_sentences=max_sentences)
+            )
+            result, resolved = services.summarize_text(text, model, max_sentences)
+        except (services.InvalidInput, engines.ModelUnavailable) as exc:
+            raise CommandError(str(exc)) from exc
+        if json:
+            self.stdout.write(_as_json(result, resolved))
+            return
+        if resolved.note:
+            self.stderr.write(resolved.note)
+        self.stdout.write(f"model: {resolved.kind} ({resolved.version})")
+        for s in result.selected:
+            self.stdout.write(f"[{s.index}] ({s.score:.3f}) {s.text}")
+
+
+def _as_json(result, resolved) -> str:
+    return json.dumps(
+        {
+            "model": resolved.kind,
+            "model_version": resolved.version,
+            "notes": [n for n in [resolved.note, *result.notes] if n],
+            "summary": result.text,
+            "sentences": [s.__dict__ for s in result.sentences],
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
