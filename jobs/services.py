@@ -84,8 +84,7 @@ def validate_document(item: DocumentInput) -> DocumentInput:
         raise InvalidInput("text is empty: send the document's text", "text")
     if len(item.text) > settings.MAX_DOCUMENT_CHARS:
         raise InvalidInput(
-            f"text is {len(item.text):,} characters; the limit is "
-            f"{settings.MAX_DOCUMENT_CHARS:,}",
+            f"text is {len(item.text):,} characters; the limit is {settings.MAX_DOCUMENT_CHARS:,}",
             "text",
         )
     if "\x00" in item.text:
@@ -120,7 +119,8 @@ def _create_document(owner, item: DocumentInput) -> Document:
 def _enqueue_summary(summary: Summary) -> None:
     from .tasks import summarize
 
-    Summary.objects.filter(pk=summary.pk).update(enqueued_at=timezone.now())
+    summary.enqueued_at = timezone.now()
+    Summary.objects.filter(pk=summary.pk).update(enqueued_at=summary.enqueued_at)
     summarize.delay_on_commit(summary.pk)
 
 
@@ -173,7 +173,9 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
 class BatchInvalid(InvalidInput):
     def __init__(self, errors: dict[int, str]):
         first = min(errors)
-        super().__init__(f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}")
+        super().__init__(
+            f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}"
+        )
         self.errors = errors
 
 
@@ -255,7 +257,12 @@ def _claim(summary_id: int) -> tuple[Summary, uuid.UUID] | None:
         summary.error = ""
         summary.save(
             update_fields=[
-                "status", "attempts", "lease_token", "started_at", "heartbeat_at", "error"
+                "status",
+                "attempts",
+                "lease_token",
+                "started_at",
+                "heartbeat_at",
+                "error",
             ]
         )
         return summary, summary.lease_token

@@ -10,8 +10,27 @@ from .services import InvalidInput
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 _BLOCK_TAGS = {
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
-    "tr", "table", "section", "article", "header", "footer", "blockquote", "pre", "title",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "blockquote",
+    "pre",
+    "title",
 }
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head"}
 

@@ -9,6 +9,7 @@ it; a file lock keeps two processes from starting two servers.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import subprocess
 import time
@@ -43,16 +44,25 @@ def ensure_running(var_dir: Path) -> str:
         subprocess.run(
             [
                 redis_server,
-                "--port", "0",
-                "--unixsocket", str(socket_path),
-                "--unixsocketperm", "700",
-                "--dir", str(run_dir),
-                "--daemonize", "yes",
-                "--pidfile", str(run_dir / "redis.pid"),
-                "--logfile", str(run_dir / "redis.log"),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(run_dir),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(run_dir / "redis.pid"),
+                "--logfile",
+                str(run_dir / "redis.log"),
                 # Same durability rules as production (DESIGN.md §2).
-                "--appendonly", "yes",
-                "--maxmemory-policy", "noeviction",
+                "--appendonly",
+                "yes",
+                "--maxmemory-policy",
+                "noeviction",
             ],
             check=True,
         )
@@ -68,8 +78,7 @@ def stop(var_dir: Path) -> bool:
     socket_path = var_dir / "redis" / "redis.sock"
     if not _ping(socket_path):
         return False
-    try:
+    # shutdown() closes the connection under us: that is success.
+    with contextlib.suppress(redis.ConnectionError):
         redis.Redis(unix_socket_path=str(socket_path)).shutdown()
-    except redis.ConnectionError:
-        pass  # shutdown closes the connection under us: that is success
     return True

@@ -25,9 +25,21 @@ class SummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Summary
         fields = [
-            "id", "document", "status", "requested_model", "model", "model_version",
-            "max_sentences", "attempts", "sentences", "summary", "notes", "error",
-            "created_at", "started_at", "finished_at",
+            "id",
+            "document",
+            "status",
+            "requested_model",
+            "model",
+            "model_version",
+            "max_sentences",
+            "attempts",
+            "sentences",
+            "summary",
+            "notes",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -45,8 +57,15 @@ class DocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Document
         fields = [
-            "id", "title", "text", "reference_summary", "split", "language", "sha256",
-            "created_at", "summaries",
+            "id",
+            "title",
+            "text",
+            "reference_summary",
+            "split",
+            "language",
+            "sha256",
+            "created_at",
+            "summaries",
         ]
         read_only_fields = fields
 

@@ -31,9 +31,7 @@ def _created_response(submissions: list[services.Submission], many: bool) -> Res
     return Response(data, status=status.HTTP_201_CREATED)
 
 
-class DocumentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Documents of the authenticated user (never anyone else's)."""
 
     serializer_class = DocumentSerializer

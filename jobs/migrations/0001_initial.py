@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,57 +14,196 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=300)),
-                ('text', models.TextField(help_text='The document text; sentence offsets index into it.')),
-                ('reference_summary', models.TextField(blank=True, help_text='Gold summary, one sentence per line; used for training and ROUGE.')),
-                ('split', models.CharField(blank=True, choices=[('', 'None'), ('train', 'Train'), ('validation', 'Validation'), ('test', 'Test')], default='', help_text='Dataset split for training and evaluation; empty for client documents.', max_length=16)),
-                ('source_id', models.CharField(blank=True, help_text='Identifier in the imported dataset, if any.', max_length=200)),
-                ('language', models.CharField(blank=True, max_length=8)),
-                ('sha256', models.CharField(db_index=True, help_text='sha256 of the text.', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=300)),
+                (
+                    "text",
+                    models.TextField(
+                        help_text="The document text; sentence offsets index into it."
+                    ),
+                ),
+                (
+                    "reference_summary",
+                    models.TextField(
+                        blank=True,
+                        help_text="Gold summary, one sentence per line; used for training and ROUGE.",
+                    ),
+                ),
+                (
+                    "split",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None"),
+                            ("train", "Train"),
+                            ("validation", "Validation"),
+                            ("test", "Test"),
+                        ],
+                        default="",
+                        help_text="Dataset split for training and evaluation; empty for client documents.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source_id",
+                    models.CharField(
+                        blank=True,
+                        help_text="Identifier in the imported dataset, if any.",
+                        max_length=200,
+                    ),
+                ),
+                ("language", models.CharField(blank=True, max_length=8)),
+                (
+                    "sha256",
+                    models.CharField(db_index=True, help_text="sha256 of the text.", max_length=64),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Summary',
+            name="Summary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_model', models.CharField(blank=True, choices=[('bertsumext', 'BertSumExt'), ('matchsum', 'MatchSum'), ('lead3', 'Lead-3'), ('textrank', 'TextRank')], help_text='What the client asked for; empty means the default model.', max_length=16)),
-                ('model', models.CharField(blank=True, choices=[('bertsumext', 'BertSumExt'), ('matchsum', 'MatchSum'), ('lead3', 'Lead-3'), ('textrank', 'TextRank')], help_text='The model that produced (or will produce) this summary.', max_length=16)),
-                ('model_version', models.CharField(blank=True, help_text='Which trained version produced it, if any.', max_length=200)),
-                ('max_sentences', models.PositiveSmallIntegerField(default=3)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], db_index=True, default='queued', max_length=16)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('lease_token', models.UUIDField(blank=True, help_text='Identifies the attempt that owns the running job.', null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, help_text='Last sent to the broker.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('sentences', models.JSONField(blank=True, default=list, help_text='Every sentence: index, text, start, end (character offsets), score, selected.')),
-                ('summary_text', models.TextField(blank=True)),
-                ('notes', models.TextField(blank=True, help_text='E.g. why a fallback model was used.')),
-                ('error', models.TextField(blank=True)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='summaries', to='jobs.document')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "requested_model",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("bertsumext", "BertSumExt"),
+                            ("matchsum", "MatchSum"),
+                            ("lead3", "Lead-3"),
+                            ("textrank", "TextRank"),
+                        ],
+                        help_text="What the client asked for; empty means the default model.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "model",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("bertsumext", "BertSumExt"),
+                            ("matchsum", "MatchSum"),
+                            ("lead3", "Lead-3"),
+                            ("textrank", "TextRank"),
+                        ],
+                        help_text="The model that produced (or will produce) this summary.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.CharField(
+                        blank=True,
+                        help_text="Which trained version produced it, if any.",
+                        max_length=200,
+                    ),
+                ),
+                ("max_sentences", models.PositiveSmallIntegerField(default=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "lease_token",
+                    models.UUIDField(
+                        blank=True,
+                        help_text="Identifies the attempt that owns the running job.",
+                        null=True,
+                    ),
+                ),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "enqueued_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Last sent to the broker.", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "sentences",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Every sentence: index, text, start, end (character offsets), score, selected.",
+                    ),
+                ),
+                ("summary_text", models.TextField(blank=True)),
+                (
+                    "notes",
+                    models.TextField(blank=True, help_text="E.g. why a fallback model was used."),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="summaries",
+                        to="jobs.document",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'summaries',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name_plural": "summaries",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=models.Index(fields=['owner', 'split'], name='jobs_docume_owner_i_27a4d1_idx'),
+            model_name="document",
+            index=models.Index(fields=["owner", "split"], name="jobs_docume_owner_i_27a4d1_idx"),
         ),
         migrations.AddIndex(
-            model_name='summary',
-            index=models.Index(fields=['status', 'heartbeat_at'], name='jobs_summar_status_955cff_idx'),
+            model_name="summary",
+            index=models.Index(
+                fields=["status", "heartbeat_at"], name="jobs_summar_status_955cff_idx"
+            ),
         ),
     ]

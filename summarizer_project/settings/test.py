@@ -5,10 +5,21 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-key")
 
-from .base import *  # noqa: E402,F403
-from .base import DATABASES, VAR_DIR  # noqa: E402
+from .base import *  # noqa: F403
+from .base import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real Celery worker process sees the test data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+# Keep the suite's queues apart from a demo stack on the same Redis: use its own
+# Redis database, so a demo worker never steals (and drops) a test's message.
+from .base import CELERY_BROKER_URL  # noqa: E402
+
+_TEST_REDIS_DB = os.environ.get("TEST_REDIS_DB", "15")
+if CELERY_BROKER_URL.startswith("redis+socket://"):
+    CELERY_BROKER_URL = f"{CELERY_BROKER_URL.split('?')[0]}?virtual_host={_TEST_REDIS_DB}"
+else:
+    CELERY_BROKER_URL = f"{CELERY_BROKER_URL.rsplit('/', 1)[0]}/{_TEST_REDIS_DB}"
+REDIS_URL = CELERY_BROKER_URL
