@@ -6,8 +6,6 @@ from rest_framework import serializers
 from jobs.models import Document, ModelKind, Summary
 from jobs.services import DocumentInput
 
-MODEL_CHOICES = ModelKind.values
-
 
 class SentenceSerializer(serializers.Serializer):
     index = serializers.IntegerField()
@@ -84,7 +82,7 @@ class DocumentCreatedSerializer(DocumentSerializer):
 
 class SummarizeOptionsSerializer(serializers.Serializer):
     model = serializers.ChoiceField(
-        choices=MODEL_CHOICES,
+        choices=ModelKind.choices,
         required=False,
         allow_blank=True,
         default="",

@@ -35,6 +35,8 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Documents of the authenticated user (never anyone else's)."""
 
     serializer_class = DocumentSerializer
+    queryset = Document.objects.none()  # typing hint for the schema; see get_queryset
+    lookup_value_regex = "[0-9]+"
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
@@ -119,6 +121,8 @@ class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     """Summaries of the user's documents; sentences in document order with offsets."""
 
     serializer_class = SummarySerializer
+    queryset = Summary.objects.none()  # typing hint for the schema; see get_queryset
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self):
         return Summary.objects.filter(document__owner=self.request.user)

@@ -1,0 +1,115 @@
+"""Management commands: results on good input, clear CommandError on bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from jobs.models import Document
+from tests.factories import ARTICLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_summarize_prints_selected_sentences(tmp_path):
+    path = tmp_path / "fest.txt"
+    path.write_text(ARTICLE)
+    out, err = StringIO(), StringIO()
+    call_command("summarize", str(path), "--max-sentences", "2", stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "model: lead3 (builtin)"
+    assert lines[1].startswith("[0] ") and lines[2].startswith("[1] ")
+    assert "lead3" in err.getvalue()
+
+
+def test_summarize_json_with_textrank(tmp_path):
+    path = tmp_path / "fest.html"
+    path.write_text(f"<p>{ARTICLE}</p>")
+    out = StringIO()
+    call_command("summarize", str(path), "--model", "textrank", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["model"] == "textrank"
+    assert len(data["sentences"]) == 5
+    assert sum(s["selected"] for s in data["sentences"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "args", "needle"),
+    [
+        ("missing.txt", None, [], "no such file"),
+        ("doc.pdf", "x", [], "unsupported file type"),
+        ("empty.txt", "  ", [], "text is empty"),
+        ("doc.txt", ARTICLE, ["--max-sentences", "0"], "max_sentences"),
+    ],
+)
+def test_summarize_bad_input(tmp_path, name, content, args, needle):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(CommandError, match=needle):
+        call_command("summarize", str(path), *args)
+
+
+@pytest.mark.django_db
+def test_import_dataset_jsonl(tmp_path, staff):
+    path = tmp_path / "data.jsonl"
+    rows = [
+        {"id": "a", "article": ARTICLE, "highlights": "Boats.\nChoir."},
+        {"text": ARTICLE + " Extra.", "reference_summary": "Fireworks."},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    out = StringIO()
+    call_command("import_dataset", str(path), "--split", "validation", stdout=out)
+    assert "imported 2 documents into split 'validation'" in out.getvalue()
+    doc = Document.objects.get(source_id="a")
+    assert (doc.owner, doc.split, doc.reference_summary) == (staff, "validation", "Boats.\nChoir.")
+    out = StringIO()
+    call_command("import_dataset", str(path), "--split", "validation", stdout=out)
+    assert "imported 0 documents" in out.getvalue() and "2 skipped" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_import_dataset_bad_input(tmp_path, staff):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"article": "fine text."}\n{oops\n')
+    with pytest.raises(CommandError, match="line 2"):
+        call_command("import_dataset", str(bad))
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("import_dataset", str(tmp_path / "nope.jsonl"))
+    with pytest.raises(CommandError, match="no user named"):
+        call_command("import_dataset", str(bad), "--owner", "ghost")
+    assert not Document.objects.exists()
+
+
+def test_production_settings_refuse_to_start_without_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env["DJANGO_SETTINGS_MODULE"] = "summarizer_project.settings.production"
+    env["ALLOWED_HOSTS"] = "summarizer.example.org"
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "SECRET_KEY" in proc.stderr
+
+
+def test_production_settings_pass_check_deploy():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "summarizer_project.settings.production",
+        "SECRET_KEY": "a-long-random-production-secret-" + "x" * 40,
+        "ALLOWED_HOSTS": "summarizer.example.org",
+        "SECURE_HSTS_PRELOAD": "true",
+    }
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
