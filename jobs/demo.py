@@ -202,8 +202,8 @@ def wait_for_summaries(
 # --- output -----------------------------------------------------------------------
 
 
-def format_summary(title: str, data: dict[str, Any]) -> str:
-    """Human-readable report of one summary: model, notes and selected sentences."""
+def format_summary(title: str, data: dict[str, Any], reference: str = "") -> str:
+    """Human-readable report of one summary: model, notes, selected sentences, reference."""
     model = data.get("model") or "?"
     version = data.get("model_version") or ""
     lines = [f"== {title} (summary {data.get('id')}) ==", f"status: {data.get('status')}"]
@@ -221,6 +221,9 @@ def format_summary(title: str, data: dict[str, Any]) -> str:
             f"  [{s['index']:>2}] score {float(s['score']):.3f}  "
             f"chars {s['start']}-{s['end']}  {s['text']}"
         )
+    if reference:
+        lines.append("reference summary:")
+        lines.extend(f"  {line}" for line in reference.splitlines() if line.strip())
     return "\n".join(lines)
 
 
@@ -238,6 +241,7 @@ def run_demo(
     out.write(f"Submitting {len(docs)} sample documents to {base_url}/api/documents/batch/ ...\n")
     created = client.submit_batch(docs)
     titles = {d["summary"]["id"]: d["title"] for d in created if d.get("summary")}
+    references = {d.id: d.reference_summary for d in docs}
     if len(titles) != len(docs):
         raise DemoError(f"expected {len(docs)} queued summaries, the API returned {len(titles)}")
     began = time.monotonic()
@@ -247,5 +251,5 @@ def run_demo(
         "(computed by the Celery inference worker).\n\n"
     )
     for sid, title in titles.items():
-        out.write(format_summary(title, results[sid]) + "\n\n")
+        out.write(format_summary(title, results[sid], references.get(title, "")) + "\n\n")
     return all(r.get("status") == "succeeded" for r in results.values())

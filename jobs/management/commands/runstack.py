@@ -13,6 +13,7 @@ With no REDIS_URL the broker is the embedded redis-server under var/redis/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -101,10 +102,8 @@ def is_runstack(pid: int) -> bool:
 
 
 def signal_group(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def read_state(var_dir: Path) -> dict[str, Any] | None:
@@ -146,7 +145,8 @@ def _parse(raw: bytes) -> Any:
 
 
 def embedded_redis_in_use() -> bool:
-    return settings.CELERY_BROKER_URL == f"redis+socket://{settings.VAR_DIR / 'redis' / 'redis.sock'}"
+    embedded = f"redis+socket://{Path(settings.VAR_DIR) / 'redis' / 'redis.sock'}"
+    return embedded == settings.CELERY_BROKER_URL
 
 
 def stop_embedded_redis() -> bool:
@@ -165,7 +165,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--demo", action="store_true", help="submit and print the sample corpus")
+        parser.add_argument(
+            "--demo", action="store_true", help="submit and print the sample corpus"
+        )
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
         parser.add_argument(
             "--tensorboard-port", type=int, default=int(os.environ.get("TENSORBOARD_PORT", 6006))
@@ -356,50 +358,45 @@ class Command(BaseCommand):
             script = bin_dir / name
             return [str(script)] if script.exists() else [sys.executable, "-m", module]
 
-        celery = [*tool("celery", "celery"), "-A", "summarizer_project"]
-        log = "--loglevel=INFO"
+        celery = [*tool("celery", "celery"), "--app=summarizer_project"]
+        inference = "worker --loglevel=INFO --queues=inference,default --hostname=inference@%h"
+        # One run at a time; a fresh child process per run gives its memory back.
+        training = (
+            "worker --loglevel=INFO --queues=training --hostname=training@%h "
+            "--concurrency=1 --max-tasks-per-child=1"
+        )
+        web = "summarizer_project.wsgi:application --graceful-timeout=10 --access-logfile=-"
         specs = [
             (
                 "worker-inference",
                 "the Celery inference worker",
                 [
-                    *celery, "worker", log, "-Q", "inference,default", "-n", "inference@%h",
-                    "--concurrency", str(self.opts["inference_concurrency"]),
+                    *celery,
+                    *inference.split(),
+                    f"--concurrency={self.opts['inference_concurrency']}",
                 ],
             ),
-            (
-                "worker-training",
-                "the Celery training worker",
-                # One run at a time; a fresh child per run gives its memory back.
-                [
-                    *celery, "worker", log, "-Q", "training", "-n", "training@%h",
-                    "--concurrency", "1", "--max-tasks-per-child", "1",
-                ],
-            ),
-            ("beat", "Celery beat", [*celery, "beat", log]),
+            ("worker-training", "the Celery training worker", [*celery, *training.split()]),
+            ("beat", "Celery beat", [*celery, "beat", "--loglevel=INFO"]),
             (
                 "web",
                 "the web server (gunicorn)",
                 [
-                    *tool("gunicorn", "gunicorn"), "summarizer_project.wsgi:application",
-                    "--bind", f"{HOST}:{self.opts['port']}",
-                    "--workers", str(self.opts["web_workers"]),
-                    "--graceful-timeout", "10", "--access-logfile", "-",
+                    *tool("gunicorn", "gunicorn"),
+                    *web.split(),
+                    f"--bind={HOST}:{self.opts['port']}",
+                    f"--workers={self.opts['web_workers']}",
                 ],
             ),
         ]
         if not self.opts["no_tensorboard"]:
-            specs.append(
-                (
-                    "tensorboard",
-                    "TensorBoard",
-                    [
-                        *tool("tensorboard", "tensorboard.main"),
-                        "--logdir", str(self.var_dir / "tensorboard"),
-                        "--host", HOST, "--port", str(self.opts["tensorboard_port"]),
-                    ],
-                )
-            )
+            tensorboard = [
+                *tool("tensorboard", "tensorboard.main"),
+                f"--logdir={self.var_dir / 'tensorboard'}",
+                f"--host={HOST}",
+                f"--port={self.opts['tensorboard_port']}",
+            ]
+            specs.append(("tensorboard", "TensorBoard", tensorboard))
         return [Child(n, argv, self.log_dir / f"{n}.log", what) for n, what, argv in specs]
 
     def start_children(self) -> None:
@@ -482,14 +479,13 @@ class Command(BaseCommand):
             return f"the database is {body.get('database')}; see {web_log}"
         if body.get("broker") != "ok":
             where = (
-                settings.VAR_DIR / "redis" / "redis.log"
-                if embedded_redis_in_use()
-                else "REDIS_URL"
+                settings.VAR_DIR / "redis" / "redis.log" if embedded_redis_in_use() else "REDIS_URL"
             )
             return f"the broker (Redis) is {body.get('broker')}; check {where} and {web_log}"
         workers = body.get("workers")
         names = workers if isinstance(workers, list) else []
-        for prefix, child_name in (("inference@", "worker-inference"), ("training@", "worker-training")):
+        expected = (("inference@", "worker-inference"), ("training@", "worker-training"))
+        for prefix, child_name in expected:
             if not any(str(n).startswith(prefix) for n in names):
                 c = self.child(child_name)
                 return f"{c.what} did not answer a ping; see {c.log_path}"
@@ -515,8 +511,7 @@ class Command(BaseCommand):
         lines.append(f"  logs         {self.log_dir}/")
         if credentials is not None:
             lines.append(
-                f"  staff login  username: {credentials.username}  "
-                f"password: {credentials.password}"
+                f"  staff login  username: {credentials.username}  password: {credentials.password}"
             )
         self.stdout.write("\n".join([*lines, ""]))
 
@@ -544,18 +539,23 @@ class Command(BaseCommand):
     def shutdown(self) -> None:
         """SIGTERM every child's group, wait, SIGKILL what is left; no orphans."""
         self.stdout.write("Stopping: " + ", ".join(c.name for c in self.children))
+        began = time.monotonic()
         for c in reversed(self.children):  # web and TensorBoard first, workers last
             if c.alive():
                 signal_group(c.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.opts["grace"]
-        while time.monotonic() < deadline and any(group_alive(c.pid) for c in self.children):
+        stopped_after: dict[str, float] = {}
+        deadline = began + self.opts["grace"]
+        while time.monotonic() < deadline and len(stopped_after) < len(self.children):
             for c in self.children:
                 if c.process is not None:
-                    c.process.poll()
-            time.sleep(0.2)
+                    c.process.poll()  # reap the leader, or the group stays alive as a zombie
+                if c.name not in stopped_after and not group_alive(c.pid):
+                    stopped_after[c.name] = time.monotonic() - began
+            time.sleep(0.1)
         for c in self.children:
             if group_alive(c.pid):
-                self.stderr.write(f"{c.name} did not stop within {self.opts['grace']:.0f}s; killing")
+                grace = self.opts["grace"]
+                self.stderr.write(f"{c.name} did not stop within {grace:.0f}s; killing it")
                 signal_group(c.pid, signal.SIGKILL)
         for c in self.children:
             if c.process is not None:
@@ -567,4 +567,5 @@ class Command(BaseCommand):
                 c.log_file.close()
         if embedded_redis_in_use() and stop_embedded_redis():
             self.stdout.write("Stopped the embedded Redis.")
-        self.stdout.write("All processes stopped.")
+        times = ", ".join(f"{name} {t:.1f}s" for name, t in stopped_after.items())
+        self.stdout.write(f"All processes stopped in {time.monotonic() - began:.1f}s ({times}).")

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Start one Summarizer process: web | worker-inference | worker-training | beat | tensorboard.
+# Anything else is run as given (e.g. `python manage.py createsuperuser`).
+set -eu
+
+VAR_DIR=${SUMMARIZER_VAR_DIR:-/var/lib/summarizer}
+mkdir -p "$VAR_DIR/tensorboard" "$VAR_DIR/static"
+
+case "${1:-web}" in
+web)
+    # Migrations run here, before the server accepts requests. With several
+    # web replicas, run them once instead: `docker compose run --rm web migrate`.
+    python manage.py migrate --noinput
+    python manage.py collectstatic --noinput --verbosity 0
+    exec gunicorn summarizer_project.wsgi:application \
+        --bind "0.0.0.0:${PORT:-8000}" \
+        --workers "${WEB_CONCURRENCY:-2}" \
+        --graceful-timeout 20 \
+        --access-logfile - \
+        --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"
+    ;;
+migrate)
+    exec python manage.py migrate --noinput
+    ;;
+worker-inference)
+    exec celery -A summarizer_project worker --loglevel "${LOG_LEVEL:-INFO}" \
+        --queues inference,default --hostname "inference@%h" \
+        --concurrency "${INFERENCE_CONCURRENCY:-2}"
+    ;;
+worker-training)
+    # One training run at a time; a fresh child per run returns its (GPU) memory.
+    exec celery -A summarizer_project worker --loglevel "${LOG_LEVEL:-INFO}" \
+        --queues training --hostname "training@%h" \
+        --concurrency 1 --max-tasks-per-child 1
+    ;;
+beat)
+    # The schedule lives in the database (django_celery_beat DatabaseScheduler).
+    exec celery -A summarizer_project beat --loglevel "${LOG_LEVEL:-INFO}"
+    ;;
+tensorboard)
+    exec tensorboard --logdir "$VAR_DIR/tensorboard" --host 0.0.0.0 --port "${TENSORBOARD_PORT:-6006}"
+    ;;
+*)
+    exec "$@"
+    ;;
+esac

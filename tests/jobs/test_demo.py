@@ -1,0 +1,163 @@
+"""The `make demo` helpers: sample corpus, credentials, polling, output, runstack checks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+
+import pytest
+
+from jobs import demo, services
+from jobs.management.commands import runstack
+from ml.text import detect_language, split_sentences
+
+
+def test_sample_corpus_is_valid_and_varied():
+    docs = demo.load_corpus()
+    assert 6 <= len(docs) <= 12
+    assert len({d.id for d in docs}) == len(docs)
+    languages = [detect_language(d.text) for d in docs]
+    assert "ko" in languages
+    for doc in docs:
+        services.validate_document(
+            services.DocumentInput(
+                text=doc.text, title=doc.id, reference_summary=doc.reference_summary
+            )
+        )
+        n = len(split_sentences(doc.text))
+        assert 6 <= n <= 15, (doc.id, n)
+        assert 2 <= len(doc.reference_summary.splitlines()) <= 3, doc.id
+
+
+def test_load_corpus_names_the_bad_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "text": "x", "reference_summary": "y"}\n{"id": "b"}\n')
+    with pytest.raises(demo.DemoError, match=r"bad.jsonl:2"):
+        demo.load_corpus(path)
+
+
+def test_batch_body_is_json_lines_with_titles():
+    docs = demo.load_corpus()
+    lines = demo.batch_body(docs).decode("utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["title"] for r in records] == [d.id for d in docs]
+    assert records[-1]["text"] == docs[-1].text  # Korean survives unescaped and intact
+
+
+def test_credentials_are_generated_once_and_reused(tmp_path):
+    first = demo.demo_credentials(tmp_path, environ={})
+    assert first.username == "demo" and len(first.password) >= 12
+    mode = stat.S_IMODE((tmp_path / "demo-credentials.json").stat().st_mode)
+    assert mode == 0o600
+    assert demo.demo_credentials(tmp_path, environ={}) == first
+
+
+def test_credentials_from_environment_are_not_written(tmp_path):
+    env = {"DJANGO_SUPERUSER_USERNAME": "ops", "DJANGO_SUPERUSER_PASSWORD": "s3cret-pass"}
+    assert demo.demo_credentials(tmp_path, environ=env) == demo.Credentials("ops", "s3cret-pass")
+    assert not (tmp_path / "demo-credentials.json").exists()
+
+
+def test_ensure_demo_user_creates_staff_and_updates_password(db):
+    from django.contrib.auth import get_user_model
+
+    assert demo.ensure_demo_user(demo.Credentials("demo", "first-password")) is True
+    assert demo.ensure_demo_user(demo.Credentials("demo", "second-password")) is False
+    user = get_user_model().objects.get(username="demo")
+    assert user.is_staff and user.is_superuser
+    assert user.check_password("second-password")
+
+
+def test_wait_for_summaries_polls_until_finished():
+    answers = {1: ["queued", "running", "succeeded"], 2: ["failed"]}
+    calls = []
+
+    def fetch(sid):
+        calls.append(sid)
+        states = answers[sid]
+        return {"id": sid, "status": states.pop(0) if len(states) > 1 else states[0]}
+
+    done = demo.wait_for_summaries(fetch, [1, 2], sleep=lambda s: None)
+    assert {k: v["status"] for k, v in done.items()} == {1: "succeeded", 2: "failed"}
+    assert calls.count(2) == 1  # finished jobs are not polled again
+
+
+def test_wait_for_summaries_times_out_naming_the_pending_ids():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    with pytest.raises(demo.DemoError, match=r"ids \[7\]"):
+        demo.wait_for_summaries(
+            lambda sid: {"status": "queued"}, [7], timeout=3, clock=lambda: now[0], sleep=sleep
+        )
+
+
+def test_format_summary_shows_model_and_selected_sentences_with_scores():
+    data = {
+        "id": 3,
+        "status": "succeeded",
+        "model": "lead3",
+        "model_version": "builtin",
+        "notes": "No trained BertSumExt model is active yet; used the lead3 baseline.",
+        "sentences": [
+            {"index": 0, "text": "First.", "start": 0, "end": 6, "score": 1.0, "selected": True},
+            {"index": 1, "text": "Second.", "start": 7, "end": 14, "score": 0.5, "selected": False},
+            {"index": 2, "text": "Third.", "start": 15, "end": 21, "score": 0.25, "selected": True},
+        ],
+    }
+    out = demo.format_summary("bakery", data, reference="Gold one.\nGold two.")
+    assert "== bakery (summary 3) ==" in out
+    assert "model: lead3 (builtin)" in out
+    assert "note: No trained BertSumExt" in out
+    assert "selected 2 of 3 sentences" in out
+    assert "[ 0] score 1.000  chars 0-6  First." in out
+    assert "Second." not in out
+    assert out.index("First.") < out.index("Third.")
+    assert out.endswith("reference summary:\n  Gold one.\n  Gold two.")
+
+
+def test_format_summary_shows_the_error_of_a_failed_job():
+    out = demo.format_summary("x", {"id": 1, "status": "failed", "error": "boom", "model": ""})
+    assert "status: failed" in out and "error: boom" in out
+
+
+def test_port_in_use_detects_a_listening_socket():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert runstack.port_in_use(port)
+    assert not runstack.port_in_use(port)
+
+
+def test_runstack_refuses_a_taken_port(settings, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    settings.VAR_DIR = tmp_path
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(CommandError, match=rf"port {port} .* already in use"):
+            call_command("runstack", "--port", str(port), "--no-tensorboard")
+
+
+def test_health_problem_names_the_missing_worker_and_its_log(tmp_path):
+    cmd = runstack.Command()
+    cmd.children = [
+        runstack.Child(name, [], tmp_path / f"{name}.log", what)
+        for name, what in [
+            ("worker-inference", "the Celery inference worker"),
+            ("worker-training", "the Celery training worker"),
+            ("web", "the web server (gunicorn)"),
+        ]
+    ]
+    healthy = {"database": "ok", "broker": "ok", "workers": ["inference@h", "training@h"]}
+    assert cmd.health_problem(healthy) is None
+    problem = cmd.health_problem({**healthy, "workers": ["inference@h"]})
+    assert "training worker" in problem and "worker-training.log" in problem
+    problem = cmd.health_problem({**healthy, "database": "down: OperationalError"})
+    assert "database is down" in problem and "web.log" in problem
