@@ -1,4 +1,4 @@
-"""``python -m ml``: command-line entry points of the ml package.
+"""python -m ml: command-line entry points of the ml package.
 
 Subcommands are added by ``register(subparsers)`` functions. Each sets
 ``func=handler`` with ``handler(args) -> int`` (the exit status). Modules listed

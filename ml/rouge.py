@@ -17,11 +17,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
-
-from nltk.stem import porter
-from rouge_score import rouge_scorer, scoring, tokenizers
+from typing import Any
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeLsum")
 
@@ -32,10 +30,14 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+|[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")
 _ASCII_TOKEN_RE = re.compile(r"^[a-z0-9]+$")
 
 
-class RougeTokenizer(tokenizers.Tokenizer):
+class RougeTokenizer:
     """rouge-score's DefaultTokenizer(use_stemmer=True), plus Hangul, with a stem cache."""
 
     def __init__(self) -> None:
+        # nltk's package import pulls in scipy and scikit-learn (~1-3 s): only pay
+        # for it when ROUGE is actually computed, not when ml.baselines is imported.
+        from nltk.stem import porter
+
         stemmer = porter.PorterStemmer()
         # Stemming is most of the tokenizer's cost, and words repeat a lot.
         self._stem = lru_cache(maxsize=200_000)(stemmer.stem)
@@ -51,13 +53,21 @@ class RougeTokenizer(tokenizers.Tokenizer):
         return tokens
 
 
-_TOKENIZER = RougeTokenizer()
-_SCORER = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True, tokenizer=_TOKENIZER)
+@cache
+def _tokenizer() -> RougeTokenizer:
+    return RougeTokenizer()
+
+
+@cache
+def _scorer() -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True, tokenizer=_tokenizer())
 
 
 def tokenize(text: str) -> list[str]:
     """The tokens ROUGE compares (lowercased, stemmed)."""
-    return _TOKENIZER.tokenize(text)
+    return _tokenizer().tokenize(text)
 
 
 @dataclass
@@ -79,7 +89,7 @@ def score_summary(summary_sentences: Sequence[str], reference: str) -> dict[str,
     Reference sentences are separated by ``"\\n"`` (as CNN/DM highlights are).
     """
     prediction = "\n".join(s.strip() for s in summary_sentences)
-    result = _SCORER.score(reference, prediction)
+    result = _scorer().score(reference, prediction)
     return {key: result[key].fmeasure * 100 for key in ROUGE_TYPES}
 
 
@@ -102,11 +112,13 @@ def candidate_rouge(candidate_sentences: Sequence[str], reference: str) -> float
 
 
 def _fmeasure(overlap: int, predicted: int, target: int) -> float:
-    # Same arithmetic, in the same order, as rouge_scorer._score_ngrams, so the
-    # floats are bit-identical to the package's.
+    # Same arithmetic, in the same order, as rouge_scorer._score_ngrams and
+    # scoring.fmeasure, so the floats are bit-identical to the package's.
     precision = overlap / max(predicted, 1)
     recall = overlap / max(target, 1)
-    return scoring.fmeasure(precision, recall)
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
 
 
 def _bigrams(tokens: Sequence[str]) -> Counter[tuple[str, str]]:
