@@ -1,7 +1,9 @@
 """Which ml system serves each model kind, loaded once per worker process.
 
-Models load lazily in the process that uses them (never in a Celery parent
-process, which must not touch CUDA before forking).
+Trained kinds serve their active ModelVersion; a promotion changes which
+version `resolve` returns, and the next summary loads it, so workers pick up
+new models without a restart. Models load lazily in the process that uses them
+(never in a Celery parent process, which must not touch CUDA before forking).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any
 
 from django.conf import settings
 
-from .models import ModelKind
+from .models import ModelKind, ModelVersion
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, str], Any] = {}
+_cache: dict[str, tuple[str, Any]] = {}  # kind -> (checkpoint dir, loaded system)
+
+BASELINES = (ModelKind.LEAD3, ModelKind.TEXTRANK)
 
 
 class ModelUnavailable(Exception):
@@ -26,21 +30,26 @@ class ModelUnavailable(Exception):
 @dataclass(frozen=True)
 class Resolved:
     kind: str
-    version: str
+    version_label: str
+    version_id: int | None = None
+    checkpoint: str = ""
     note: str = ""
 
 
-def _checkpoint_for(kind: str) -> str:
-    if kind == ModelKind.BERTSUMEXT:
-        return settings.BERTSUMEXT_CHECKPOINT
-    return ""
+def _trained(kind: str) -> Resolved | None:
+    version = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+    if version is not None and Path(version.checkpoint_dir).is_dir():
+        return Resolved(kind, version.label, version.pk, version.checkpoint_dir)
+    # An operator-provided checkpoint (e.g. the benchmark model) when none is trained here.
+    if kind == ModelKind.BERTSUMEXT and settings.BERTSUMEXT_CHECKPOINT:
+        path = Path(settings.BERTSUMEXT_CHECKPOINT)
+        if path.is_dir():
+            return Resolved(kind, f"{kind} {path.name}", None, str(path))
+    return None
 
 
 def is_available(kind: str) -> bool:
-    if kind in (ModelKind.LEAD3, ModelKind.TEXTRANK):
-        return True
-    path = _checkpoint_for(kind)
-    return bool(path) and Path(path).is_dir()
+    return kind in BASELINES or _trained(kind) is not None
 
 
 def available_kinds() -> list[str]:
@@ -48,16 +57,20 @@ def available_kinds() -> list[str]:
 
 
 def resolve(requested: str) -> Resolved:
-    """Map a requested kind ("" = default) to the kind and version that will serve it."""
+    """Map a requested kind ("" = default) to what will serve it."""
+    if requested in BASELINES:
+        return Resolved(requested, "builtin")
     if requested:
-        if not is_available(requested):
+        found = _trained(requested)
+        if found is None:
             raise ModelUnavailable(
                 f"model '{requested}' has no trained version yet; "
                 f"available: {', '.join(available_kinds())}"
             )
-        return Resolved(requested, _version_label(requested))
-    if is_available(ModelKind.BERTSUMEXT):
-        return Resolved(ModelKind.BERTSUMEXT, _version_label(ModelKind.BERTSUMEXT))
+        return found
+    found = _trained(ModelKind.BERTSUMEXT)
+    if found is not None:
+        return found
     return Resolved(
         ModelKind.LEAD3,
         "builtin",
@@ -65,33 +78,28 @@ def resolve(requested: str) -> Resolved:
     )
 
 
-def _version_label(kind: str) -> str:
-    path = _checkpoint_for(kind)
-    return Path(path).name if path else "builtin"
-
-
-def get_system(kind: str) -> Any:
-    """Return the ml summarizer for `kind`, loading it on first use in this process."""
-    key = (kind, _checkpoint_for(kind))
+def get_system(resolved: Resolved) -> Any:
+    """The ml summarizer for `resolved`, loaded on first use in this process."""
     with _lock:
-        system = _cache.get(key)
-        if system is None:
-            system = _load(kind)
-            _cache[key] = system
+        cached = _cache.get(resolved.kind)
+        if cached is not None and cached[0] == resolved.checkpoint:
+            return cached[1]
+        system = _load(resolved)
+        _cache[resolved.kind] = (resolved.checkpoint, system)  # drops the old version
         return system
 
 
-def _load(kind: str) -> Any:
-    if kind == ModelKind.LEAD3:
+def _load(resolved: Resolved) -> Any:
+    if resolved.kind == ModelKind.LEAD3:
         from ml.baselines import Lead
 
         return Lead(3)
-    if kind == ModelKind.TEXTRANK:
+    if resolved.kind == ModelKind.TEXTRANK:
         from ml.baselines import TextRank
 
         return TextRank()
-    if kind == ModelKind.BERTSUMEXT:
+    if resolved.kind == ModelKind.BERTSUMEXT:
         from ml.inference import Summarizer
 
-        return Summarizer.load(Path(settings.BERTSUMEXT_CHECKPOINT), settings.INFERENCE_DEVICE)
-    raise ModelUnavailable(f"model '{kind}' is not available")
+        return Summarizer.load(Path(resolved.checkpoint), settings.INFERENCE_DEVICE)
+    raise ModelUnavailable(f"model '{resolved.kind}' is not available")

@@ -3,7 +3,16 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from jobs.models import Document, ModelKind, Summary
+from jobs.links import tensorboard_url
+from jobs.models import (
+    Document,
+    ModelKind,
+    ModelVersion,
+    Split,
+    Summary,
+    TrainableKind,
+    TrainingRun,
+)
 from jobs.services import DocumentInput
 
 
@@ -125,3 +134,80 @@ class FileUploadSerializer(SummarizeOptionsSerializer):
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
     reference_summary = serializers.CharField(required=False, allow_blank=True, default="")
     summarize = serializers.BooleanField(required=False, default=True)
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True)
+    tensorboard_url = serializers.SerializerMethodField()
+    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "params",
+            "train_split",
+            "val_split",
+            "trigger",
+            "triggered_by",
+            "parent_version",
+            "version",
+            "progress",
+            "progress_step",
+            "progress_total",
+            "last_loss",
+            "attempts",
+            "resumed_from_step",
+            "cancel_requested",
+            "metrics",
+            "data_sha256",
+            "data_summary",
+            "code_version",
+            "device",
+            "tensorboard_url",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_tensorboard_url(self, obj) -> str:
+        return tensorboard_url(obj)
+
+
+class TrainingRunCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
+    params = serializers.JSONField(
+        required=False, default=dict, help_text="ml.train.TrainConfig overrides"
+    )
+    train_split = serializers.ChoiceField(choices=Split.choices[1:], default=Split.TRAIN)
+    val_split = serializers.ChoiceField(choices=Split.choices[1:], default=Split.VALIDATION)
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    promoted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "kind",
+            "label",
+            "run",
+            "is_active",
+            "metrics",
+            "gate_note",
+            "checkpoint_sha256",
+            "promoted_at",
+            "promoted_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RollbackSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TrainableKind.choices)

@@ -3,11 +3,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from .staff_views import ModelVersionViewSet, TrainingRunViewSet
 from .views import DocumentViewSet, SummaryViewSet
 
 router = DefaultRouter()
 router.register("documents", DocumentViewSet, basename="document")
 router.register("summaries", SummaryViewSet, basename="summary")
+router.register("training-runs", TrainingRunViewSet, basename="training-run")
+router.register("models", ModelVersionViewSet, basename="model-version")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

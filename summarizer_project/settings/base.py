@@ -191,3 +191,26 @@ MAX_SUMMARY_SENTENCES = env.int("MAX_SUMMARY_SENTENCES", default=20)
 # it is the default model; when empty, summaries fall back to lead3 and say so.
 BERTSUMEXT_CHECKPOINT = env("BERTSUMEXT_CHECKPOINT", default="")
 INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
+
+# --- Training -------------------------------------------------------------------
+TRAINING_DIR = Path(env("TRAINING_DIR", default=str(VAR_DIR / "runs")))
+TENSORBOARD_LOGDIR = Path(env("TENSORBOARD_LOGDIR", default=str(VAR_DIR / "tensorboard")))
+# Where staff open TensorBoard (admin links and the API's tensorboard_url).
+TENSORBOARD_URL = env("TENSORBOARD_URL", default="http://127.0.0.1:6006")
+TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
+# ml.train.TrainConfig settings every run starts from; a run's params override them
+# ("model" is merged key by key). Attention dropout 0 lets SDPA take its fast path.
+TRAINING_DEFAULTS = env.json(
+    "TRAINING_DEFAULTS", default={"model": {"attention_dropout": 0.0}, "eval_every": 200}
+)
+SCHEDULED_TRAINING_PARAMS = env.json("SCHEDULED_TRAINING_PARAMS", default={})
+# Below the broker's visibility timeout, or Redis hands the same run to a second
+# worker. The trainer stops itself (checkpoint + validation) 5 minutes before.
+TRAINING_SOFT_TIME_LIMIT = env.int("TRAINING_SOFT_TIME_LIMIT", default=3300)
+TRAINING_TIME_LIMIT = env.int("TRAINING_TIME_LIMIT", default=3500)
+TRAINING_HEARTBEAT_SECONDS = env.float("TRAINING_HEARTBEAT_SECONDS", default=15.0)
+TRAINING_PROGRESS_SECONDS = env.float("TRAINING_PROGRESS_SECONDS", default=2.0)
+TRAINING_STALE_AFTER = env.int("TRAINING_STALE_AFTER", default=120)
+# A new version is promoted unless its validation ROUGE (mean of R1/R2/RLsum)
+# is more than this many points below the active version's on the same data.
+PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)

@@ -16,6 +16,7 @@ from tests.factories import ARTICLE
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.django_db
 def test_summarize_prints_selected_sentences(tmp_path):
     path = tmp_path / "fest.txt"
     path.write_text(ARTICLE)
@@ -27,6 +28,7 @@ def test_summarize_prints_selected_sentences(tmp_path):
     assert "lead3" in err.getvalue()
 
 
+@pytest.mark.django_db
 def test_summarize_json_with_textrank(tmp_path):
     path = tmp_path / "fest.html"
     path.write_text(f"<p>{ARTICLE}</p>")
@@ -47,6 +49,7 @@ def test_summarize_json_with_textrank(tmp_path):
         ("doc.txt", ARTICLE, ["--max-sentences", "0"], "max_sentences"),
     ],
 )
+@pytest.mark.django_db
 def test_summarize_bad_input(tmp_path, name, content, args, needle):
     path = tmp_path / name
     if content is not None:

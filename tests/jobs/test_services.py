@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from jobs import services
 from jobs.models import Document, JobStatus, Summary
+from jobs.services import documents
 from tests.factories import ARTICLE, DocumentFactory, SummaryFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,7 @@ def test_engine_error_is_recorded_as_failed(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(services, "summarize_text", boom)
+    monkeypatch.setattr(documents, "summarize_text", boom)
     summary = SummaryFactory()
     services.run_summary(summary.pk)
     summary.refresh_from_db()
@@ -137,12 +138,12 @@ def test_engine_error_is_recorded_as_failed(monkeypatch):
 
 def test_result_of_an_attempt_that_lost_its_lease_is_discarded():
     summary = SummaryFactory()
-    claimed = services._claim(summary.pk)
+    claimed = documents._claim(summary.pk)
     assert claimed is not None
     _, lease = claimed
     # The reaper gave the job to another attempt meanwhile.
     Summary.objects.filter(pk=summary.pk).update(lease_token=None, status=JobStatus.QUEUED)
-    assert services._finish(summary.pk, lease, status=JobStatus.SUCCEEDED) is False
+    assert documents._finish(summary.pk, lease, status=JobStatus.SUCCEEDED) is False
     summary.refresh_from_db()
     assert summary.status == JobStatus.QUEUED
 

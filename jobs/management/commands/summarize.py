@@ -42,7 +42,7 @@ class Command(BaseCommand):
             return
         if resolved.note:
             self.stderr.write(resolved.note)
-        self.stdout.write(f"model: {resolved.kind} ({resolved.version})")
+        self.stdout.write(f"model: {resolved.kind} ({resolved.version_label})")
         for s in result.selected:
             self.stdout.write(f"[{s.index}] ({s.score:.3f}) {s.text}")
 
@@ -51,7 +51,7 @@ def _as_json(result, resolved) -> str:
     return json.dumps(
         {
             "model": resolved.kind,
-            "model_version": resolved.version,
+            "model_version": resolved.version_label,
             "notes": [n for n in [resolved.note, *result.notes] if n],
             "summary": result.text,
             "sentences": [s.__dict__ for s in result.sentences],

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from ml.text import detect_language
 
-from . import engines
-from .models import TERMINAL_STATUSES, Document, JobStatus, ModelKind, Split, Summary
+from .. import engines
+from ..models import TERMINAL_STATUSES, Document, JobStatus, ModelKind, Split, Summary
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _create_document(owner, item: DocumentInput) -> Document:
 
 
 def _enqueue_summary(summary: Summary) -> None:
-    from .tasks import summarize
+    from ..tasks import summarize
 
     summary.enqueued_at = timezone.now()
     Summary.objects.filter(pk=summary.pk).update(enqueued_at=summary.enqueued_at)
@@ -285,7 +285,7 @@ def summarize_text(text: str, model: str = "", max_sentences: int = 3):
     """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved)."""
     resolved = engines.resolve(validate_model(model))
     validate_max_sentences(max_sentences)
-    system = engines.get_system(resolved.kind)
+    system = engines.get_system(resolved)
     result = system.summarize([text], max_sentences=max_sentences)[0]
     return result, resolved
 
@@ -314,7 +314,8 @@ def run_summary(summary_id: int) -> None:
         lease,
         status=JobStatus.SUCCEEDED,
         model=resolved.kind,
-        model_version=resolved.version,
+        model_version=resolved.version_label,
+        version_id=resolved.version_id,
         sentences=[
             {
                 "index": s.index,
@@ -355,7 +356,7 @@ class ReapResult:
     failed: int
 
 
-def reap_stale_jobs() -> ReapResult:
+def reap_stale_summaries() -> ReapResult:
     """Re-enqueue jobs whose message or worker was lost (beat, every minute).
 
     RUNNING with a stale heartbeat: the worker died; the job goes back to QUEUED

@@ -1,0 +1,76 @@
+"""Staff-only API: training runs and model versions."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+
+from jobs import services
+from jobs.models import ModelVersion, TrainingRun
+
+from .serializers import (
+    ModelVersionSerializer,
+    RollbackSerializer,
+    TrainingRunCreateSerializer,
+    TrainingRunSerializer,
+)
+
+
+class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAdminUser]
+    serializer_class = TrainingRunSerializer
+    queryset = TrainingRun.objects.select_related("triggered_by", "version")
+    lookup_value_regex = "[0-9]+"
+
+    @extend_schema(request=TrainingRunCreateSerializer, responses={201: TrainingRunSerializer})
+    def create(self, request):
+        form = TrainingRunCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = services.start_training(
+            form.validated_data["kind"],
+            params=form.validated_data["params"],
+            triggered_by=request.user,
+            train_split=form.validated_data["train_split"],
+            val_split=form.validated_data["val_split"],
+        )
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={202: TrainingRunSerializer, 409: None})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if not services.cancel_training(run):
+            return Response(
+                {"detail": f"run {run.pk} already finished ({run.status})"},
+                status=status.HTTP_409_CONFLICT,
+            )
+        run.refresh_from_db()
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    permission_classes = [IsAdminUser]
+    serializer_class = ModelVersionSerializer
+    queryset = ModelVersion.objects.select_related("promoted_by")
+    lookup_value_regex = "[0-9]+"
+
+    @extend_schema(request=None, responses={200: ModelVersionSerializer})
+    @action(detail=True, methods=["post"])
+    def promote(self, request, pk=None):
+        version = self.get_object()
+        services.promote(version, request.user)
+        version.refresh_from_db()
+        return Response(ModelVersionSerializer(version).data)
+
+    @extend_schema(request=RollbackSerializer, responses={200: ModelVersionSerializer})
+    @action(detail=False, methods=["post"])
+    def rollback(self, request):
+        form = RollbackSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        version = services.rollback(form.validated_data["kind"], request.user)
+        return Response(ModelVersionSerializer(version).data)
