@@ -318,6 +318,10 @@ class Command(BaseCommand):
             self._raise_on_signal = False
             if self.children:
                 self.shutdown()
+            # Settings started the embedded Redis for this stack; leave nothing behind,
+            # even when the stack failed before its children started.
+            if embedded_redis_in_use() and stop_embedded_redis():
+                self.stdout.write("Stopped the embedded Redis.")
             (self.var_dir / STATE_FILE).unlink(missing_ok=True)
         if demo_ok is False:
             raise CommandError("the demo did not complete; see the messages above")
@@ -337,7 +341,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Collecting static files ...")
         call_command("collectstatic", interactive=False, verbosity=0)
-        (self.var_dir / "tensorboard").mkdir(parents=True, exist_ok=True)
+        self.tensorboard_logdir().mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
     def demo_user(self) -> demo.Credentials:
@@ -347,6 +351,9 @@ class Command(BaseCommand):
             f"{'Created' if created else 'Using'} staff user '{credentials.username}'."
         )
         return credentials
+
+    def tensorboard_logdir(self) -> Path:
+        return Path(getattr(settings, "TENSORBOARD_LOGDIR", self.var_dir / "tensorboard"))
 
     def tensorboard_port(self) -> int | None:
         return None if self.opts["no_tensorboard"] else self.opts["tensorboard_port"]
@@ -392,7 +399,7 @@ class Command(BaseCommand):
         if not self.opts["no_tensorboard"]:
             tensorboard = [
                 *tool("tensorboard", "tensorboard.main"),
-                f"--logdir={self.var_dir / 'tensorboard'}",
+                f"--logdir={self.tensorboard_logdir()}",
                 f"--host={HOST}",
                 f"--port={self.opts['tensorboard_port']}",
             ]
@@ -405,6 +412,9 @@ class Command(BaseCommand):
             "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
             "PYTHONUNBUFFERED": "1",
         }
+        if self.tensorboard_port():
+            # Links to training runs (admin, API) should open this TensorBoard.
+            env.setdefault("TENSORBOARD_URL", f"http://{HOST}:{self.tensorboard_port()}")
         for child in self.build_children():
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 (closed in shutdown)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -565,7 +575,5 @@ class Command(BaseCommand):
                     self.stderr.write(f"{c.name} (pid {c.pid}) could not be reaped")
             if c.log_file is not None:
                 c.log_file.close()
-        if embedded_redis_in_use() and stop_embedded_redis():
-            self.stdout.write("Stopped the embedded Redis.")
         times = ", ".join(f"{name} {t:.1f}s" for name, t in stopped_after.items())
-        self.stdout.write(f"All processes stopped in {time.monotonic() - began:.1f}s ({times}).")
+        self.stdout.write(f"All children stopped in {time.monotonic() - began:.1f}s ({times}).")
