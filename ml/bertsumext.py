@@ -1,0 +1,201 @@
+"""BertSumExt (Liu & Lapata 2019): a pretrained encoder + inter-sentence Transformer + classifier.
+
+One model, one file: :class:`BertSumExtConfig` holds every setting (model and the
+data settings the model was trained with, so a checkpoint is self-describing) and
+:class:`BertSumExt` is built only from it.
+
+Input (see ``ml.ext_data``): ``[CLS] s1 [SEP] [CLS] s2 [SEP] ...`` with interval
+segment ids (0/1 alternating per sentence); sentence vectors are the encoder's top
+states at the ``[CLS]`` positions. Shapes: B documents, T tokens, S sentences,
+H encoder hidden size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from ml.encoders import (
+    DEFAULT_ENCODER,
+    encoder_from_config,
+    extend_position_embeddings,
+    load_pretrained_encoder,
+)
+
+
+@dataclass
+class BertSumExtConfig:
+    """Everything needed to rebuild a BertSumExt model and prepare its inputs."""
+
+    # Encoder: "default" / "all-MiniLM-L6-v2" (packaged), a Hugging Face name or a local dir.
+    encoder: str = DEFAULT_ENCODER
+    # The encoder's own config (``PretrainedConfig.to_dict()``); filled in when the
+    # pretrained encoder is loaded and stored in checkpoints, so loading a checkpoint
+    # never needs the original weights. When it is set, ``BertSumExt(config)`` builds a
+    # randomly initialised encoder from it (tests use a tiny random BERT this way).
+    encoder_config: dict[str, Any] | None = None
+    # Tokens per input window. > the encoder's table extends it (PreSumm: copy last row).
+    max_pos: int = 512
+    # None keeps the encoder's attention dropout; 0.0 lets SDPA take its fast path on CPU.
+    attention_dropout: float | None = None
+    # Inter-sentence Transformer (PreSumm: 2 layers, 8 heads, ff 2048, dropout 0.1).
+    ext_layers: int = 2
+    ext_heads: int = 8
+    ext_ff_size: int = 2048
+    ext_dropout: float = 0.1
+
+    # Data settings (PreSumm prepro/data_builder.py defaults).
+    min_sentence_tokens: int = 5  # sentences with <= this many word tokens are not scored
+    max_sentence_tokens: int = 200  # subword tokens kept per sentence
+    max_train_sentences: int = 100  # training: sentences kept per document
+    min_train_sentences: int = 3  # training: documents with fewer sentences are skipped
+    oracle_sentences: int = 3  # greedy oracle size
+    # Documents longer than max_pos: "windows" scores every sentence with overlapping
+    # windows of whole sentences; "truncate" drops the tail like PreSumm.
+    long_documents: str = "windows"
+    window_overlap: int = 3  # sentences of left context repeated from the previous window
+    language: str | None = None  # passed to the sentence splitter
+
+    def __post_init__(self) -> None:
+        if self.long_documents not in ("windows", "truncate"):
+            raise ValueError("long_documents must be 'windows' or 'truncate'")
+        if self.max_pos < 16:
+            raise ValueError("max_pos must be at least 16")
+        if self.window_overlap < 0:
+            raise ValueError("window_overlap must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BertSumExtConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown BertSumExt config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+def sinusoidal_positions(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Transformer sine/cosine encodings: positions (B, S) -> (B, S, dim)."""
+    half = dim // 2
+    freq = torch.exp(
+        torch.arange(half, device=positions.device, dtype=torch.float32)
+        * (-math.log(10000.0) / max(half, 1))
+    )  # (half,)
+    angles = positions.float().unsqueeze(-1) * freq  # (B, S, half)
+    enc = torch.zeros(*positions.shape, dim, device=positions.device)
+    enc[..., 0 : 2 * half : 2] = torch.sin(angles)
+    enc[..., 1 : 2 * half : 2] = torch.cos(angles)
+    return enc
+
+
+@dataclass
+class ExtBatch:
+    """Model inputs for B windows (padded)."""
+
+    input_ids: torch.Tensor  # (B, T)
+    attention_mask: torch.Tensor  # (B, T) 1 = token
+    token_type_ids: torch.Tensor  # (B, T) interval segments
+    cls_positions: torch.Tensor  # (B, S) index of each sentence's [CLS]; 0 where padded
+    sentence_mask: torch.Tensor  # (B, S) bool, True = real sentence
+    sentence_positions: torch.Tensor  # (B, S) sentence index in the document
+    labels: torch.Tensor | None = None  # (B, S) float 0/1
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to(self, device: torch.device | str) -> ExtBatch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return ExtBatch(
+            input_ids=self.input_ids.to(device),
+            attention_mask=self.attention_mask.to(device),
+            token_type_ids=self.token_type_ids.to(device),
+            cls_positions=self.cls_positions.to(device),
+            sentence_mask=self.sentence_mask.to(device),
+            sentence_positions=self.sentence_positions.to(device),
+            labels=move(self.labels),
+            extras=self.extras,
+        )
+
+
+class InterSentenceEncoder(nn.Module):
+    """PreSumm's ExtTransformerEncoder: sentence positions + pre-LN Transformer + sigmoid head."""
+
+    def __init__(self, config: BertSumExtConfig, hidden: int) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                d_model=hidden,
+                nhead=config.ext_heads,
+                dim_feedforward=config.ext_ff_size,
+                dropout=config.ext_dropout,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,  # pre-LN as in PreSumm's code
+            )
+            for _ in range(config.ext_layers)
+        )
+        self.norm = nn.LayerNorm(hidden, eps=1e-6)
+        self.classifier = nn.Linear(hidden, 1)
+
+    def forward(
+        self, sents: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor
+    ) -> torch.Tensor:
+        # sents (B, S, H), mask (B, S) bool, positions (B, S) -> logits (B, S)
+        x = sents * mask.unsqueeze(-1).to(sents.dtype)
+        x = x + sinusoidal_positions(positions, self.hidden).to(x.dtype)
+        for layer in self.layers:
+            x = layer(x, src_key_padding_mask=~mask)  # (B, S, H)
+        logits = self.classifier(self.norm(x)).squeeze(-1)  # (B, S)
+        return logits.masked_fill(~mask, -1e4)
+
+
+class BertSumExt(nn.Module):
+    """Sentence scores for extractive summarization; ``forward`` returns logits (B, S)."""
+
+    def __init__(self, config: BertSumExtConfig, encoder: PreTrainedModel | None = None) -> None:
+        super().__init__()
+        if encoder is None:
+            if config.encoder_config is None:
+                raise ValueError(
+                    "config.encoder_config is empty: use BertSumExt.from_pretrained_encoder(config)"
+                )
+            encoder = encoder_from_config(config.encoder_config)
+        extend_position_embeddings(encoder, config.max_pos)
+        config.encoder_config = encoder.config.to_dict()
+        self.config = config
+        self.encoder = encoder
+        self.use_segments = int(getattr(encoder.config, "type_vocab_size", 0) or 0) >= 2
+        self.head = InterSentenceEncoder(config, int(encoder.config.hidden_size))
+
+    @classmethod
+    def from_pretrained_encoder(cls, config: BertSumExtConfig) -> BertSumExt:
+        """A new model on top of the pretrained encoder ``config.encoder`` (head random)."""
+        return cls(config, load_pretrained_encoder(config.encoder, config.attention_dropout))
+
+    def forward(self, batch: ExtBatch) -> torch.Tensor:
+        token_types = batch.token_type_ids if self.use_segments else None
+        top = self.encoder(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            token_type_ids=token_types,
+        ).last_hidden_state  # (B, T, H)
+        rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
+        sents = top[rows, batch.cls_positions]  # (B, S, H)
+        return self.head(sents, batch.sentence_mask, batch.sentence_positions)
+
+    @staticmethod
+    def loss(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """BCE over real sentences, averaged over them (PreSumm sums then divides by B*S)."""
+        per_sentence = nn.functional.binary_cross_entropy_with_logits(
+            logits.float(), labels.float(), reduction="none"
+        )  # (B, S)
+        weights = mask.float()
+        return (per_sentence * weights).sum() / weights.sum().clamp(min=1.0)

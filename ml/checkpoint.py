@@ -1,0 +1,223 @@
+"""Checkpoint directories: safetensors + config.json + tokenizer files, never pickle.
+
+A model directory (``save_model``) is everything the service needs to summarize:
+
+    config.json          BertSumExtConfig (with the encoder's own config inside)
+    model.safetensors    all weights (encoder + head)
+    tokenizer files      tokenizer.save_pretrained()
+    metrics.json         optional: what the trainer measured for this model
+
+A training checkpoint adds what resuming needs: ``training_state.safetensors``
+(optimizer tensors, RNG states) and ``trainer_state.json`` (step, schedule,
+history). Directories are written under a temporary name and renamed, so a crash
+never leaves a half-written checkpoint that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from ml.bertsumext import BertSumExt, BertSumExtConfig
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+METRICS_NAME = "metrics.json"
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "trainer_state.json"
+ARCHITECTURE = "BertSumExt"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """The directory is not a (complete, compatible) BertSumExt checkpoint."""
+
+
+def _write_model_files(
+    directory: Path,
+    model: BertSumExt,
+    tokenizer: PreTrainedTokenizerBase,
+    metrics: dict[str, Any] | None,
+) -> None:
+    config = {"architecture": ARCHITECTURE, "format_version": FORMAT_VERSION}
+    config.update(model.config.to_dict())
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
+    save_model(model, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    tokenizer.save_pretrained(str(directory))
+    if metrics is not None:
+        (directory / METRICS_NAME).write_text(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def _atomic_dir(directory: Path) -> Path:
+    tmp = directory.with_name(directory.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def _commit_dir(tmp: Path, directory: Path) -> None:
+    if directory.exists():
+        old = directory.with_name(directory.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(directory)
+
+
+def save_pretrained(
+    model: BertSumExt,
+    tokenizer: PreTrainedTokenizerBase,
+    directory: str | Path,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """Write a model directory (replacing an existing one atomically)."""
+    directory = Path(directory)
+    tmp = _atomic_dir(directory)
+    _write_model_files(tmp, model, tokenizer, metrics)
+    _commit_dir(tmp, directory)
+    return directory
+
+
+def read_config(directory: str | Path) -> BertSumExtConfig:
+    directory = Path(directory)
+    path = directory / CONFIG_NAME
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint directory {str(directory)!r} does not exist")
+    if not path.is_file() or not (directory / WEIGHTS_NAME).is_file():
+        raise CheckpointError(
+            f"{str(directory)!r} is not a BertSumExt checkpoint (needs {CONFIG_NAME} and {WEIGHTS_NAME})"
+        )
+    data = json.loads(path.read_text())
+    if data.pop("architecture", None) != ARCHITECTURE:
+        raise CheckpointError(f"{str(path)!r} does not describe a {ARCHITECTURE} model")
+    version = data.pop("format_version", None)
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"unsupported checkpoint format {version!r} in {str(path)!r}")
+    return BertSumExtConfig.from_dict(data)
+
+
+def load_pretrained(
+    directory: str | Path, device: str | torch.device = "cpu"
+) -> tuple[BertSumExt, PreTrainedTokenizerBase]:
+    """Rebuild the model from its config (no pretrained download) and load its weights."""
+    directory = Path(directory)
+    config = read_config(directory)
+    model = BertSumExt(config)
+    missing, unexpected = load_model(model, str(directory / WEIGHTS_NAME), strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"weights in {str(directory)!r} do not match the config: "
+            f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
+        )
+    tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    return model.to(device).eval(), tokenizer
+
+
+def read_metrics(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / METRICS_NAME
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+# --- training checkpoints -----------------------------------------------------------------
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, per_param in state["state"].items():
+        for key, value in per_param.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer.{idx}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = value
+    for idx, values in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(values)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_training_checkpoint(
+    directory: str | Path,
+    model: BertSumExt,
+    tokenizer: PreTrainedTokenizerBase,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    trainer_state: dict[str, Any],
+    scaler_state: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
+    """A model directory plus optimizer, schedule, RNG and trainer state (for resuming)."""
+    directory = Path(directory)
+    tmp = _atomic_dir(directory)
+    _write_model_files(tmp, model, tokenizer, metrics)
+    tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    save_file(tensors, str(tmp / STATE_TENSORS))
+    state = {
+        "trainer": trainer_state,
+        "optimizer": opt_meta,
+        "scheduler": scheduler.state_dict(),
+        "scaler": scaler_state,
+    }
+    (tmp / STATE_JSON).write_text(json.dumps(state, indent=2))
+    _commit_dir(tmp, directory)
+    return directory
+
+
+def load_training_state(
+    directory: str | Path,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Restore optimizer, schedule and RNG; returns (trainer_state, scaler_state)."""
+    directory = Path(directory)
+    tensors = load_file(str(directory / STATE_TENSORS))
+    state = json.loads((directory / STATE_JSON).read_text())
+    optimizer.load_state_dict(_unflatten_optimizer(tensors, state["optimizer"]))
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(tensors["rng.cpu"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    return state["trainer"], state["scaler"]
+
+
+def step_dir(checkpoints: Path, step: int) -> Path:
+    return checkpoints / f"step-{step:07d}"
+
+
+def list_training_checkpoints(checkpoints: str | Path) -> list[Path]:
+    """Complete training checkpoints, oldest first."""
+    root = Path(checkpoints)
+    if not root.is_dir():
+        return []
+    found = [
+        p
+        for p in root.iterdir()
+        if p.is_dir()
+        and p.name.startswith("step-")
+        and p.name[5:].isdigit()
+        and (p / STATE_JSON).is_file()
+    ]
+    return sorted(found, key=lambda p: int(p.name[5:]))

