@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,59 +39,98 @@ def _wait_for_worker(app, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise RuntimeError("celery worker did not answer a ping in time")
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, tmp_path):
-    """Start `celery -A summarizer_project worker` on the inference and default queues."""
-    from summarizer_project.celery import app
+class WorkerPool:
+    """Starts real `celery worker` processes and stops (or kills) them."""
 
+    def __init__(self, tmp_path: Path):
+        from summarizer_project.celery import app
+
+        self.app = app
+        self.tmp_path = tmp_path
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, queues: str = "inference,default", **env_extra: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "summarizer_project.settings.test",
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+            **env_extra,
+        }
+        n = len(self.procs)
+        log = self.tmp_path / f"worker-{n}.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "summarizer_project",
+                    "worker",
+                    "-Q",
+                    queues,
+                    "-c",
+                    "1",
+                    "--loglevel",
+                    "INFO",
+                    "-n",
+                    f"test-{os.getpid()}-{n}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(proc)
+        try:
+            _wait_for_worker(self.app, proc)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; worker log:\n{log.read_text()}") from exc
+        return proc
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {p.name} ---\n{p.read_text()[-5000:]}"
+            for p in sorted(self.tmp_path.glob("worker-*.log"))
+        )
+
+    @staticmethod
+    def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        """Signal the worker's whole process group (parent and pool children)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    self.kill(proc)
+
+
+@pytest.fixture
+def workers(transactional_db, tmp_path):
+    pool = WorkerPool(tmp_path)
     # Drop messages an earlier (killed) run may have left on the test queues.
-    with app.connection_for_write() as conn:
+    with pool.app.connection_for_write() as conn:
         for queue in ("inference", "default", "training"):
             conn.default_channel.queue_purge(queue)
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "summarizer_project.settings.test",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "PYTHONUNBUFFERED": "1",
-    }
-    log = tmp_path / "worker.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "summarizer_project",
-                "worker",
-                "-Q",
-                "inference,default",
-                "-c",
-                "1",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"test-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        _wait_for_worker(app, proc)
-        yield proc
-    except RuntimeError as exc:
-        raise RuntimeError(f"{exc}; worker log:\n{log.read_text()}") from exc
+        yield pool
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        pool.stop_all()
+
+
+@pytest.fixture
+def celery_worker_process(workers):
+    """One worker on the inference and default queues."""
+    return workers.start()
