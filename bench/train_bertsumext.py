@@ -12,7 +12,8 @@ the same machine at the same time:
 
 Usage (from the repository root):
 
-    nohup .venv/bin/python bench/train_bertsumext.py --max-minutes 75 > var/bench/bertsumext.log 2>&1 &
+    nohup .venv/bin/python bench/train_bertsumext.py --max-minutes 85 \
+        > var/bench/bertsumext.log 2>&1 &
 
 The data is read from ../shared/data/cnndm (never copied into the repository).
 ``--eval-only`` re-runs step 3 on an existing OUT/best.
@@ -47,9 +48,7 @@ def log(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
 
 
-def step_seconds(
-    config: BertSumExtConfig, precision: str, batches: list, steps: int
-) -> float:
+def step_seconds(config: BertSumExtConfig, precision: str, batches: list, steps: int) -> float:
     """Mean seconds per optimizer step of a plain loop (after one warm-up step)."""
     torch.manual_seed(0)
     model = BertSumExt.from_pretrained_encoder(config).train()
@@ -176,8 +175,13 @@ def main() -> int:
                 last[0] = now
 
         result = train(
-            config, train_data, val_data, out, out / "tensorboard",
-            on_progress=progress, resume=not args.no_resume,
+            config,
+            train_data,
+            val_data,
+            out,
+            out / "tensorboard",
+            on_progress=progress,
+            resume=not args.no_resume,
         )
         results["training"] = {
             "stopped": result.stopped,
@@ -185,7 +189,8 @@ def main() -> int:
             "best_dir": str(result.best_dir),
             "metrics": result.metrics,
             "history": result.history,
-            "config": config.to_dict() | {"model": {k: v for k, v in model_config.to_dict().items() if k != "encoder_config"}},
+            "config": config.to_dict()
+            | {"model": {k: v for k, v in model_config.to_dict().items() if k != "encoder_config"}},
         }
         save()
         log(f"training done: {result.stopped}, best {result.metrics}")
@@ -203,8 +208,11 @@ def main() -> int:
     for name, system in systems:
         start = time.perf_counter()
         scores = evaluate(system, test_data)
-        results["test"][name] = {**scores.as_dict(), "n": scores.n,
-                                 "seconds": time.perf_counter() - start}
+        results["test"][name] = {
+            **scores.as_dict(),
+            "n": scores.n,
+            "seconds": time.perf_counter() - start,
+        }
         save()
         log(f"test {name}: {results['test'][name]}")
     print(json.dumps(results, indent=2))

@@ -95,7 +95,8 @@ def read_config(directory: str | Path) -> BertSumExtConfig:
         raise CheckpointError(f"checkpoint directory {str(directory)!r} does not exist")
     if not path.is_file() or not (directory / WEIGHTS_NAME).is_file():
         raise CheckpointError(
-            f"{str(directory)!r} is not a BertSumExt checkpoint (needs {CONFIG_NAME} and {WEIGHTS_NAME})"
+            f"{str(directory)!r} is not a BertSumExt checkpoint "
+            f"(needs {CONFIG_NAME} and {WEIGHTS_NAME})"
         )
     data = json.loads(path.read_text())
     if data.pop("architecture", None) != ARCHITECTURE:

@@ -131,14 +131,17 @@ def build_features(
     def label(i: int) -> int | None:
         return None if labels is None else labels[i]
 
-    scored = [i for i, (s, e) in enumerate(spans) if word_tokens(text[s:e]) > config.min_sentence_tokens]
+    scored = [
+        i for i, (s, e) in enumerate(spans) if word_tokens(text[s:e]) > config.min_sentence_tokens
+    ]
     if not scored:  # a text of short sentences: score them all rather than nothing
         scored = list(range(len(spans)))
     kept = set(scored)
     cuts.extend(SentenceCut(i, CUT_SHORT, label(i)) for i in range(len(spans)) if i not in kept)
     if training and len(scored) > config.max_train_sentences:
         cuts.extend(
-            SentenceCut(i, CUT_MAX_SENTENCES, label(i)) for i in scored[config.max_train_sentences :]
+            SentenceCut(i, CUT_MAX_SENTENCES, label(i))
+            for i in scored[config.max_train_sentences :]
         )
         scored = scored[: config.max_train_sentences]
     ids: list[list[int]] = []
@@ -170,7 +173,9 @@ def featurize(
         sent_texts = flat[pos : pos + len(spans)]
         pos += len(spans)
         labels = oracle_labels(
-            sent_texts, getattr(ex, "reference", "") or "", getattr(ex, "labels", None),
+            sent_texts,
+            getattr(ex, "reference", "") or "",
+            getattr(ex, "labels", None),
             config.oracle_sentences,
         )
         out.append(build_features(ex.id, ex.text, spans, sent_ids, labels, config, training))
@@ -271,7 +276,12 @@ def document_windows(
         doc.cuts.sort(key=lambda c: c.index)
         return [
             Window(
-                doc_index, list(range(kept)), 0, ids, segs, cls,
+                doc_index,
+                list(range(kept)),
+                0,
+                ids,
+                segs,
+                cls,
                 None if pos_labels is None else pos_labels[:kept],
             )
         ]
@@ -282,7 +292,12 @@ def document_windows(
         ids, segs, cls = _encode(doc.token_ids[start:end], cls_id, sep_id, config.max_pos)
         windows.append(
             Window(
-                doc_index, list(range(start, end)), score_from, ids, segs, cls,
+                doc_index,
+                list(range(start, end)),
+                score_from,
+                ids,
+                segs,
+                cls,
                 None if pos_labels is None else pos_labels[start:end],
             )
         )
@@ -290,8 +305,12 @@ def document_windows(
 
 
 def _special_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
-    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    cls_id = (
+        tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    )
+    sep_id = (
+        tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    )
     if cls_id is None or sep_id is None:
         raise ValueError("the encoder's tokenizer has no [CLS]/[SEP] (or <s>/</s>) tokens")
     return int(cls_id), int(sep_id)
@@ -327,15 +346,24 @@ def collate(windows: Sequence[Window], pad_id: int) -> ExtBatch:
 
 
 def features_key(
-    examples: Iterable[Any], tokenizer: PreTrainedTokenizerBase, config: BertSumExtConfig,
+    examples: Iterable[Any],
+    tokenizer: PreTrainedTokenizerBase,
+    config: BertSumExtConfig,
     training: bool,
 ) -> str:
     """Hash of the data, the data settings and the tokenizer's vocabulary."""
     h = hashlib.sha256()
     settings = {
-        k: v for k, v in config.to_dict().items()
-        if k in {"min_sentence_tokens", "max_sentence_tokens", "max_train_sentences",
-                 "oracle_sentences", "language"}
+        k: v
+        for k, v in config.to_dict().items()
+        if k
+        in {
+            "min_sentence_tokens",
+            "max_sentence_tokens",
+            "max_train_sentences",
+            "oracle_sentences",
+            "language",
+        }
     }
     h.update(json.dumps([FEATURES_VERSION, settings, training], sort_keys=True).encode())
     vocab = tokenizer.get_vocab()
@@ -357,7 +385,9 @@ def cached_features(
     """:func:`featurize` with a JSON cache keyed by :func:`features_key` (oracle is slow)."""
     if cache_dir is None:
         return featurize(examples, tokenizer, config, training)
-    path = Path(cache_dir) / f"ext-features-{features_key(examples, tokenizer, config, training)}.json"
+    path = (
+        Path(cache_dir) / f"ext-features-{features_key(examples, tokenizer, config, training)}.json"
+    )
     if path.exists():
         return [DocumentFeatures.from_json(d) for d in json.loads(path.read_text())]
     feats = featurize(examples, tokenizer, config, training)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -23,10 +24,17 @@ from ml.ext_data import CUT_SHORT, DocumentFeatures, collate, document_windows, 
 from ml.summary import ScoredSentence, Summary
 
 _TOKEN = re.compile(r"\w+")
+T = TypeVar("T")
 
 
-def autocast_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager[None]:
-    """Mixed precision: "fp32", "bf16", "fp16" (CUDA only) or "auto" (fp32 on CPU, bf16/fp16 on CUDA)."""
+def autocast_context(
+    device: torch.device, precision: str
+) -> contextlib.AbstractContextManager[None]:
+    """Mixed precision: "fp32", "bf16", "fp16" (CUDA only) or "auto".
+
+    "auto" is fp32 on CPU (bf16 is emulated without AVX512-BF16/AMX) and bf16 (or
+    fp16 where bf16 is unsupported) on CUDA.
+    """
     if precision == "auto":
         if device.type != "cuda":
             precision = "fp32"
@@ -43,7 +51,7 @@ def autocast_context(device: torch.device, precision: str) -> contextlib.Abstrac
     raise ValueError(f"unknown precision {precision!r} (fp32, bf16, fp16 or auto)")
 
 
-def _chunks(items: Sequence[object], size: int) -> Iterator[Sequence[object]]:
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -62,17 +70,22 @@ def score_features(
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    windows = [w for i, d in enumerate(docs) for w in document_windows(d, i, tokenizer, model.config, mode)]
+    windows = [
+        w
+        for i, d in enumerate(docs)
+        if d.scored  # an empty text has nothing to score
+        for w in document_windows(d, i, tokenizer, model.config, mode)
+    ]
     # Sort by length so each batch pads little; scores are put back by (doc, sentence).
     windows.sort(key=lambda w: len(w.input_ids))
     probs: list[list[float | None]] = [[None] * len(d.spans) for d in docs]
     pad_id = int(tokenizer.pad_token_id or 0)
     for chunk in _chunks(windows, batch_size):
-        batch = collate(chunk, pad_id).to(device)  # type: ignore[arg-type]
+        batch = collate(chunk, pad_id).to(device)
         with autocast_context(device, precision):
             logits = model(batch)  # (B, S)
         p = torch.sigmoid(logits.float()).cpu()
-        for r, w in enumerate(chunk):  # type: ignore[assignment]
+        for r, w in enumerate(chunk):
             doc = docs[w.doc]
             for k in range(w.score_from, len(w.cls_positions)):
                 probs[w.doc][doc.scored[w.sentences[k]]] = float(p[r, k])
@@ -166,7 +179,12 @@ class Summarizer:
         _check_texts(texts)
         docs = features_from_texts(texts, self.tokenizer, self.model.config)
         probs = score_features(
-            self.model, self.tokenizer, docs, self.device, self.batch_size, self.precision,
+            self.model,
+            self.tokenizer,
+            docs,
+            self.device,
+            self.batch_size,
+            self.precision,
             self.long_documents,
         )
         return list(zip(docs, probs, strict=True))

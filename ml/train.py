@@ -207,7 +207,10 @@ def validate(
     probs = score_features(
         model, tokenizer, docs, device, config.eval_batch_size, _eval_precision(config, device)
     )
-    documents, fps, fns, rouge = [], [], [], []
+    documents: list[DocumentPrediction] = []
+    fps: list[MisclassifiedSentence] = []
+    fns: list[MisclassifiedSentence] = []
+    rouge: list[dict[str, float]] = []
     loss_sum, loss_n = 0.0, 0
     for doc, ex, p in zip(docs, examples, probs, strict=True):
         sents = [ex.text[s:e] for s, e in doc.spans]
@@ -299,9 +302,7 @@ def _log_misclassified(writer: Any, out: ValidationOutput, step: int, limit: int
 # --- the loop ----------------------------------------------------------------------------
 
 
-def _build_model(
-    config: TrainConfig, resume_dir: Path | None
-) -> tuple[BertSumExt, Any]:
+def _build_model(config: TrainConfig, resume_dir: Path | None) -> tuple[BertSumExt, Any]:
     if resume_dir is not None:
         model, tokenizer = load_pretrained(resume_dir)
     elif config.init_from:
@@ -365,7 +366,9 @@ def train(
     val_docs = cached_features(val_examples, tokenizer, cfg, False, cache)
 
     micro_per_epoch = math.ceil(len(windows) / config.batch_size)
-    total = config.max_steps or max(1, math.ceil(config.epochs * micro_per_epoch / config.grad_accum))
+    total = config.max_steps or max(
+        1, math.ceil(config.epochs * micro_per_epoch / config.grad_accum)
+    )
 
     head_params = list(model.head.parameters())
     head_ids = {id(p) for p in head_params}
@@ -377,9 +380,7 @@ def train(
         ],
         weight_decay=config.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, total, config)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
     use_scaler = device.type == "cuda" and config.precision == "fp16"
     scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
 
@@ -427,8 +428,13 @@ def train(
     def checkpoint() -> Path:
         nonlocal last_ckpt
         last_ckpt = save_training_checkpoint(
-            step_dir(ckpt_root, step), model, tokenizer, optimizer, scheduler,
-            trainer_state(), scaler.state_dict() if use_scaler else None,
+            step_dir(ckpt_root, step),
+            model,
+            tokenizer,
+            optimizer,
+            scheduler,
+            trainer_state(),
+            scaler.state_dict() if use_scaler else None,
         )
         for old in list_training_checkpoints(ckpt_root)[: -config.keep_checkpoints]:
             shutil.rmtree(old, ignore_errors=True)
@@ -527,10 +533,17 @@ def train(
     )
     if writer is not None:
         hparams = {
-            k: v for k, v in config.to_dict().items()
+            k: v
+            for k, v in config.to_dict().items()
             if isinstance(v, int | float | str | bool) and not isinstance(v, type(None))
         }
-        hparams.update({f"model_{k}": v for k, v in cfg.to_dict().items() if isinstance(v, int | float | str | bool)})
+        hparams.update(
+            {
+                f"model_{k}": v
+                for k, v in cfg.to_dict().items()
+                if isinstance(v, int | float | str | bool)
+            }
+        )
         writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
         writer.close()
     best_dir = out / "best" if (out / "best").is_dir() else None

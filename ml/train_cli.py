@@ -70,8 +70,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-minutes", type=_positive_float, default=None)
     p.add_argument("--eval-every", type=_positive_int, default=200)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
-    p.add_argument("--attention-dropout", type=_dropout, default=None,
-                   help="0 enables the fast SDPA path on CPU (default: the encoder's)")
+    p.add_argument(
+        "--attention-dropout",
+        type=_dropout,
+        default=None,
+        help="0 enables the fast SDPA path on CPU (default: the encoder's)",
+    )
     p.add_argument("--select-by", choices=("rouge", "loss"), default="rouge")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
@@ -136,9 +140,14 @@ def _train(args: argparse.Namespace) -> int:
 
     try:
         result = train(
-            config, train_data, val_data, out,
+            config,
+            train_data,
+            val_data,
+            out,
             log_dir=args.log_dir or out / "tensorboard",
-            on_progress=progress, device=args.device, resume=not args.no_resume,
+            on_progress=progress,
+            device=args.device,
+            resume=not args.no_resume,
         )
     except (EncoderNotFoundError, ValueError) as error:
         raise UsageError(str(error)) from None

@@ -9,19 +9,63 @@ from ml.data import Example
 from ml.encoders import tiny_bert_config
 from ml.train import TrainConfig
 
-WORDS = (
-    "river garden market council school harbor bridge festival library museum station "
-    "farmer teacher mayor doctor pilot driver singer player writer painter engineer "
-    "opened closed visited painted repaired celebrated announced delayed approved built "
-    "green quiet busy ancient modern small large northern southern local famous"
-).split()
+WORDS = [
+    "river",
+    "garden",
+    "market",
+    "council",
+    "school",
+    "harbor",
+    "bridge",
+    "festival",
+    "library",
+    "museum",
+    "station",
+    "farmer",
+    "teacher",
+    "mayor",
+    "doctor",
+    "pilot",
+    "driver",
+    "singer",
+    "player",
+    "writer",
+    "painter",
+    "engineer",
+    "opened",
+    "closed",
+    "visited",
+    "painted",
+    "repaired",
+    "celebrated",
+    "announced",
+    "delayed",
+    "approved",
+    "built",
+    "green",
+    "quiet",
+    "busy",
+    "ancient",
+    "modern",
+    "small",
+    "large",
+    "northern",
+    "southern",
+    "local",
+    "famous",
+]
 
 
 def tiny_config(**overrides: object) -> BertSumExtConfig:
     """A random 2-layer, 32-wide BERT with the packaged vocabulary and a matching small head."""
     settings: dict[str, object] = dict(
-        encoder_config=tiny_bert_config(hidden_size=32, num_layers=2, num_heads=2,
-                                        intermediate_size=64, max_position_embeddings=128),
+        encoder_config=tiny_bert_config(
+            hidden_size=32,
+            num_layers=2,
+            num_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+        ),
         max_pos=128,
         ext_layers=2,
         ext_heads=2,

@@ -54,9 +54,7 @@ def test_loss_ignores_padded_sentences():
     logits = torch.tensor([[2.0, -2.0, 50.0]])
     labels = torch.tensor([[1.0, 0.0, 0.0]])
     mask = torch.tensor([[True, True, False]])
-    expected = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits[:, :2], labels[:, :2]
-    )
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :2], labels[:, :2])
     assert torch.allclose(BertSumExt.loss(logits, labels, mask), expected)
 
 

@@ -65,9 +65,7 @@ def test_position_extension_never_shrinks():
 def test_attention_dropout_override_reaches_the_attention_modules():
     model = encoder_from_config(tiny_bert_config())
     set_attention_dropout(model, 0.0)
-    probs = [
-        m.dropout.p for m in model.modules() if type(m).__name__.endswith("SelfAttention")
-    ]
+    probs = [m.dropout.p for m in model.modules() if type(m).__name__.endswith("SelfAttention")]
     assert probs and all(p == 0.0 for p in probs)
     assert model.config.attention_probs_dropout_prob == 0.0
     # Hidden-state dropout is untouched.

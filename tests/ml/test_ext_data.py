@@ -104,7 +104,10 @@ def test_max_train_sentences_is_recorded():
     config = tiny_config(max_train_sentences=2)
     (doc,) = featurize([Example("s", STORY, REFERENCE)], TOK, config, training=True)
     assert doc.scored == [0, 1]
-    assert {(c.index, c.reason) for c in doc.cuts} >= {(3, CUT_MAX_SENTENCES), (4, CUT_MAX_SENTENCES)}
+    assert {(c.index, c.reason) for c in doc.cuts} >= {
+        (3, CUT_MAX_SENTENCES),
+        (4, CUT_MAX_SENTENCES),
+    }
 
 
 @pytest.mark.parametrize("overlap", [0, 1, 3])
