@@ -111,6 +111,13 @@ class DocumentInputSerializer(SummarizeOptionsSerializer):
         required=False, allow_blank=True, default="", trim_whitespace=False
     )
     summarize = serializers.BooleanField(required=False, default=True)
+    split = serializers.ChoiceField(
+        choices=Split.choices,
+        required=False,
+        default=Split.NONE,
+        help_text="Mark the document as training data: train, validation or test "
+        "(with a reference_summary). Empty for documents that are only summarized.",
+    )
 
     def validate_text(self, value: str) -> str:
         if not value.strip():
@@ -126,6 +133,7 @@ class DocumentInputSerializer(SummarizeOptionsSerializer):
             model=d["model"],
             max_sentences=d["max_sentences"],
             summarize=d["summarize"],
+            split=d["split"],
         )
 
 
@@ -184,8 +192,8 @@ class TrainingRunCreateSerializer(serializers.Serializer):
     params = serializers.JSONField(
         required=False, default=dict, help_text="ml.train.TrainConfig overrides"
     )
-    train_split = serializers.ChoiceField(choices=Split.choices[1:], default=Split.TRAIN)
-    val_split = serializers.ChoiceField(choices=Split.choices[1:], default=Split.VALIDATION)
+    train_split = serializers.ChoiceField(choices=Split.choices, default=Split.TRAIN)
+    val_split = serializers.ChoiceField(choices=Split.choices, default=Split.VALIDATION)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

@@ -135,7 +135,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ModelKindEnum": "jobs.models.ModelKind.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "ModelKindEnum": "jobs.models.ModelKind.choices",
+        "SplitEnum": "jobs.models.Split.choices",
+        "JobStatusEnum": "jobs.models.JobStatus.choices",
+    },
 }
 
 # --- Celery (DESIGN.md §2) --------------------------------------------------
@@ -196,7 +200,9 @@ INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
 TRAINING_DIR = Path(env("TRAINING_DIR", default=str(VAR_DIR / "runs")))
 TENSORBOARD_LOGDIR = Path(env("TENSORBOARD_LOGDIR", default=str(VAR_DIR / "tensorboard")))
 # Where staff open TensorBoard (admin links and the API's tensorboard_url).
-TENSORBOARD_URL = env("TENSORBOARD_URL", default="http://127.0.0.1:6006")
+TENSORBOARD_URL = env(
+    "TENSORBOARD_URL", default=f"http://127.0.0.1:{env.int('TENSORBOARD_PORT', default=6006)}"
+)
 TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
 # ml.train.TrainConfig settings every run starts from; a run's params override them
 # ("model" is merged key by key). Attention dropout 0 lets SDPA take its fast path.

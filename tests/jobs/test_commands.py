@@ -116,3 +116,14 @@ def test_production_settings_pass_check_deploy():
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_check_refuses_a_time_limit_above_the_visibility_timeout():
+    env = {**os.environ, "CELERY_VISIBILITY_TIMEOUT": "600", "TRAINING_TIME_LIMIT": "900"}
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "TRAINING_TIME_LIMIT (900s) must be below CELERY_VISIBILITY_TIMEOUT (600s)" in (
+        proc.stderr
+    )
