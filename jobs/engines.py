@@ -98,8 +98,8 @@ def _load(resolved: Resolved) -> Any:
         from ml.baselines import TextRank
 
         return TextRank()
-    if resolved.kind == ModelKind.BERTSUMEXT:
-        from ml.inference import Summarizer
+    if resolved.checkpoint:
+        from ml.inference import load_system
 
-        return Summarizer.load(Path(resolved.checkpoint), settings.INFERENCE_DEVICE)
+        return load_system(Path(resolved.checkpoint), settings.INFERENCE_DEVICE)
     raise ModelUnavailable(f"model '{resolved.kind}' is not available")

@@ -33,12 +33,12 @@ def checkpoint_sha256(directory: Path) -> str:
 def evaluate_version(version: ModelVersion, examples: list[Any], device: str) -> dict | None:
     """ROUGE of a stored version on the given examples (the new run's validation set)."""
     from ml.evaluate import evaluate
-    from ml.inference import Summarizer
+    from ml.inference import load_system
 
     if not Path(version.checkpoint_dir).is_dir():
         logger.warning("%s: checkpoint %s is missing", version, version.checkpoint_dir)
         return None
-    scores = evaluate(Summarizer.load(version.checkpoint_dir, device), examples)
+    scores = evaluate(load_system(version.checkpoint_dir, device), examples)
     return {
         "val_rouge1": scores.rouge1,
         "val_rouge2": scores.rouge2,
