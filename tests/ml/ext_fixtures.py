@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import torch
+
 from ml.bertsumext import BertSumExtConfig
 from ml.data import Example
 from ml.encoders import tiny_bert_config
@@ -54,6 +56,11 @@ WORDS = [
     "local",
     "famous",
 ]
+
+
+# Tiny models gain nothing from threads, and on a shared 2-core machine extra threads
+# only contend with other processes.
+torch.set_num_threads(1)
 
 
 def tiny_config(**overrides: object) -> BertSumExtConfig:

@@ -28,12 +28,12 @@ def test_a_tiny_model_overfits_a_tiny_dataset(tmp_path):
         batch_size=4,
         lr=1e-2,
         warmup_steps=5,
-        max_steps=80,
-        eval_every=80,
+        max_steps=60,
+        eval_every=60,
     )
     result = train(config, data, data, tmp_path, on_progress=lambda s, t, loss: losses.append(loss))
-    assert len(losses) == 80 and result.steps == 80 and result.stopped == "completed"
-    assert losses[-1] < 0.15 < 0.5 < losses[0]
+    assert len(losses) == 60 and result.steps == 60 and result.stopped == "completed"
+    assert losses[-1] < 0.25 < 0.5 < losses[0]
     metrics = result.metrics
     assert metrics["val_rouge1"] > metrics["lead3_rouge1"] + 10
     assert metrics["val_rouge1"] > metrics["textrank_rouge1"]
