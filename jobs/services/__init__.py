@@ -71,3 +71,8 @@ __all__ = [
     "validate_max_sentences",
     "validate_model",
 ]
+
+# The staff dashboard (admin): read models and bulk actions over the services above.
+from . import dashboard  # noqa: E402
+
+__all__ += ["dashboard"]

@@ -1,0 +1,109 @@
+"""Forms of the staff dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from .models import Split, TrainableKind
+
+SPLITS = [(value, label) for value, label in Split.choices if value]
+
+# The main ml.train.TrainConfig settings, offered as fields; anything else goes in
+# "More settings (JSON)". An empty field keeps the deployment's TRAINING_DEFAULTS.
+MAIN_PARAMS = ("max_steps", "epochs", "batch_size", "lr", "warmup_steps", "eval_every")
+
+
+class LaunchRetrainingForm(forms.Form):
+    kind = forms.ChoiceField(choices=TrainableKind.choices, initial=TrainableKind.BERTSUMEXT)
+    train_split = forms.ChoiceField(choices=SPLITS, initial=Split.TRAIN)
+    val_split = forms.ChoiceField(choices=SPLITS, initial=Split.VALIDATION)
+    encoder = forms.CharField(
+        required=False,
+        help_text="Hugging Face name or local directory; empty: the default (all-MiniLM-L6-v2).",
+    )
+    from_active = forms.BooleanField(
+        required=False,
+        label="Fine-tune the active version",
+        help_text="Start from the active version's weights instead of the base encoder.",
+    )
+    max_steps = forms.IntegerField(
+        required=False, min_value=1, help_text="Optimizer steps; overrides epochs."
+    )
+    epochs = forms.FloatField(required=False, min_value=0.01)
+    batch_size = forms.IntegerField(required=False, min_value=1, max_value=1024)
+    lr = forms.FloatField(
+        required=False, min_value=0, label="Learning rate", help_text="Peak, e.g. 5e-5."
+    )
+    warmup_steps = forms.IntegerField(required=False, min_value=0)
+    eval_every = forms.IntegerField(
+        required=False, min_value=1, help_text="Validate and checkpoint every N steps."
+    )
+    max_minutes = forms.FloatField(
+        required=False, min_value=1, help_text="Stop (checkpoint and validate) after this long."
+    )
+    extra = forms.CharField(
+        required=False,
+        label="More settings (JSON)",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
+        help_text='Other ml.train.TrainConfig settings, e.g. {"grad_accum": 2, '
+        '"model": {"max_pos": 512}}. The fields above win over the same keys here.',
+    )
+
+    def clean_extra(self) -> dict[str, Any]:
+        raw = self.cleaned_data["extra"].strip()
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(f"not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError('must be a JSON object, e.g. {"grad_accum": 2}')
+        return value
+
+    def params(self) -> dict[str, Any]:
+        """The run's params: the JSON settings with the filled-in fields on top."""
+        data = self.cleaned_data
+        params = dict(data["extra"])
+        for name in (*MAIN_PARAMS, "max_minutes"):
+            if data.get(name) is not None:
+                params[name] = data[name]
+        if data.get("encoder"):
+            model = dict(params.get("model") or {})
+            model["encoder"] = data["encoder"].strip()
+            params["model"] = model
+        return params
+
+    @classmethod
+    def initial_from_run(cls, run) -> dict[str, Any]:
+        """Prefill from an earlier run ("launch retraining like this one")."""
+        params = dict(run.params or {})
+        initial: dict[str, Any] = {
+            "kind": run.kind,
+            "train_split": run.train_split,
+            "val_split": run.val_split,
+        }
+        for name in (*MAIN_PARAMS, "max_minutes"):
+            if name in params:
+                initial[name] = params.pop(name)
+        model = params.get("model")
+        if isinstance(model, dict) and "encoder" in model:
+            model = dict(model)
+            initial["encoder"] = model.pop("encoder")
+            if model:
+                params["model"] = model
+            else:
+                params.pop("model")
+        params.pop("init_from", None)
+        if params:
+            initial["extra"] = json.dumps(params, indent=1)
+        return initial
+
+
+class ConfirmForm(forms.Form):
+    """An empty POST form: the confirmation step of promote and roll back."""
+
+    confirm = forms.BooleanField(required=True, initial=True, widget=forms.HiddenInput)

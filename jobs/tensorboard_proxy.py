@@ -1,0 +1,109 @@
+"""TensorBoard behind the admin: a streaming reverse proxy for logged-in staff.
+
+TensorBoard has no authentication, so it listens only on an internal address
+(TENSORBOARD_INTERNAL_URL, e.g. http://tensorboard:6006 in docker compose or
+http://127.0.0.1:6006 for `make up`) and staff reach it through this view,
+which the admin wraps in its staff login. The prefix is stripped, so
+TensorBoard runs without --path_prefix (its pages use relative URLs).
+
+Never forwarded to TensorBoard: the Django session cookie, the CSRF cookie or
+any other credential. TensorBoard's POST endpoints are read-only queries
+(time series), so the view is CSRF-exempt; it still needs a staff session.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Iterator
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+logger = logging.getLogger(__name__)
+
+# Request headers passed on to TensorBoard; everything else stays here.
+FORWARD_REQUEST = ("accept", "accept-encoding", "accept-language", "content-type")
+# Response headers never passed back (hop-by-hop, or set by Django itself).
+DROP_RESPONSE = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "set-cookie",
+        "server",
+        "date",
+    }
+)
+CHUNK = 64 * 1024
+
+
+def upstream_url() -> str:
+    """Where TensorBoard listens (never shown to browsers)."""
+    return getattr(settings, "TENSORBOARD_INTERNAL_URL", "") or settings.TENSORBOARD_URL
+
+
+def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    base = urlsplit(upstream_url())
+    if base.scheme not in ("http", "https") or not base.hostname:
+        return _unavailable(f"TENSORBOARD_INTERNAL_URL is not an http(s) URL: {upstream_url()!r}")
+    target = base.path.rstrip("/") + "/" + quote(path, safe="/:@!$&'()*+,;=-._~")
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
+    headers = {name: request.headers[name] for name in FORWARD_REQUEST if name in request.headers}
+    body = request.body if request.method == "POST" else None
+    connection_class = (
+        http.client.HTTPSConnection if base.scheme == "https" else http.client.HTTPConnection
+    )
+    conn = connection_class(base.hostname, base.port, timeout=60)
+    try:
+        conn.request(request.method, target, body=body, headers=headers)
+        upstream = conn.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        logger.warning("TensorBoard at %s did not answer: %s", upstream_url(), exc)
+        return _unavailable(f"TensorBoard did not answer ({type(exc).__name__}: {exc}).")
+
+    def stream() -> Iterator[bytes]:
+        try:
+            while chunk := upstream.read(CHUNK):
+                yield chunk
+        finally:
+            conn.close()
+
+    if request.method == "HEAD":
+        conn.close()
+        response: HttpResponse | StreamingHttpResponse = HttpResponse(status=upstream.status)
+    else:
+        response = StreamingHttpResponse(stream(), status=upstream.status)
+    for name, value in upstream.getheaders():
+        lower = name.lower()
+        if lower in DROP_RESPONSE:
+            continue
+        if lower == "location" and value.startswith("/"):
+            # An absolute path on TensorBoard is relative to this proxy's prefix.
+            prefix = request.path[: len(request.path) - len(path)] if path else request.path
+            value = prefix.rstrip("/") + value
+        response[name] = value
+    # Private data: a shared cache (a CDN, a proxy) must never keep a copy.
+    cache = upstream.getheader("Cache-Control") or "no-store"
+    response["Cache-Control"] = "private, " + cache.replace("public", "").strip(" ,")
+    return response
+
+
+def _unavailable(reason: str) -> HttpResponse:
+    return HttpResponse(
+        f"TensorBoard is not available: {reason}\n"
+        "Start it with `make up` (or the tensorboard service of docker compose) and check "
+        "TENSORBOARD_INTERNAL_URL.\n",
+        status=502,
+        content_type="text/plain; charset=utf-8",
+    )
