@@ -15,8 +15,10 @@ never leaves a half-written checkpoint that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,32 @@ def _commit_dir(tmp: Path, directory: Path) -> None:
         shutil.rmtree(old)
     else:
         tmp.rename(directory)
+
+
+@contextlib.contextmanager
+def atomic_directory(directory: str | Path) -> Iterator[Path]:
+    """Write into a temporary sibling of ``directory``; it replaces ``directory`` on success.
+
+    On an exception the temporary directory is left behind (removed by the next write)
+    and ``directory`` keeps its previous content.
+    """
+    directory = Path(directory)
+    tmp = _atomic_dir(directory)
+    yield tmp
+    _commit_dir(tmp, directory)
+
+
+def read_architecture(directory: str | Path) -> str | None:
+    """The ``architecture`` named in a model directory's config.json (None if there is none)."""
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    value = data.get("architecture") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def save_pretrained(
@@ -169,21 +197,32 @@ def save_training_checkpoint(
     directory = Path(directory)
     tmp = _atomic_dir(directory)
     _write_model_files(tmp, model, tokenizer, metrics)
+    write_training_state(tmp, optimizer, scheduler, trainer_state, scaler_state)
+    _commit_dir(tmp, directory)
+    return directory
+
+
+def write_training_state(
+    directory: Path,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    trainer_state: dict[str, Any],
+    scaler_state: dict[str, Any] | None = None,
+) -> None:
+    """What resuming needs besides the model (any architecture): optimizer, schedule, RNG."""
     tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     tensors["rng.cpu"] = torch.get_rng_state()
     if torch.cuda.is_available():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
-    save_file(tensors, str(tmp / STATE_TENSORS))
+    save_file(tensors, str(directory / STATE_TENSORS))
     state = {
         "trainer": trainer_state,
         "optimizer": opt_meta,
         "scheduler": scheduler.state_dict(),
         "scaler": scaler_state,
     }
-    (tmp / STATE_JSON).write_text(json.dumps(state, indent=2))
-    _commit_dir(tmp, directory)
-    return directory
+    (directory / STATE_JSON).write_text(json.dumps(state, indent=2))
 
 
 def load_training_state(

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -241,6 +241,14 @@ def _check_texts(texts: Sequence[str]) -> None:
         raise TypeError("summarize() takes a list of strings (one per document)")
 
 
-def load_system(path: str | Path, device: str = "cpu") -> Summarizer:
-    """For ``python -m ml evaluate --system CHECKPOINT_DIR``."""
+def load_system(path: str | Path, device: str = "cpu") -> Any:
+    """For ``python -m ml evaluate --system CHECKPOINT_DIR``: the architecture in config.json
+    picks the class (a MatchSum directory gives ``ml.matchsum_inference.MatchSumSummarizer``,
+    anything else ``Summarizer``, which reports what is wrong with the directory)."""
+    from ml.checkpoint import read_architecture
+
+    if read_architecture(path) == "MatchSum":
+        from ml.matchsum_inference import MatchSumSummarizer
+
+        return MatchSumSummarizer.load(path, device)
     return Summarizer.load(path, device)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -179,7 +179,14 @@ def training_windows(
 # --- schedule ----------------------------------------------------------------------------
 
 
-def lr_factor(step: int, total: int, config: TrainConfig) -> float:
+class ScheduleSettings(Protocol):
+    """What :func:`lr_factor` reads (TrainConfig and MatchSumTrainConfig both have it)."""
+
+    schedule: str
+    warmup_steps: int
+
+
+def lr_factor(step: int, total: int, config: ScheduleSettings) -> float:
     """Multiplier of the peak lr after ``step`` optimizer steps."""
     warmup = max(config.warmup_steps, 1)
     s = step + 1

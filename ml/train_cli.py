@@ -1,4 +1,5 @@
-"""``python -m ml train``: train BertSumExt from JSON Lines / CSV / .story files.
+"""``python -m ml train``: train BertSumExt (or, with ``--model matchsum``, MatchSum on top
+of a trained BertSumExt) from JSON Lines / CSV / .story files.
 
 Prints one JSON object at the end (the best checkpoint, its validation metrics and
 the baselines on the same validation set); a tqdm bar on stderr shows progress.
@@ -44,11 +45,20 @@ def _dropout(value: str) -> float:
 
 
 def register(subparsers: Any) -> None:
+    from ml.matchsum_cli import add_matchsum_arguments
+
     p = subparsers.add_parser(
         "train",
-        help="train BertSumExt (safetensors checkpoints, TensorBoard logs)",
-        description="Train BertSumExt on documents with reference summaries; keep the best "
+        help="train BertSumExt or MatchSum (safetensors checkpoints, TensorBoard logs)",
+        description="Train BertSumExt (or MatchSum on top of a trained BertSumExt: --model "
+        "matchsum --extractor DIR) on documents with reference summaries; keep the best "
         "checkpoint by validation in OUT/best. Re-running with the same OUT resumes.",
+    )
+    p.add_argument("--model", choices=("bertsumext", "matchsum"), default="bertsumext")
+    p.add_argument(
+        "--extractor",
+        default=None,
+        help="matchsum: the trained BertSumExt checkpoint dir that prunes documents",
     )
     p.add_argument("--train", required=True, help="training data (.jsonl, .csv, .story folder)")
     p.add_argument("--val", required=True, help="validation data (same formats)")
@@ -59,9 +69,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--long-documents", choices=("windows", "truncate"), default="windows")
     p.add_argument("--train-limit", type=_positive_int, default=None, help="first N training docs")
     p.add_argument("--val-limit", type=_positive_int, default=None, help="first N validation docs")
-    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--batch-size", type=_positive_int, default=None, help="default 8 (matchsum: 4)")
     p.add_argument("--grad-accum", type=_positive_int, default=1)
-    p.add_argument("--lr", type=_positive_float, default=5e-5)
+    p.add_argument("--lr", type=_positive_float, default=None, help="default 5e-5 (matchsum: 2e-5)")
     p.add_argument("--head-lr", type=_positive_float, default=None)
     p.add_argument("--schedule", choices=("linear", "noam"), default="linear")
     p.add_argument("--warmup-steps", type=_positive_int, default=100)
@@ -82,6 +92,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT")
     p.add_argument("--init-from", default=None, help="start from a trained checkpoint dir")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_matchsum_arguments(p)
     p.set_defaults(func=_train)
 
 
@@ -94,6 +105,12 @@ def _train(args: argparse.Namespace) -> int:
     from ml.encoders import EncoderNotFoundError
     from ml.train import TrainConfig, train
 
+    if args.model == "matchsum":
+        from ml.matchsum_cli import train_matchsum_command
+
+        return train_matchsum_command(args)
+    if args.extractor is not None:
+        raise UsageError("--extractor applies to --model matchsum only")
     try:
         train_data = load_examples(args.train, limit=args.train_limit)
         val_data = load_examples(args.val, limit=args.val_limit)
@@ -109,9 +126,9 @@ def _train(args: argparse.Namespace) -> int:
     )
     config = TrainConfig(
         model=model,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or 8,
         grad_accum=args.grad_accum,
-        lr=args.lr,
+        lr=args.lr or 5e-5,
         head_lr=args.head_lr,
         schedule=args.schedule,
         warmup_steps=args.warmup_steps,

@@ -1,0 +1,191 @@
+"""MatchSum (Zhong et al. 2020): extractive summarization as semantic text matching.
+
+One model, one file: :class:`MatchSumConfig` holds every setting (model, candidate
+and loss settings, so a checkpoint is self-describing) and :class:`MatchSum` is built
+only from it.
+
+A BertSumExt model prunes the document to its top-k sentences; every combination of
+``candidate_sizes`` of them (in document order) is a candidate summary (see
+``ml.matchsum_data``). A Siamese encoder (one encoder, shared weights) embeds the
+document and each candidate; a candidate's score is cosine(document, candidate) and
+the summary is the best-scoring candidate. Training ranks the candidates by their
+ROUGE against the reference (margin loss, :meth:`MatchSum.loss`).
+
+Shapes: B documents, C candidate slots per document (padded), N real candidates in
+the batch, T tokens, H encoder hidden size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+
+from ml.encoders import DEFAULT_ENCODER, encoder_from_config, load_pretrained_encoder
+
+POOLINGS = ("cls", "mean")
+
+
+@dataclass
+class MatchSumConfig:
+    """Everything needed to rebuild a MatchSum model, its candidates and its loss."""
+
+    # Encoder: "default" / "all-MiniLM-L6-v2" (packaged), a Hugging Face name or a local dir.
+    encoder: str = DEFAULT_ENCODER
+    # The encoder's own config, filled in when the pretrained encoder is loaded (as in
+    # BertSumExtConfig); when set, MatchSum(config) builds a random encoder from it.
+    encoder_config: dict[str, Any] | None = None
+    # Text embedding: "cls" = the top-layer [CLS] state (the paper and its code);
+    # "mean" = mean of the top-layer token states (how sentence-transformers trained
+    # all-MiniLM-L6-v2, the default encoder). bench/train_matchsum.py measures both.
+    pooling: str = "cls"
+    # None keeps the encoder's attention dropout; 0.0 lets SDPA take its fast path on CPU.
+    attention_dropout: float | None = None
+    max_doc_tokens: int = 512  # the document is cut here (the reference code: 512)
+    max_candidate_tokens: int = 256  # a candidate / the gold summary is cut here
+    # Candidates: the extractor's top ``candidate_k`` sentences, every combination of
+    # each size in ``candidate_sizes`` (the paper's CNN/DM setting: 5 and (2, 3) -> 20).
+    candidate_k: int = 5
+    candidate_sizes: list[int] = field(default_factory=lambda: [2, 3])
+    # Loss: margin * (rank gap) between candidates, gold_margin between the gold
+    # summary and every candidate (the paper: 0.01 and 0).
+    margin: float = 0.01
+    gold_margin: float = 0.0
+    gold_weight: float = 1.0
+    oracle_sentences: int = 3  # size of the greedy-oracle labels of the validation report
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        if self.candidate_k < 1:
+            raise ValueError("candidate_k must be >= 1")
+        self.candidate_sizes = sorted({int(s) for s in self.candidate_sizes})
+        if not self.candidate_sizes or self.candidate_sizes[0] < 1:
+            raise ValueError("candidate_sizes must be positive sentence counts")
+        if self.max_doc_tokens < 8 or self.max_candidate_tokens < 8:
+            raise ValueError("max_doc_tokens and max_candidate_tokens must be at least 8")
+        if self.margin < 0 or self.gold_margin < 0 or self.gold_weight < 0:
+            raise ValueError("margin, gold_margin and gold_weight must be >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MatchSumConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown MatchSum config keys: {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass
+class MatchBatch:
+    """Model inputs for B documents and their candidates (best candidate first per row)."""
+
+    doc_ids: torch.Tensor  # (B, Td)
+    doc_mask: torch.Tensor  # (B, Td) 1 = token
+    candidate_ids: torch.Tensor  # (N, Tc) the real candidates, row-major over (B, C)
+    candidate_mask: torch.Tensor  # (N, Tc) 1 = token
+    candidate_slots: torch.Tensor  # (B, C) bool, True = a real candidate in that slot
+    gold_ids: torch.Tensor | None = None  # (B, Tg) the reference summary
+    gold_mask: torch.Tensor | None = None  # (B, Tg)
+
+    def to(self, device: torch.device | str) -> MatchBatch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return MatchBatch(
+            doc_ids=self.doc_ids.to(device),
+            doc_mask=self.doc_mask.to(device),
+            candidate_ids=self.candidate_ids.to(device),
+            candidate_mask=self.candidate_mask.to(device),
+            candidate_slots=self.candidate_slots.to(device),
+            gold_ids=move(self.gold_ids),
+            gold_mask=move(self.gold_mask),
+        )
+
+
+@dataclass
+class MatchOutput:
+    scores: torch.Tensor  # (B, C) cosine(document, candidate); 0 in empty slots
+    gold_scores: torch.Tensor | None  # (B,) cosine(document, gold summary)
+
+
+class MatchSum(nn.Module):
+    """Siamese encoder scoring candidate summaries against their document."""
+
+    def __init__(self, config: MatchSumConfig, encoder: PreTrainedModel | None = None) -> None:
+        super().__init__()
+        if encoder is None:
+            if config.encoder_config is None:
+                raise ValueError(
+                    "config.encoder_config is empty: use MatchSum.from_pretrained_encoder(config)"
+                )
+            encoder = encoder_from_config(config.encoder_config)
+        config.encoder_config = encoder.config.to_dict()
+        self.config = config
+        self.encoder = encoder
+
+    @classmethod
+    def from_pretrained_encoder(cls, config: MatchSumConfig) -> MatchSum:
+        """A new model on the pretrained encoder ``config.encoder`` (MatchSum adds no weights)."""
+        return cls(config, load_pretrained_encoder(config.encoder, config.attention_dropout))
+
+    def embed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Text embeddings: ids, mask (N, T) -> (N, H), by ``config.pooling``."""
+        top = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # (N, T, H)
+        if self.config.pooling == "cls":
+            return top[:, 0]
+        weights = mask.unsqueeze(-1).to(top.dtype)  # (N, T, 1)
+        return (top * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def forward(self, batch: MatchBatch) -> MatchOutput:
+        doc = self.embed(batch.doc_ids, batch.doc_mask).float()  # (B, H)
+        cand = self.embed(batch.candidate_ids, batch.candidate_mask).float()  # (N, H)
+        owner = batch.candidate_slots.nonzero()[:, 0]  # (N,) the document of each candidate
+        flat = torch.cosine_similarity(cand, doc[owner], dim=-1)  # (N,)
+        scores = flat.new_zeros(batch.candidate_slots.shape)  # (B, C)
+        scores[batch.candidate_slots] = flat  # row-major order matches candidate_ids
+        gold = None
+        if batch.gold_ids is not None and batch.gold_mask is not None:
+            gold_emb = self.embed(batch.gold_ids, batch.gold_mask).float()  # (B, H)
+            gold = torch.cosine_similarity(gold_emb, doc, dim=-1)  # (B,)
+        return MatchOutput(scores, gold)
+
+    @staticmethod
+    def loss(
+        scores: torch.Tensor,
+        slots: torch.Tensor,
+        gold_scores: torch.Tensor | None,
+        margin: float,
+        gold_margin: float = 0.0,
+        gold_weight: float = 1.0,
+    ) -> torch.Tensor:
+        """Candidate ranking loss + gold loss (the paper's eq. 4-6; the reference's metrics.py).
+
+        ``scores`` (B, C) are sorted per row by the candidates' ROUGE, best first, and
+        ``slots`` (B, C) marks real candidates (padding only at the end of a row). For
+        each rank gap i = 1 .. C-1, every pair (j, j+i) of real candidates costs
+        ``max(0, score[j+i] - score[j] + margin * i)``, averaged over the pairs of that
+        gap (as torch's MarginRankingLoss does in the reference code); the gaps are
+        summed. The gold loss is ``max(0, score[j] - gold + gold_margin)`` averaged over
+        the real candidates. Deviation: the reference loops over gaps 1 .. C-2 and so
+        never compares the best with the worst candidate; the paper (and this) uses
+        every gap.
+        """
+        scores = scores.float()
+        total = scores.new_zeros(())
+        for gap in range(1, scores.size(1)):
+            better, worse = scores[:, :-gap], scores[:, gap:]  # (B, C - gap)
+            valid = slots[:, :-gap] & slots[:, gap:]
+            if valid.any():
+                cost = torch.relu(worse - better + margin * gap)
+                total = total + cost[valid].mean()
+        if gold_scores is not None and slots.any():
+            cost = torch.relu(scores - gold_scores.float().unsqueeze(-1) + gold_margin)  # (B, C)
+            total = total + gold_weight * cost[slots].mean()
+        return total

@@ -1,0 +1,575 @@
+"""Training loop for MatchSum on top of a trained BertSumExt: ``train_matchsum(...)``.
+
+The same conventions as ``ml.train`` (and its result types): AdamW with warmup then
+decay, gradient clipping and accumulation, autocast, safetensors checkpoints every N
+steps that a crashed run resumes from bit for bit, the best model by validation in
+``out_dir/best``, TensorBoard logs, ``on_progress(step, total, loss)`` and
+``should_stop()``, and a validation report (per sentence: label, extractor score,
+selected; the false positive / false negative sentences).
+
+The extractor is copied once to ``out_dir/extractor``; its candidates for the
+training and validation documents are computed once and cached (keyed by the data,
+the extractor's sha256 and the candidate settings). Every checkpoint directory
+carries a copy of the extractor, so ``out_dir/best`` is servable on its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ml.checkpoint import (
+    atomic_directory,
+    list_training_checkpoints,
+    load_training_state,
+    step_dir,
+)
+from ml.encoders import load_tokenizer, set_attention_dropout
+from ml.inference import Summarizer, autocast_context, select_sentences
+from ml.matchsum import MatchSum, MatchSumConfig
+from ml.matchsum_checkpoint import (
+    EXTRACTOR_DIR,
+    copy_extractor,
+    load_matchsum,
+    save_matchsum,
+    save_matchsum_training_checkpoint,
+)
+from ml.matchsum_data import (
+    CUT_PRUNED,
+    MatchDocument,
+    MatchFeatures,
+    cached_documents,
+    collate,
+    encode_documents,
+    extractor_fingerprint,
+    gold_text,
+)
+from ml.matchsum_inference import best_candidate, score_candidates
+from ml.train import (
+    DataReport,
+    DocumentPrediction,
+    MisclassifiedSentence,
+    ProgressCallback,
+    SentencePrediction,
+    TrainResult,
+    ValidationOutput,
+    _is_better,
+    _log_misclassified,
+    _selection_value,
+    baseline_metrics,
+    lr_factor,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchSumTrainConfig:
+    """Optimisation settings (the names of ``ml.train.TrainConfig``); ``model`` holds the rest."""
+
+    model: MatchSumConfig = field(default_factory=MatchSumConfig)
+    batch_size: int = 4  # documents per micro-batch, each with its candidates and gold
+    grad_accum: int = 1
+    lr: float = 2e-5  # peak learning rate (the reference code: 2e-5)
+    weight_decay: float = 0.01
+    schedule: str = "linear"  # "linear": warmup then linear decay to 0; "noam"
+    warmup_steps: int = 50
+    epochs: float = 1.0
+    max_steps: int | None = None  # overrides epochs
+    max_minutes: float | None = None  # stop (validate + checkpoint) after this much training
+    max_grad_norm: float = 1.0
+    precision: str = "auto"  # fp32 | bf16 | fp16 (CUDA) | auto
+    log_every: int = 10
+    eval_every: int = 200
+    checkpoint_every: int | None = None
+    keep_checkpoints: int = 2
+    select_by: str = "rouge"  # "rouge" (mean R1/R2/RLsum of the chosen candidates) or "loss"
+    val_limit: int | None = None
+    summary_sentences: int = 3  # candidate sizes are capped at this in validation
+    eval_batch_size: int = 32  # texts per encoder forward in validation
+    extractor_batch_size: int = 16  # windows per extractor forward
+    seed: int = 1
+    cache_dir: str | None = None  # candidates cache (default: out_dir/cache)
+    init_from: str | None = None  # start from a trained MatchSum dir (retraining)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, dict):
+            self.model = MatchSumConfig.from_dict(self.model)
+        if self.schedule not in ("linear", "noam"):
+            raise ValueError("schedule must be 'linear' or 'noam'")
+        if self.select_by not in ("rouge", "loss"):
+            raise ValueError("select_by must be 'rouge' or 'loss'")
+        if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
+            raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
+        if self.summary_sentences < 1:
+            raise ValueError("summary_sentences must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+def _candidate_sentences(doc: MatchDocument) -> set[int]:
+    return {i for c in doc.candidates for i in c}
+
+
+def _cut_reason(doc: MatchDocument, index: int, pruned: set[int]) -> str | None:
+    if index in pruned:
+        return None
+    return doc.cuts.get(index, CUT_PRUNED)
+
+
+def usable_documents(docs: Sequence[MatchDocument]) -> tuple[list[int], DataReport]:
+    """Positions of the documents training can use, and what was not given to the model.
+
+    A document needs a target (reference, or staff labels) and at least two
+    candidates. Sentences that are in no candidate are "cut" (reason: the extractor's,
+    e.g. "short", or "pruned" = outside its top-k); positive labels among them show
+    how much the pruning costs.
+    """
+    report = DataReport(documents=len(docs))
+    used: list[int] = []
+    for i, doc in enumerate(docs):
+        if not doc.target:
+            report.skipped.setdefault("no_reference_or_labels", []).append(doc.id)
+            continue
+        if len(doc.candidates) < 2:
+            report.skipped.setdefault("too_few_candidates", []).append(doc.id)
+            continue
+        used.append(i)
+        report.used += 1
+        report.sentences += len(doc.spans)
+        pruned = _candidate_sentences(doc)
+        labels = doc.labels or [0] * len(doc.spans)
+        report.positive_labels += sum(labels)
+        for s in range(len(doc.spans)):
+            reason = _cut_reason(doc, s, pruned)
+            if reason is None:
+                continue
+            report.sentences_cut[reason] = report.sentences_cut.get(reason, 0) + 1
+            if labels[s]:
+                report.positive_labels_cut[reason] = report.positive_labels_cut.get(reason, 0) + 1
+    return used, report
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def validate_matchsum(
+    model: MatchSum,
+    tokenizer: Any,
+    docs: Sequence[MatchDocument],
+    examples: Sequence[Any],
+    device: torch.device,
+    config: MatchSumTrainConfig,
+) -> ValidationOutput:
+    """Validation loss, ROUGE of the chosen candidates, top-1 rate, per-sentence report."""
+    from ml.rouge import mean_scores, score_summary
+
+    texts = [ex.text for ex in examples]
+    scores, gold_scores = score_candidates(
+        model,
+        tokenizer,
+        docs,
+        texts,
+        device,
+        config.eval_batch_size,
+        config.precision,
+        golds=[gold_text(d.target) for d in docs],
+    )
+    cfg = model.config
+    documents: list[DocumentPrediction] = []
+    fps: list[MisclassifiedSentence] = []
+    fns: list[MisclassifiedSentence] = []
+    rouge: list[dict[str, float]] = []
+    losses: list[float] = []
+    top1: list[float] = []
+    for doc, ex, row, gold in zip(docs, examples, scores, gold_scores, strict=True):
+        best = best_candidate(row)
+        chosen = set(doc.candidates[best]) if best >= 0 else set()
+        sents = [ex.text[s:e] for s, e in doc.spans]
+        if ex.reference:
+            rouge.append(score_summary([sents[i] for i in sorted(chosen)], ex.reference))
+        if doc.rouge is not None and row:
+            # Candidates are in ROUGE order: the best is first (ties count as hits).
+            top1.append(float(doc.rouge[best] >= doc.rouge[0]))
+            slots = torch.ones((1, len(row)), dtype=torch.bool)
+            gold_t = None if gold is None else torch.tensor([gold])
+            loss = MatchSum.loss(
+                torch.tensor([row]), slots, gold_t, cfg.margin, cfg.gold_margin, cfg.gold_weight
+            )
+            losses.append(float(loss))
+        pruned = _candidate_sentences(doc)
+        preds = []
+        for i, (s, e) in enumerate(doc.spans):
+            label = None if doc.labels is None else doc.labels[i]
+            prob = doc.sentence_scores[i]
+            selected = i in chosen
+            preds.append(
+                SentencePrediction(
+                    i, sents[i], s, e, label, prob, selected, _cut_reason(doc, i, pruned)
+                )
+            )
+            if label is not None and selected != bool(label):
+                kind = "false_positive" if selected else "false_negative"
+                item = MisclassifiedSentence(doc.id, i, sents[i], s, e, label, prob, kind)
+                (fps if selected else fns).append(item)
+        documents.append(DocumentPrediction(doc.id, preds))
+    metrics = {
+        "val_loss": sum(losses) / max(len(losses), 1),
+        "val_documents": float(len(docs)),
+    }
+    if top1:
+        metrics["val_top1"] = sum(top1) / len(top1)
+    if rouge:
+        mean = mean_scores(rouge)
+        metrics.update(val_rouge1=mean.rouge1, val_rouge2=mean.rouge2, val_rougeLsum=mean.rougeLsum)
+        metrics["val_rouge"] = (mean.rouge1 + mean.rouge2 + mean.rougeLsum) / 3
+    return ValidationOutput(documents, fps, fns, metrics)
+
+
+def extractor_metrics(
+    docs: Sequence[MatchDocument], examples: Sequence[Any], max_sentences: int
+) -> dict[str, float]:
+    """The extractor's own summaries (top sentences, trigram blocking) on the same documents."""
+    from ml.rouge import mean_scores, score_summary
+
+    rows = []
+    for doc, ex in zip(docs, examples, strict=True):
+        if not ex.reference:
+            continue
+        sents = [ex.text[s:e] for s, e in doc.spans]
+        chosen = select_sentences(sents, doc.sentence_scores, max_sentences)
+        rows.append(score_summary([sents[i] for i in chosen], ex.reference))
+    if not rows:
+        return {}
+    s = mean_scores(rows)
+    return {
+        "bertsumext_rouge1": s.rouge1,
+        "bertsumext_rouge2": s.rouge2,
+        "bertsumext_rougeLsum": s.rougeLsum,
+    }
+
+
+# --- the loop ----------------------------------------------------------------------------
+
+
+def _prepare_extractor(
+    out: Path, extractor_dir: str | Path | None, resume_dir: Path | None, init_from: str | None
+) -> Path:
+    """``out/extractor``: a copy of the extractor this run trains on top of."""
+    target = out / EXTRACTOR_DIR
+    source: Path | None = Path(extractor_dir) if extractor_dir is not None else None
+    if source is None:
+        if target.is_dir():
+            return target
+        if init_from is not None and (Path(init_from) / EXTRACTOR_DIR).is_dir():
+            source = Path(init_from) / EXTRACTOR_DIR
+        else:
+            raise ValueError("extractor_dir is required: the BertSumExt checkpoint to prune with")
+    if target.is_dir():
+        if extractor_fingerprint(source) == extractor_fingerprint(target):
+            return target
+        if resume_dir is not None:
+            raise ValueError(
+                f"the checkpoints in {str(out)!r} were trained on a different extractor than "
+                f"{str(source)!r}; use a new output directory or resume=False"
+            )
+    with atomic_directory(target) as tmp:
+        copy_extractor(source, tmp)
+    return target
+
+
+def _build_model(config: MatchSumTrainConfig, resume_dir: Path | None) -> tuple[MatchSum, Any]:
+    if resume_dir is not None:
+        model, tokenizer = load_matchsum(resume_dir)
+    elif config.init_from:
+        model, tokenizer = load_matchsum(config.init_from)
+    elif config.model.encoder_config is not None:  # an encoder built from its config (tests)
+        model = MatchSum(config.model)
+        tokenizer = load_tokenizer(config.model.encoder)
+    else:
+        model = MatchSum.from_pretrained_encoder(config.model)
+        tokenizer = load_tokenizer(config.model.encoder)
+    model.config.attention_dropout = config.model.attention_dropout
+    if config.model.attention_dropout is not None:
+        set_attention_dropout(model.encoder, config.model.attention_dropout)
+    config.model = model.config
+    return model, tokenizer
+
+
+def train_matchsum(
+    config: MatchSumTrainConfig,
+    train_data: Sequence[Any],
+    val_data: Sequence[Any],
+    out_dir: str | Path,
+    log_dir: str | Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = True,
+    extractor_dir: str | Path | None = None,
+) -> TrainResult:
+    """Train MatchSum on ``ml.data.Example`` lists on top of the BertSumExt ``extractor_dir``.
+
+    ``extractor_dir`` may be omitted when resuming (``out_dir/extractor`` is used) or
+    with ``config.init_from`` (that model's extractor). Callbacks and ``resume`` work
+    as in :func:`ml.train.train`; ``max_minutes`` limits the training loop (the
+    candidates are prepared before the clock starts).
+    """
+    config = copy.deepcopy(config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_root = out / "checkpoints"
+    device = torch.device(device)
+    if not train_data:
+        raise ValueError("no training documents")
+    if not val_data:
+        raise ValueError("no validation documents")
+
+    existing = list_training_checkpoints(ckpt_root) if resume else []
+    resume_dir = existing[-1] if existing else None
+    extractor_path = _prepare_extractor(out, extractor_dir, resume_dir, config.init_from)
+    torch.manual_seed(config.seed)
+    model, tokenizer = _build_model(config, resume_dir)
+    model.to(device)
+    cfg = model.config
+
+    extractor = Summarizer.load(
+        extractor_path, device, batch_size=config.extractor_batch_size, precision=config.precision
+    )
+    sha = extractor_fingerprint(extractor_path)
+    cache = config.cache_dir or str(out / "cache")
+
+    def prep_progress(name: str) -> Callable[[int, int], None]:
+        return lambda done, total: log.info("%s candidates: %d/%d documents", name, done, total)
+
+    train_docs = cached_documents(
+        train_data, extractor, sha, cfg, cache, None, True, prep_progress("training")
+    )
+    used, report = usable_documents(train_docs)
+    if not used:
+        raise ValueError(f"no usable training documents: {dict(report.skipped)}")
+    features: list[MatchFeatures] = encode_documents(
+        [train_docs[i] for i in used],
+        [train_data[i].text for i in used],
+        tokenizer,
+        cfg,
+        with_gold=True,
+    )
+    val_examples = list(val_data)[: config.val_limit] if config.val_limit else list(val_data)
+    val_docs = cached_documents(
+        val_examples,
+        extractor,
+        sha,
+        cfg,
+        cache,
+        config.summary_sentences,
+        True,
+        prep_progress("validation"),
+    )
+    del extractor  # not needed for training; frees its memory
+
+    micro_per_epoch = math.ceil(len(features) / config.batch_size)
+    total = config.max_steps or max(
+        1, math.ceil(config.epochs * micro_per_epoch / config.grad_accum)
+    )
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
+    use_scaler = device.type == "cuda" and config.precision == "fp16"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+
+    step = 0
+    history: list[dict[str, float]] = []
+    best_value: float | None = None
+    best_step = -1
+    elapsed_before = 0.0
+    if resume_dir is not None:
+        state, scaler_state = load_training_state(resume_dir, optimizer, scheduler)
+        if scaler_state:
+            scaler.load_state_dict(scaler_state)
+        step = int(state["step"])
+        history = list(state["history"])
+        best_value = state["best_value"]
+        best_step = int(state["best_step"])
+        elapsed_before = float(state.get("elapsed_s", 0.0))
+
+    writer = None
+    if log_dir is not None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(log_dir=str(log_dir))
+
+    baselines = baseline_metrics(val_examples, config.summary_sentences)
+    baselines.update(extractor_metrics(val_docs, val_examples, config.summary_sentences))
+    pad_id = int(tokenizer.pad_token_id or 0)
+    start_time = time.monotonic()
+    docs_seen = 0
+    stopped = "completed"
+    best_validation: ValidationOutput | None = None
+    last_ckpt = resume_dir
+    last_eval_step = history[-1]["step"] if history else -1
+
+    def trainer_state() -> dict[str, Any]:
+        return {
+            "step": step,
+            "total_steps": total,
+            "history": history,
+            "best_value": best_value,
+            "best_step": best_step,
+            "elapsed_s": elapsed_before + time.monotonic() - start_time,
+            "train_config": config.to_dict(),
+            "extractor_sha256": sha,
+        }
+
+    def checkpoint() -> Path:
+        nonlocal last_ckpt
+        last_ckpt = save_matchsum_training_checkpoint(
+            step_dir(ckpt_root, step),
+            model,
+            tokenizer,
+            extractor_path,
+            optimizer,
+            scheduler,
+            trainer_state(),
+            scaler.state_dict() if use_scaler else None,
+        )
+        for old in list_training_checkpoints(ckpt_root)[: -config.keep_checkpoints]:
+            shutil.rmtree(old, ignore_errors=True)
+        return last_ckpt
+
+    def evaluate_now() -> None:
+        nonlocal best_value, best_step, best_validation, last_eval_step
+        result = validate_matchsum(model, tokenizer, val_docs, val_examples, device, config)
+        metrics = {"step": float(step), **result.metrics}
+        history.append(metrics)
+        last_eval_step = step
+        if writer is not None:
+            for key, value in result.metrics.items():
+                writer.add_scalar(f"validation/{key.removeprefix('val_')}", value, step)
+            _log_misclassified(writer, result, step)
+        if _is_better(result.metrics, best_value, config.select_by):
+            best_value = _selection_value(result.metrics, config.select_by)
+            best_step = step
+            best_validation = result
+            save_matchsum(model, tokenizer, out / "best", extractor_path, {**metrics, **baselines})
+
+    model.train()
+    micro = step * config.grad_accum
+    running: list[float] = []
+    try:
+        while step < total:
+            epoch, offset = divmod(micro, micro_per_epoch)
+            order = torch.randperm(
+                len(features), generator=torch.Generator().manual_seed(config.seed + epoch)
+            ).tolist()
+            start = offset * config.batch_size
+            batch_features = [features[i] for i in order[start : start + config.batch_size]]
+            batch = collate(batch_features, pad_id).to(device)
+            with autocast_context(device, config.precision):
+                output = model(batch)
+            loss = MatchSum.loss(
+                output.scores,
+                batch.candidate_slots,
+                output.gold_scores,
+                cfg.margin,
+                cfg.gold_margin,
+                cfg.gold_weight,
+            )
+            scaler.scale(loss / config.grad_accum).backward()
+            running.append(float(loss.detach()))
+            docs_seen += len(batch_features)
+            micro += 1
+            if micro % config.grad_accum:
+                continue
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            scheduler.step()
+            step += 1
+            step_loss = sum(running) / len(running)
+            running.clear()
+            if writer is not None and step % config.log_every == 0:
+                writer.add_scalar("train/loss", step_loss, step)
+                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+            if on_progress is not None:
+                on_progress(step, total, step_loss)
+            out_of_time = (
+                config.max_minutes is not None
+                and elapsed_before + time.monotonic() - start_time > config.max_minutes * 60
+            )
+            if step % config.eval_every == 0 or step == total or out_of_time:
+                evaluate_now()
+                checkpoint()
+            elif config.checkpoint_every and step % config.checkpoint_every == 0:
+                checkpoint()
+            if out_of_time and step < total:
+                stopped = "time_budget"
+                break
+            if should_stop is not None and should_stop():
+                if last_eval_step != step:
+                    checkpoint()
+                stopped = "cancelled"
+                break
+    finally:
+        if writer is not None:
+            writer.flush()
+
+    if stopped != "cancelled" and last_eval_step != step:
+        evaluate_now()
+        checkpoint()
+    if best_validation is None and best_step >= 0 and (out / "best").is_dir():
+        # Resumed after the best model was saved: recompute its report from the saved copy.
+        best_model, _ = load_matchsum(out / "best", device)
+        best_validation = validate_matchsum(
+            best_model, tokenizer, val_docs, val_examples, device, config
+        )
+    wall = time.monotonic() - start_time
+    metrics: dict[str, float] = {}
+    if best_validation is not None:
+        metrics.update(best_validation.metrics)
+    metrics.update(baselines)
+    metrics.update(
+        best_step=float(best_step),
+        steps=float(step),
+        train_docs_per_s=docs_seen / wall if wall > 0 else 0.0,
+    )
+    if writer is not None:
+        hparams = {
+            k: v for k, v in config.to_dict().items() if isinstance(v, int | float | str | bool)
+        }
+        hparams.update(
+            {
+                f"model_{k}": v
+                for k, v in cfg.to_dict().items()
+                if isinstance(v, int | float | str | bool)
+            }
+        )
+        writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
+        writer.close()
+    best_dir = out / "best" if (out / "best").is_dir() else None
+    return TrainResult(
+        best_dir=best_dir,
+        last_checkpoint=last_ckpt,
+        metrics=metrics,
+        validation=best_validation,
+        history=history,
+        data=report,
+        stopped=stopped,
+        steps=step,
+    )
