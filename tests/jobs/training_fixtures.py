@@ -2,60 +2,13 @@
 
 import random
 
-from ml.encoders import tiny_bert_config
 from tests.factories import DocumentFactory
-
-WORDS = [
-    "river",
-    "garden",
-    "market",
-    "council",
-    "school",
-    "harbor",
-    "bridge",
-    "festival",
-    "library",
-    "museum",
-    "station",
-    "farmer",
-    "teacher",
-    "mayor",
-    "doctor",
-    "pilot",
-    "driver",
-    "singer",
-    "player",
-    "writer",
-    "painter",
-    "engineer",
-    "opened",
-    "closed",
-    "visited",
-    "painted",
-    "repaired",
-    "celebrated",
-    "announced",
-    "delayed",
-    "approved",
-    "built",
-]
+from tests.ml.ext_fixtures import WORDS, tiny_config
 
 
 def tiny_params(**overrides):
     params = {
-        "model": {
-            "encoder_config": tiny_bert_config(
-                hidden_size=32,
-                num_layers=2,
-                num_heads=2,
-                intermediate_size=64,
-                max_position_embeddings=128,
-            ),
-            "max_pos": 128,
-            "ext_layers": 1,
-            "ext_heads": 2,
-            "ext_ff_size": 64,
-        },
+        "model": tiny_config(ext_layers=1).to_dict(),
         "batch_size": 2,
         "lr": 3e-3,
         "warmup_steps": 2,
