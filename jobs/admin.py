@@ -288,8 +288,10 @@ def progress_bar(run: TrainingRun) -> str:
 
 
 def tensorboard_link(run: TrainingRun) -> str:
-    # The run's directory under TENSORBOARD_LOGDIR is run-<id>: filter TensorBoard to it.
-    return reverse("admin:jobs_trainingrun_tensorboard") + f"?runFilter=run-{run.pk}#timeseries"
+    # The run's directory under TENSORBOARD_LOGDIR is run-<id>: show TensorBoard's time
+    # series filtered to it (runFilter is a regular expression: ^run-<id>$).
+    url = reverse("admin:jobs_trainingrun_tensorboard")
+    return f"{url}?runFilter=%5Erun-{run.pk}%24#timeseries"
 
 
 class ProbabilityRangeFilter(admin.SimpleListFilter):

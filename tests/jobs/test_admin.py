@@ -454,7 +454,7 @@ def test_run_page_shows_metrics_beside_baselines_and_history_charts(staff_client
     assert len(history["train/loss"]) == 6
 
     listing = staff_client.get(reverse("admin:jobs_trainingrun_changelist")).content.decode()
-    assert "34.00" in listing and f"?runFilter=run-{run.pk}" in listing
+    assert "34.00" in listing and f"?runFilter=%5Erun-{run.pk}%24" in listing
 
 
 def test_nice_ticks_cover_the_range():
