@@ -40,21 +40,27 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory's
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
+def require_chromium(path: Path = CHROMIUM) -> Path:
+    """The Chromium binary, or a failed test that says how to install it (never a skip)."""
+    if not path.is_file():
         pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: the browser tests need it. Install it "
+            f"Chromium is not installed at {path}: the browser tests need it. Install it "
             "with `apt-get update && apt-get install -y --no-install-recommends chromium` "
             "(Debian/Ubuntu; .ci/run does this), or set CHROMIUM_PATH to a Chromium binary. "
             "Do not run `playwright install`.",
             pytrace=False,
         )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
         )
         try:
             yield browser

@@ -420,8 +420,11 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
         }
         if self.tensorboard_port():
-            # Links to training runs (admin, API) should open this TensorBoard.
-            env.setdefault("TENSORBOARD_URL", f"http://{HOST}:{self.tensorboard_port()}")
+            tensorboard = f"http://{HOST}:{self.tensorboard_port()}"
+            # The admin proxies staff to this TensorBoard (/admin/jobs/trainingrun/tensorboard/);
+            # API links to training runs point at it directly (it listens on loopback only).
+            env.setdefault("TENSORBOARD_INTERNAL_URL", tensorboard)
+            env.setdefault("TENSORBOARD_URL", tensorboard)
         for child in self.build_children():
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 (closed in shutdown)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -524,7 +527,8 @@ class Command(BaseCommand):
             f"  health       {base}/healthz",
         ]
         if tensorboard_port:
-            lines.append(f"  TensorBoard  http://{HOST}:{tensorboard_port}/")
+            lines.append(f"  TensorBoard  {base}/admin/jobs/trainingrun/tensorboard/ (staff login)")
+            lines.append(f"               http://{HOST}:{tensorboard_port}/ (this machine only)")
         lines.append(f"  logs         {self.log_dir}/")
         if credentials is not None:
             lines.append(
