@@ -143,9 +143,23 @@ class MatchSum(nn.Module):
         weights = mask.unsqueeze(-1).to(top.dtype)  # (N, T, 1)
         return (top * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
+    def embed_sorted(self, ids: torch.Tensor, mask: torch.Tensor, chunk: int = 32) -> torch.Tensor:
+        """:meth:`embed` in chunks of similar length, each cut to its longest row: (N, H).
+
+        Candidates vary in length; padding them all to the longest wastes compute.
+        """
+        lengths = mask.sum(1)  # (N,)
+        order = torch.argsort(lengths)
+        parts = []
+        for rows in order.split(chunk):
+            width = int(lengths[rows].max())
+            parts.append(self.embed(ids[rows, :width], mask[rows, :width]))
+        out = torch.cat(parts)  # (N, H) in length order
+        return out[torch.argsort(order)]
+
     def forward(self, batch: MatchBatch) -> MatchOutput:
         doc = self.embed(batch.doc_ids, batch.doc_mask).float()  # (B, H)
-        cand = self.embed(batch.candidate_ids, batch.candidate_mask).float()  # (N, H)
+        cand = self.embed_sorted(batch.candidate_ids, batch.candidate_mask).float()  # (N, H)
         owner = batch.candidate_slots.nonzero()[:, 0]  # (N,) the document of each candidate
         flat = torch.cosine_similarity(cand, doc[owner], dim=-1)  # (N,)
         scores = flat.new_zeros(batch.candidate_slots.shape)  # (B, C)
