@@ -19,10 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an asyncio loop in this thread; the ORM calls the
-# tests make between page actions are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 # The closed network makes Chromium stall on its background services without these.
@@ -53,10 +50,17 @@ def require_chromium(path: Path = CHROMIUM) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """A headless Chromium for one test (about a second to start)."""
     chromium = require_chromium()
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop in this thread, which makes Django
+    # refuse ORM calls; the tests' own ORM calls between page actions are synchronous
+    # and safe. Only for this test: the variable must not leak into other tests'
+    # subprocesses (`check --deploy` rejects it).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -66,6 +70,9 @@ def browser():
             yield browser
         finally:
             browser.close()
+            # Close this thread's database connections while Django still allows it
+            # here; left open, they keep PostgreSQL from dropping the test database.
+            connections.close_all()
 
 
 @pytest.fixture

@@ -604,3 +604,31 @@ def test_every_dashboard_page_renders_for_staff(staff_client, staff, tmp_path, f
         assert response.status_code == 200, url
     assert Path(version.checkpoint_dir).is_dir()
     assert Summary.objects.count() == 1
+
+
+def test_launch_can_fine_tune_the_active_version(staff_client, staff, settings, tmp_path):
+    settings.TRAINING_DIR = tmp_path / "runs"
+    settings.TENSORBOARD_LOGDIR = tmp_path / "tb"
+    make_corpus(staff)
+    url = reverse("admin:jobs_trainingrun_launch")
+    form = {"kind": "bertsumext", "train_split": "train", "val_split": "validation"}
+    response = staff_client.post(url, {**form, "from_active": "on"})
+    assert "no bertsumext version is active" in response.content.decode()
+    assert not TrainingRun.objects.exists()
+
+    active = make_version(tmp_path, active=True)
+    response = staff_client.post(url, {**form, "from_active": "on", "encoder": "my/encoder"})
+    assert response.status_code == 302
+    run = TrainingRun.objects.get()
+    assert run.params == {"init_from": active.checkpoint_dir, "model": {"encoder": "my/encoder"}}
+    assert run.parent_version == active
+
+
+def test_promoting_a_version_whose_checkpoint_is_gone_says_so(staff_client, tmp_path):
+    version = make_version(tmp_path)
+    Path(version.checkpoint_dir).rmdir()
+    url = reverse("admin:jobs_modelversion_promote", args=[version.pk])
+    response = staff_client.post(url, {"confirm": "on"}, follow=True)
+    assert "checkpoint of bertsumext" in response.content.decode()
+    version.refresh_from_db()
+    assert not version.is_active
