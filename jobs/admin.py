@@ -544,7 +544,9 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             initial = LaunchRetrainingForm.initial_from_run(
                 get_object_or_404(TrainingRun, pk=int(source))
             )
-        form = LaunchRetrainingForm(request.POST or None, initial=initial)
+        form = LaunchRetrainingForm(
+            request.POST or None, initial=initial, defaults=dashboard.training_defaults()
+        )
         if request.method == "POST" and form.is_valid():
             launch = dashboard.RetrainingRequest(
                 kind=form.cleaned_data["kind"],

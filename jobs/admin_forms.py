@@ -52,6 +52,16 @@ class LaunchRetrainingForm(forms.Form):
         '"model": {"max_pos": 512}}. The fields above win over the same keys here.',
     )
 
+    def __init__(self, *args: Any, defaults: dict[str, Any] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Show what an empty field means: the deployment's default for that setting.
+        for name, value in (defaults or {}).items():
+            if name in self.fields and value is not None:
+                self.fields[name].widget.attrs["placeholder"] = f"default: {value}"
+        model = (defaults or {}).get("model") or {}
+        if model.get("encoder"):
+            self.fields["encoder"].widget.attrs["placeholder"] = f"default: {model['encoder']}"
+
     def clean_extra(self) -> dict[str, Any]:
         raw = self.cleaned_data["extra"].strip()
         if not raw:

@@ -52,6 +52,8 @@ def upstream_url() -> str:
 def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    if ".." in path.split("/"):
+        return HttpResponse("no such TensorBoard page\n", status=404, content_type="text/plain")
     base = urlsplit(upstream_url())
     if base.scheme not in ("http", "https") or not base.hostname:
         return _unavailable(f"TENSORBOARD_INTERNAL_URL is not an http(s) URL: {upstream_url()!r}")

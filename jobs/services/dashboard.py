@@ -300,6 +300,13 @@ class RetrainingRequest:
     from_active: bool = False  # fine-tune the active version instead of the base encoder
 
 
+def training_defaults() -> dict[str, Any]:
+    """The settings a run gets for what it leaves out (TRAINING_DEFAULTS over TrainConfig)."""
+    from .training import training_config
+
+    return training_config({}).to_dict()
+
+
 def launch_retraining(request: RetrainingRequest, by) -> TrainingRun:
     """Staff "Launch retraining": queue a run; fine-tune the active version if asked."""
     params = dict(request.params)

@@ -338,7 +338,9 @@ def test_launch_retraining_form(staff_client, staff, settings, tmp_path):
     settings.TRAINING_DIR = tmp_path / "runs"
     settings.TENSORBOARD_LOGDIR = tmp_path / "tb"
     url = reverse("admin:jobs_trainingrun_launch")
-    assert staff_client.get(url).status_code == 200
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert 'placeholder="default: 8"' in page.content.decode()  # TrainConfig's batch size
 
     # No data yet: the service's message is shown, nothing is queued.
     response = staff_client.post(
@@ -581,6 +583,11 @@ def test_tensorboard_proxy_streams_and_keeps_credentials_here(staff, fake_tensor
 
     response = client.get(base + "moved")
     assert response["Location"] == base + "elsewhere/"
+
+    count = len(fake_tensorboard)
+    assert client.get(base + "data/../../etc/passwd").status_code == 404
+    assert client.put(base + "data/runs").status_code == 405
+    assert len(fake_tensorboard) == count  # neither reached TensorBoard
 
 
 def test_tensorboard_proxy_says_when_tensorboard_is_down(staff_client, settings):
