@@ -686,7 +686,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         return obj.label
 
     def _metric(self, obj, key):
-        return fmt(dashboard._number((obj.metrics or {}).get(key)))
+        return fmt(dashboard.as_number((obj.metrics or {}).get(key)))
 
     @admin.display(description="ROUGE-1")
     def rouge1(self, obj):

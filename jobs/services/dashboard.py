@@ -221,21 +221,21 @@ def metrics_table(metrics: dict[str, Any]) -> list[MetricsRow]:
     """Validation ROUGE of a run beside the active version and the baselines (same data)."""
     rows = []
     for key, name in zip(ROUGE_KEYS, ("ROUGE-1", "ROUGE-2", "ROUGE-Lsum"), strict=True):
-        values = {col: _number(metrics.get(f"{col}_{key}")) for col, _ in METRICS_COLUMNS}
+        values = {col: as_number(metrics.get(f"{col}_{key}")) for col, _ in METRICS_COLUMNS}
         rows.append(MetricsRow(name, values, _deltas(values)))
     means = {col: _mean(metrics, col) for col, _ in METRICS_COLUMNS}
     rows.append(MetricsRow("Mean", means, _deltas(means)))
     return rows
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _mean(metrics: dict[str, Any], col: str) -> float | None:
-    if col in ("val", "active_val") and _number(metrics.get(f"{col}_rouge")) is not None:
-        return _number(metrics.get(f"{col}_rouge"))
-    parts = [_number(metrics.get(f"{col}_{k}")) for k in ROUGE_KEYS]
+    if col in ("val", "active_val") and as_number(metrics.get(f"{col}_rouge")) is not None:
+        return as_number(metrics.get(f"{col}_rouge"))
+    parts = [as_number(metrics.get(f"{col}_{k}")) for k in ROUGE_KEYS]
     if any(p is None for p in parts):
         return None
     return sum(p for p in parts if p is not None) / len(parts)

@@ -26,6 +26,7 @@ from jobs.models import (
 )
 from ml.text import split_sentences
 from tests.factories import DocumentFactory, SummaryFactory, UserFactory
+from tests.jobs.test_admin import ensure_retrain_schedule
 from tests.jobs.training_fixtures import make_corpus, tiny_params
 
 from .conftest import login, shoot
@@ -221,6 +222,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     shoot(page, "09-version")
 
     # --- schedules: django-celery-beat's admin for the retraining schedule ---------------
+    ensure_retrain_schedule()
     page.goto("/admin/jobs/trainingrun/")
     page.click("text=Retraining schedule")
     page.click("text=Retrain BertSumExt when there is new labelled data")

@@ -4,6 +4,7 @@ shows and what each action changes. tests/browser drives the same pages in Chrom
 from __future__ import annotations
 
 import http.server
+import importlib
 import json
 import threading
 from pathlib import Path
@@ -597,7 +598,16 @@ def test_tensorboard_proxy_says_when_tensorboard_is_down(staff_client, settings)
     assert "TensorBoard is not available" in response.content.decode()
 
 
+def ensure_retrain_schedule():
+    """The schedule migration 0003 creates (a transactional test may have flushed it)."""
+    from django.apps import apps
+
+    migration = importlib.import_module("jobs.migrations.0003_retrain_schedule")
+    migration.create_schedule(apps, None)
+
+
 def test_schedule_admin_lists_the_retraining_schedule(staff_client):
+    ensure_retrain_schedule()
     html = staff_client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content
     assert b"Retrain BertSumExt when there is new labelled data" in html
 
