@@ -194,6 +194,12 @@ class MatchSumSummarizer:
                     f"(matching score {scores[best]:.4f}); sentence scores are the "
                     "BertSumExt extractor's probabilities"
                 )
+            limit = self.model.config.max_doc_tokens
+            if len(tokenize(self.tokenizer, [text], limit)[0]) >= limit:
+                notes.append(
+                    f"the document embedding reads its first {limit} tokens "
+                    "(candidates come from the whole document)"
+                )
             unscored = len(doc.cuts)
             if unscored:
                 notes.append(

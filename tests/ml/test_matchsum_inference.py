@@ -59,7 +59,7 @@ def test_checkpoint_round_trip_gives_identical_scores(model, extractor, checkpoi
 
 def test_summaries_pick_the_best_candidate_without_a_reference(checkpoint):
     summarizer = MatchSumSummarizer.load(checkpoint)
-    text = "  " + " ".join(ex.text for ex in toy_examples(2, sentences=5)) + " Ok."
+    text = "  " + " ".join(ex.text for ex in toy_examples(2, sentences=8)) + " Ok."
     (summary,), ((doc, scores),) = summarizer.summarize([text]), summarizer.rank([text])
     assert summary.system == "matchsum"
     best = max(range(len(scores)), key=lambda j: scores[j])
@@ -72,6 +72,9 @@ def test_summaries_pick_the_best_candidate_without_a_reference(checkpoint):
     assert summary.sentences[-1].text == "Ok." and not summary.sentences[-1].selected
     assert any("chose candidate" in n for n in summary.notes)
     assert any("not scored" in n for n in summary.notes)
+    assert any("first 128 tokens" in n for n in summary.notes)  # ~150 words > 128 tokens
+    (short,) = summarizer.summarize([toy_examples(1, sentences=3)[0].text])
+    assert not any("first 128 tokens" in n for n in short.notes)
 
 
 def test_max_sentences_caps_candidate_sizes_and_short_texts_work(checkpoint):
