@@ -40,6 +40,7 @@ from .services import dashboard
 admin.site.site_header = "Summarizer staff dashboard"
 admin.site.site_title = "Summarizer"
 admin.site.index_title = "Documents, summaries, training and review"
+admin.site.index_template = "jobs/admin_index.html"  # the overview above the app list
 
 CSS = {"all": ["jobs/dashboard.css"]}
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)

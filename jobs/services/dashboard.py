@@ -345,3 +345,32 @@ def rollback_target(kind: str) -> ModelVersion | None:
         .order_by("-promoted_at")
         .first()
     )
+
+
+# --- the admin's front page ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    active_runs: list[TrainingRun]
+    active_versions: list[ModelVersion]
+    open_errors: int
+    failed_summaries: int
+    waiting_summaries: int
+
+
+def overview() -> Overview:
+    """What needs a look: runs in progress, what serves, open reviews, failed summaries."""
+    return Overview(
+        active_runs=list(
+            TrainingRun.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).order_by(
+                "created_at"
+            )
+        ),
+        active_versions=list(ModelVersion.objects.filter(is_active=True).order_by("kind")),
+        open_errors=SentenceError.objects.filter(review_status=ReviewStatus.OPEN).count(),
+        failed_summaries=Summary.objects.filter(status=JobStatus.FAILED).count(),
+        waiting_summaries=Summary.objects.filter(
+            status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
+        ).count(),
+    )

@@ -649,3 +649,27 @@ def test_promoting_a_version_whose_checkpoint_is_gone_says_so(staff_client, tmp_
     assert "checkpoint of bertsumext" in response.content.decode()
     version.refresh_from_db()
     assert not version.is_active
+
+
+def test_front_page_overview(staff_client, staff, tmp_path):
+    make_errors(staff)
+    make_version(tmp_path, active=True, val_rouge=31.5)
+    SummaryFactory(status=JobStatus.FAILED)
+    running = TrainingRun.objects.create(
+        kind="bertsumext", status=JobStatus.RUNNING, progress_step=30, progress_total=120
+    )
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "<strong>3</strong> misclassified sentences to review" in html
+    assert "<strong>1</strong> failed summaries" in html
+    assert "validation ROUGE 31.50" in html
+    assert f"BertSumExt run {running.pk}" in html and "30 / 120 steps" in html
+    # The tiles' links filter the lists they name.
+    queued = staff_client.get(
+        reverse("admin:jobs_summary_changelist") + "?status__in=queued,running"
+    )
+    assert queued.status_code == 200
+
+    viewer = UserFactory(is_staff=True)  # staff without permissions on the jobs models
+    client = Client()
+    client.force_login(viewer)
+    assert 'data-testid="overview"' not in client.get(reverse("admin:index")).content.decode()
