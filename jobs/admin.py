@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import charts, services, tensorboard_proxy
 from .admin_forms import ConfirmForm, LaunchRetrainingForm
+from .links import tensorboard_url
 from .models import (
     Document,
     ErrorKind,
@@ -288,13 +289,6 @@ def progress_bar(run: TrainingRun) -> str:
     )
 
 
-def tensorboard_link(run: TrainingRun) -> str:
-    # The run's directory under TENSORBOARD_LOGDIR is run-<id>: show TensorBoard's time
-    # series filtered to it (runFilter is a regular expression: ^run-<id>$).
-    url = reverse("admin:jobs_trainingrun_tensorboard")
-    return f"{url}?runFilter=%5Erun-{run.pk}%24#timeseries"
-
-
 class ProbabilityRangeFilter(admin.SimpleListFilter):
     title = "model probability"
     parameter_name = "probability"
@@ -454,7 +448,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     def tensorboard(self, obj):
         return format_html(
             '<a href="{}" class="jobs-tensorboard" target="_blank" rel="noopener">open</a>',
-            tensorboard_link(obj),
+            tensorboard_url(obj),
         )
 
     @admin.display(description="error")
@@ -527,7 +521,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "loss_chart": loss_chart(history),
             "rouge_chart": rouge_chart(history, table),
             "has_history": bool(history),
-            "tensorboard_url": tensorboard_link(run),
+            "tensorboard_url": tensorboard_url(run),
             "cancel_url": reverse("admin:jobs_trainingrun_cancel", args=[run.pk]),
             "can_cancel": run.status in ACTIVE and not run.cancel_requested and self.may(request),
             "launch_like_url": reverse("admin:jobs_trainingrun_launch") + f"?from_run={run.pk}",
@@ -794,7 +788,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if kind not in TrainableKind.values:
             raise Http404(f"unknown model kind {kind!r}")
         current = ModelVersion.objects.filter(kind=kind, is_active=True).first()
-        target = dashboard.rollback_target(kind)
+        target = services.rollback_target(kind)
         back_url = (
             reverse("admin:jobs_modelversion_change", args=[current.pk])
             if current

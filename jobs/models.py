@@ -279,6 +279,7 @@ class SentenceError(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "misclassified sentence"
         ordering = ["run", "document", "sentence_index"]
         constraints = [
             models.UniqueConstraint(

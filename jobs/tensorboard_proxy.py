@@ -46,7 +46,7 @@ CHUNK = 64 * 1024
 
 def upstream_url() -> str:
     """Where TensorBoard listens (never shown to browsers)."""
-    return getattr(settings, "TENSORBOARD_INTERNAL_URL", "") or settings.TENSORBOARD_URL
+    return settings.TENSORBOARD_INTERNAL_URL
 
 
 def proxy(request: HttpRequest, path: str = "") -> HttpResponse:

@@ -184,7 +184,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_tensorboard_url(self, obj) -> str:
-        return tensorboard_url(obj)
+        return tensorboard_url(obj, self.context.get("request"))
 
 
 class TrainingRunCreateSerializer(serializers.Serializer):

@@ -36,7 +36,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             train_split=form.validated_data["train_split"],
             val_split=form.validated_data["val_split"],
         )
-        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={202: TrainingRunSerializer, 409: None})
     @action(detail=True, methods=["post"])
@@ -48,7 +48,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                 status=status.HTTP_409_CONFLICT,
             )
         run.refresh_from_db()
-        return Response(TrainingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ModelVersionViewSet(
@@ -65,7 +65,7 @@ class ModelVersionViewSet(
         version = self.get_object()
         services.promote(version, request.user)
         version.refresh_from_db()
-        return Response(ModelVersionSerializer(version).data)
+        return Response(self.get_serializer(version).data)
 
     @extend_schema(request=RollbackSerializer, responses={200: ModelVersionSerializer})
     @action(detail=False, methods=["post"])
@@ -73,4 +73,4 @@ class ModelVersionViewSet(
         form = RollbackSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         version = services.rollback(form.validated_data["kind"], request.user)
-        return Response(ModelVersionSerializer(version).data)
+        return Response(self.get_serializer(version).data)

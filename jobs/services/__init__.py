@@ -31,7 +31,7 @@ from .training import (
     run_training,
     start_training,
 )
-from .versions import apply_promotion_gate, promote, rollback
+from .versions import apply_promotion_gate, promote, rollback, rollback_target
 
 
 def reap_stale_jobs() -> ReapResult:
@@ -60,6 +60,7 @@ __all__ = [
     "requeue_summary",
     "retrain_if_new_data",
     "rollback",
+    "rollback_target",
     "run_summary",
     "run_training",
     "set_label",

@@ -329,24 +329,6 @@ def launch_retraining(request: RetrainingRequest, by) -> TrainingRun:
     )
 
 
-def rollback_target(kind: str) -> ModelVersion | None:
-    """The version `services.rollback(kind)` would re-activate (for the confirmation page)."""
-    current = ModelVersion.objects.filter(kind=kind, is_active=True).first()
-    if current is None or current.promoted_at is None:
-        return None
-    return (
-        ModelVersion.objects.filter(
-            kind=kind,
-            promoted_at__isnull=False,
-            promoted_at__lt=current.promoted_at,
-            rolled_back_at__isnull=True,
-        )
-        .exclude(pk=current.pk)
-        .order_by("-promoted_at")
-        .first()
-    )
-
-
 # --- the admin's front page ------------------------------------------------------------
 
 

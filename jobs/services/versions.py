@@ -100,17 +100,13 @@ def promote(version: ModelVersion, by) -> None:
     _activate(version, by=by, note=f"promoted by {by} at {timezone.now():%Y-%m-%d %H:%M}")
 
 
-@transaction.atomic
-def rollback(kind: str, by) -> ModelVersion:
-    """Staff: re-activate the version that was active before the current one.
-
-    Walks back through history: a version rolled back from is skipped by later
-    roll backs (promoting it by hand puts it back in the history).
-    """
-    current = ModelVersion.objects.select_for_update().filter(kind=kind, is_active=True).first()
-    if current is None:
-        raise InvalidInput(f"no {kind} version is active")
-    previous = (
+def rollback_target(kind: str) -> ModelVersion | None:
+    """The version a roll back would re-activate: the one promoted before the active one,
+    skipping versions already rolled back from."""
+    current = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+    if current is None or current.promoted_at is None:
+        return None
+    return (
         ModelVersion.objects.filter(
             kind=kind,
             promoted_at__isnull=False,
@@ -121,6 +117,19 @@ def rollback(kind: str, by) -> ModelVersion:
         .order_by("-promoted_at")
         .first()
     )
+
+
+@transaction.atomic
+def rollback(kind: str, by) -> ModelVersion:
+    """Staff: re-activate the version that was active before the current one.
+
+    Walks back through history: a version rolled back from is skipped by later
+    roll backs (promoting it by hand puts it back in the history).
+    """
+    current = ModelVersion.objects.select_for_update().filter(kind=kind, is_active=True).first()
+    if current is None:
+        raise InvalidInput(f"no {kind} version is active")
+    previous = rollback_target(kind)
     if previous is None:
         raise InvalidInput(
             f"{current} is the first promoted {kind} version; nothing to roll back to"

@@ -199,9 +199,11 @@ INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
 # --- Training -------------------------------------------------------------------
 TRAINING_DIR = Path(env("TRAINING_DIR", default=str(VAR_DIR / "runs")))
 TENSORBOARD_LOGDIR = Path(env("TENSORBOARD_LOGDIR", default=str(VAR_DIR / "tensorboard")))
-# Where staff open TensorBoard (admin links and the API's tensorboard_url).
-TENSORBOARD_URL = env(
-    "TENSORBOARD_URL", default=f"http://127.0.0.1:{env.int('TENSORBOARD_PORT', default=6006)}"
+# Where the web process reaches TensorBoard. Staff never see this address: they open
+# TensorBoard through the admin's staff-only proxy, so it stays on a private network.
+TENSORBOARD_INTERNAL_URL = env(
+    "TENSORBOARD_INTERNAL_URL",
+    default=f"http://127.0.0.1:{env.int('TENSORBOARD_PORT', default=6006)}",
 )
 TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
 # ml.train.TrainConfig settings every run starts from; a run's params override them

@@ -55,7 +55,7 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     )
     assert resp.status_code == 201, resp.content
     run_id = resp.json()["id"]
-    assert resp.json()["tensorboard_url"].endswith(f"run-{run_id}")
+    assert f"runFilter=%5Erun-{run_id}%24" in resp.json()["tensorboard_url"]
 
     # Progress is visible while it runs.
     seen = wait_for(

@@ -44,7 +44,10 @@ def test_create_list_and_cancel_a_run(staff_api, staff, settings, tmp_path):
     body = resp.json()
     assert body["status"] == "queued"
     assert body["triggered_by"] == staff.username
-    assert body["tensorboard_url"] == f"http://127.0.0.1:6006/#scalars&regexInput=run-{body['id']}"
+    assert body["tensorboard_url"] == (
+        "http://testserver/admin/jobs/trainingrun/tensorboard/"
+        f"?runFilter=%5Erun-{body['id']}%24#timeseries"
+    )
     assert staff_api.get("/api/training-runs/").json()["count"] == 1
 
     cancel = staff_api.post(f"/api/training-runs/{body['id']}/cancel/")

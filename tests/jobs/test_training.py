@@ -211,7 +211,8 @@ def test_cancel_queued_and_running(staff):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancel_request_stops_a_running_training(staff, monkeypatch):
+def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
+    settings.TRAINING_PROGRESS_SECONDS = 0  # write progress (and read the flag) every step
     make_corpus(staff)
     run = services.start_training(
         "bertsumext", params=tiny_params(max_steps=50), triggered_by=staff

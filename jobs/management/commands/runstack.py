@@ -424,7 +424,6 @@ class Command(BaseCommand):
             # The admin proxies staff to this TensorBoard (/admin/jobs/trainingrun/tensorboard/);
             # API links to training runs point at it directly (it listens on loopback only).
             env.setdefault("TENSORBOARD_INTERNAL_URL", tensorboard)
-            env.setdefault("TENSORBOARD_URL", tensorboard)
         for child in self.build_children():
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 (closed in shutdown)
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
