@@ -75,26 +75,34 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
         raise InvalidInput(
             f"unknown kind '{kind}'; choose one of: {', '.join(TrainableKind.values)}", "kind"
         )
-    if kind == TrainableKind.MATCHSUM:
-        raise InvalidInput("MatchSum training is not available yet; train bertsumext", "kind")
     if not isinstance(params, dict):
         raise InvalidInput("params must be a JSON object of training settings", "params")
     try:
-        training_config(params)
+        training_config(kind, params)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"invalid training params: {exc}", "params") from exc
     return params
 
 
-def training_config(params: dict[str, Any]):
-    """TRAINING_DEFAULTS overridden by a run's params ("model" merged key by key)."""
-    from ml.train import TrainConfig
+def training_config(kind: str, params: dict[str, Any]) -> Any:
+    """TRAINING_DEFAULTS overridden by a run's params ("model" merged key by key):
+    an ml.train.TrainConfig for BertSumExt, an ml.matchsum_train.MatchSumTrainConfig
+    for MatchSum."""
+    if kind == TrainableKind.MATCHSUM:
+        from ml.matchsum_train import MatchSumTrainConfig as Config
+    else:
+        from ml.train import TrainConfig as Config
 
     defaults = settings.TRAINING_DEFAULTS
     merged = {**defaults, **params}
     if isinstance(defaults.get("model"), dict) and isinstance(params.get("model"), dict):
         merged["model"] = {**defaults["model"], **params["model"]}
-    return TrainConfig(**merged)
+    return Config(**merged)
+
+
+def active_extractor() -> ModelVersion | None:
+    """MatchSum prunes documents with the active BertSumExt version."""
+    return ModelVersion.objects.filter(kind=TrainableKind.BERTSUMEXT, is_active=True).first()
 
 
 @transaction.atomic
@@ -112,6 +120,12 @@ def start_training(
     for name, split in (("train_split", train_split), ("val_split", val_split)):
         if split not in Split.values or not split:
             raise InvalidInput(f"{name} must be one of: {', '.join(Split.values[1:])}", name)
+    if kind == TrainableKind.MATCHSUM and active_extractor() is None:
+        raise InvalidInput(
+            "MatchSum builds its candidates with a BertSumExt model: train and promote a "
+            "bertsumext version first",
+            "kind",
+        )
     if TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).exists():
         raise InvalidInput(f"a {kind} run is already queued or running; wait or cancel it")
     if not _labelled(train_split).exists():
@@ -322,8 +336,6 @@ def run_training(run_id: int) -> None:
 
 
 def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
-    from ml.train import train
-
     data = build_training_data(run)
     if not data.train or not data.val:
         _finish_run(
@@ -333,10 +345,25 @@ def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
     out_dir = Path(run.out_dir)
     resumed_from = _latest_checkpoint_step(out_dir)
     device = _device()
-    config = training_config(run.params)
+    config = training_config(run.kind, run.params)
     # Stop by itself (checkpoint + validation) before Celery's soft time limit.
     budget = max(1.0, (settings.TRAINING_SOFT_TIME_LIMIT - 300) / 60)
     config.max_minutes = min(config.max_minutes or budget, budget)
+    train_kwargs: dict[str, Any] = {}
+    if run.kind == TrainableKind.MATCHSUM:
+        from ml.matchsum_train import train_matchsum as train
+
+        # The extractor is chosen by the first attempt; ml copies it into out_dir, and a
+        # resumed attempt uses that copy even if another version was promoted meanwhile.
+        chosen = run.data_summary.get("extractor_version")
+        version = ModelVersion.objects.filter(pk=chosen).first() if chosen else active_extractor()
+        if version is None:
+            raise ValueError("no active BertSumExt version to build candidates with")
+        if not (out_dir / "extractor").is_dir():
+            train_kwargs["extractor_dir"] = version.checkpoint_dir
+        data.summary["extractor_version"] = version.pk
+    else:
+        from ml.train import train
     TrainingRun.objects.filter(pk=run.pk, lease_token=lease).update(
         data_sha256=data.sha256,
         data_summary=data.summary,
@@ -362,6 +389,7 @@ def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
         should_stop=lambda: heartbeat.cancelled or heartbeat.lease_lost,
         device=device,
         resume=True,
+        **train_kwargs,
     )
     if heartbeat.lease_lost:
         logger.warning("run %s: lease lost during training; result discarded", run.pk)

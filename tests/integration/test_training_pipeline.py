@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from jobs import services
 from jobs.models import JobStatus, ModelVersion, SentenceError, Summary, TrainingRun
-from tests.jobs.training_fixtures import make_corpus, tiny_params
+from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
 
 pytestmark = pytest.mark.integration
 
@@ -134,3 +134,38 @@ def test_killed_training_worker_resumes_from_checkpoint(workers, staff, settings
     assert done.resumed_from_step is not None and 20 <= done.resumed_from_step < 60
     assert done.progress_step == 60
     assert ModelVersion.objects.get(run=done).is_active
+
+
+def test_matchsum_trained_and_served_by_real_workers(workers, staff, staff_api, user):
+    docs = make_corpus(staff)
+    workers.start("inference,default,training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
+    for kind, params in (("bertsumext", tiny_params()), ("matchsum", tiny_match_params())):
+        resp = staff_api.post(
+            "/api/training-runs/", {"kind": kind, "params": params}, format="json"
+        )
+        assert resp.status_code == 201, resp.content
+        run_id = resp.json()["id"]
+        run = wait_for(lambda: finished(run_id), 300, f"the {kind} run", workers)  # noqa: B023
+        assert run.status == JobStatus.SUCCEEDED, run.error
+    matchsum = ModelVersion.objects.get(kind="matchsum", is_active=True)
+
+    # A client (not staff) asks for MatchSum by name and gets it from the inference worker.
+    client = APIClient()
+    client.force_authenticate(user)
+    resp = client.post(
+        "/api/documents/", {"text": docs[0].text, "model": "matchsum"}, format="json"
+    )
+    assert resp.status_code == 201, resp.content
+    summary_id = resp.json()["summary"]["id"]
+    wait_for(
+        lambda: Summary.objects.filter(pk=summary_id, status=JobStatus.SUCCEEDED).exists(),
+        120,
+        "the MatchSum summary",
+        workers,
+    )
+    body = client.get(f"/api/summaries/{summary_id}/").json()
+    assert (body["model"], body["model_version"]) == ("matchsum", matchsum.label)
+    selected = [s for s in body["sentences"] if s["selected"]]
+    assert 1 <= len(selected) <= 3
+    for s in body["sentences"]:
+        assert docs[0].text[s["start"] : s["end"]] == s["text"]

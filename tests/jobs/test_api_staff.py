@@ -65,7 +65,7 @@ def test_create_list_and_cancel_a_run(staff_api, staff, settings, tmp_path):
         ({"kind": "bertsumext", "params": {"batch_size": -1}}, "invalid training params"),
         ({"kind": "bertsumext", "params": "fast"}, "params must be a JSON object"),
         ({"kind": "bertsumext", "train_split": ""}, "train_split"),
-        ({"kind": "matchsum"}, "not available yet"),
+        ({"kind": "matchsum"}, "train and promote a bertsumext version first"),
     ],
 )
 def test_bad_run_requests_get_400(staff_api, staff, payload, needle):

@@ -17,7 +17,7 @@ from jobs.models import (
     Trigger,
 )
 from tests.factories import DocumentFactory, SummaryFactory
-from tests.jobs.training_fixtures import make_corpus, tiny_params
+from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_start_training_refuses_without_data(staff):
         ("bertsumext", {"batch_size": 0}, "invalid training params"),
         ("bertsumext", {"no_such_setting": 1}, "invalid training params"),
         ("bertsumext", [1], "params must be a JSON object"),
-        ("matchsum", {}, "not available yet"),
+        ("matchsum", {}, "train and promote a bertsumext version first"),
         ("gpt", {}, "unknown kind"),
     ],
 )
@@ -261,3 +261,30 @@ def test_reaper_requeues_a_training_run_whose_worker_died(staff, settings):
     assert services.reap_stale_jobs().requeued == 1
     run.refresh_from_db()
     assert run.status == JobStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_matchsum_run_on_top_of_the_active_bertsumext(staff):
+    docs = make_corpus(staff)
+    ext_run = services.start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    services.run_training(ext_run.pk)
+    extractor = ModelVersion.objects.get(run=ext_run, is_active=True)
+
+    run = services.start_training("matchsum", params=tiny_match_params(), triggered_by=staff)
+    services.run_training(run.pk)
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.data_summary["extractor_version"] == extractor.pk
+    assert "val_rouge" in run.metrics and "lead3_rouge1" in run.metrics
+    version = ModelVersion.objects.get(run=run)
+    assert version.kind == "matchsum" and version.is_active
+    assert (Path(version.checkpoint_dir) / "extractor").is_dir()  # self-contained
+    assert extractor.is_active  # one active version per kind
+
+    summary = SummaryFactory(document=docs[0], requested_model="matchsum", max_sentences=2)
+    services.run_summary(summary.pk)
+    summary.refresh_from_db()
+    assert summary.status == JobStatus.SUCCEEDED, summary.error
+    assert (summary.model, summary.version_id) == ("matchsum", version.pk)
+    selected = [s["index"] for s in summary.sentences if s["selected"]]
+    assert 1 <= len(selected) <= 2 and selected == sorted(selected)

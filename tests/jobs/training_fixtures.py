@@ -41,3 +41,32 @@ def make_corpus(owner, train=6, val=3, sentences=6, seed=0):
                 )
             )
     return docs
+
+
+def tiny_match_params(**overrides):
+    """MatchSum on a random 32-wide BERT (candidates from the active tiny BertSumExt)."""
+    from ml.encoders import tiny_bert_config
+
+    params = {
+        "model": {
+            "encoder_config": tiny_bert_config(
+                hidden_size=32,
+                num_layers=2,
+                num_heads=2,
+                intermediate_size=64,
+                max_position_embeddings=128,
+            ),
+            "max_doc_tokens": 128,
+            "max_candidate_tokens": 64,
+        },
+        "batch_size": 2,
+        "lr": 3e-3,
+        "warmup_steps": 2,
+        "max_steps": 6,
+        "eval_every": 3,
+        "precision": "fp32",
+        "eval_batch_size": 16,
+        "log_every": 1,
+    }
+    params.update(overrides)
+    return params
