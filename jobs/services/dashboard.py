@@ -30,6 +30,7 @@ from ..models import (
     SentenceError,
     Split,
     Summary,
+    TrainableKind,
     TrainingRun,
     Trigger,
 )
@@ -300,11 +301,11 @@ class RetrainingRequest:
     from_active: bool = False  # fine-tune the active version instead of the base encoder
 
 
-def training_defaults() -> dict[str, Any]:
-    """The settings a run gets for what it leaves out (TRAINING_DEFAULTS over TrainConfig)."""
+def training_defaults(kind: str = TrainableKind.BERTSUMEXT) -> dict[str, Any]:
+    """The settings a run gets for what it leaves out (TRAINING_DEFAULTS over the config)."""
     from .training import training_config
 
-    return training_config({}).to_dict()
+    return training_config(kind, {}).to_dict()
 
 
 def launch_retraining(request: RetrainingRequest, by) -> TrainingRun:
