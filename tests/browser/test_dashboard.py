@@ -88,7 +88,13 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     # --- log in ---------------------------------------------------------------------
     login(page, "ada")
     expect(page.locator("#site-name")).to_contain_text("Summarizer staff dashboard")
-    for model in ("Documents", "Summaries", "Training runs", "Model versions", "Misclassified sentences"):
+    for model in (
+        "Documents",
+        "Summaries",
+        "Training runs",
+        "Model versions",
+        "Misclassified sentences",
+    ):
         expect(page.locator("#content-main")).to_contain_text(model)
     expect(page.get_by_test_id("overview")).to_contain_text("1 failed summaries")
     shoot(page, "01-index")
