@@ -92,6 +92,16 @@ def main() -> int:
     p.add_argument("--throughput-steps", type=int, default=3)
     p.add_argument("--test-limit", type=int, default=None, help="dry runs only")
     p.add_argument("--eval-only", action="store_true")
+    p.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="only compare training-step settings (plain, attention dropout 0, bf16), "
+        "interleaved over --rounds rounds",
+    )
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--init-from", default=None, help="continue from a trained checkpoint dir")
+    p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--seed", type=int, default=1, help="data order and initialisation")
     p.add_argument("--no-resume", action="store_true")
     args = p.parse_args()
 
@@ -141,17 +151,46 @@ def main() -> int:
             collate(windows[i * bs : (i + 1) * bs], int(tokenizer.pad_token_id or 0))
             for i in range(args.throughput_steps + 1)
         ]
-        plain = step_seconds(BertSumExtConfig(), "fp32", batches, args.throughput_steps)
-        ours = step_seconds(model_config, args.precision, batches, args.throughput_steps)
-        results["throughput"] = {
-            "batch_size": bs,
-            "plain_default_docs_per_s": bs / plain,
-            "ours_docs_per_s": bs / ours,
-            "speedup": plain / ours,
-            "ours_settings": f"{args.precision}, attention dropout {args.attention_dropout}",
-        }
-        log(f"throughput: plain {bs / plain:.2f} docs/s, ours {bs / ours:.2f} docs/s")
-        save()
+        if args.throughput_only:
+            variants = {
+                "plain (fp32, attention dropout 0.1)": (BertSumExtConfig(), "fp32"),
+                "fp32, attention dropout 0": (BertSumExtConfig(attention_dropout=0.0), "fp32"),
+                "bf16 autocast, attention dropout 0.1": (BertSumExtConfig(), "bf16"),
+                "bf16 autocast, attention dropout 0": (
+                    BertSumExtConfig(attention_dropout=0.0),
+                    "bf16",
+                ),
+            }
+            seconds: dict[str, list[float]] = {name: [] for name in variants}
+            for r in range(args.rounds):  # interleaved: load changes hit every variant
+                for name, (cfg, precision) in variants.items():
+                    seconds[name].append(
+                        step_seconds(cfg, precision, batches, args.throughput_steps)
+                    )
+                    log(f"round {r}: {name}: {bs / seconds[name][-1]:.2f} docs/s")
+            base = sum(seconds["plain (fp32, attention dropout 0.1)"])
+            results["throughput_variants"] = {
+                "batch_size": bs,
+                "steps_per_round": args.throughput_steps,
+                "rounds": args.rounds,
+                "docs_per_s": {n: bs * len(s) / sum(s) for n, s in seconds.items()},
+                "speedup_vs_plain": {n: base / sum(s) for n, s in seconds.items()},
+            }
+            save()
+            print(json.dumps(results["throughput_variants"], indent=2))
+            return 0
+        if not args.skip_throughput:
+            plain = step_seconds(BertSumExtConfig(), "fp32", batches, args.throughput_steps)
+            ours = step_seconds(model_config, args.precision, batches, args.throughput_steps)
+            results["throughput"] = {
+                "batch_size": bs,
+                "plain_default_docs_per_s": bs / plain,
+                "ours_docs_per_s": bs / ours,
+                "speedup": plain / ours,
+                "ours_settings": f"{args.precision}, attention dropout {args.attention_dropout}",
+            }
+            log(f"throughput: plain {bs / plain:.2f} docs/s, ours {bs / ours:.2f} docs/s")
+            save()
 
         # 2. Train: the schedule is --epochs long; max_minutes is the hard stop (the
         # machine is shared, so the step time measured above is only a guess).
@@ -170,6 +209,8 @@ def main() -> int:
             val_limit=args.val_limit,
             cache_dir=args.cache,
             eval_batch_size=16,
+            init_from=args.init_from,
+            seed=args.seed,
         )
         log(f"training: {steps} steps planned, eval every {config.eval_every}")
         last = [time.perf_counter()]
