@@ -238,18 +238,27 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
 
 
 def test_scheduled_retrain_only_with_new_data_or_corrections(staff, settings):
+    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would."""
+    from jobs.tasks import retrain_if_new_data
+
+    def scheduled_runs():
+        return list(TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).order_by("pk"))
+
     settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
-    assert services.retrain_if_new_data("bertsumext") is None  # no data at all
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == []  # no data at all
     docs = make_corpus(staff)
-    first = services.retrain_if_new_data("bertsumext")
-    assert first is not None and first.trigger == Trigger.SCHEDULE
-    assert services.retrain_if_new_data("bertsumext") is None  # one is running
+    retrain_if_new_data("bertsumext")
+    (first,) = scheduled_runs()
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == [first]  # one is running
     TrainingRun.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
-    assert services.retrain_if_new_data("bertsumext") is None  # nothing new since
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == [first]  # nothing new since
     TrainingRun.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=1))
     services.set_label(docs[0], 0, 0, staff)  # a correction
-    second = services.retrain_if_new_data("bertsumext")
-    assert second is not None and second.pk != first.pk
+    retrain_if_new_data("bertsumext")
+    assert len(scheduled_runs()) == 2
 
 
 def test_reaper_requeues_a_training_run_whose_worker_died(staff, settings):
