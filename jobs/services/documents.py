@@ -36,6 +36,17 @@ class InvalidInput(ValueError):
         self.field = field
 
 
+class BatchInvalid(InvalidInput):
+    """Some documents of a batch are invalid; `errors` maps item index to message."""
+
+    def __init__(self, errors: dict[int, str]):
+        first = min(errors)
+        super().__init__(
+            f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}"
+        )
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class DocumentInput:
     text: str
@@ -168,15 +179,6 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
         raise BatchInvalid(errors)
     with transaction.atomic():
         return [submit_document(owner, item) for item in items]
-
-
-class BatchInvalid(InvalidInput):
-    def __init__(self, errors: dict[int, str]):
-        first = min(errors)
-        super().__init__(
-            f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}"
-        )
-        self.errors = errors
 
 
 @transaction.atomic
