@@ -23,6 +23,7 @@ from ml.text import detect_language
 
 from .. import engines
 from ..models import TERMINAL_STATUSES, Document, JobStatus, ModelKind, Split, Summary
+from .lifecycle import gave_up, reap
 
 logger = logging.getLogger(__name__)
 
@@ -245,10 +246,7 @@ def _claim(summary_id: int) -> tuple[Summary, uuid.UUID] | None:
             return None  # another worker holds a live lease
         if summary.attempts >= settings.JOB_MAX_ATTEMPTS:
             summary.status = JobStatus.FAILED
-            summary.error = (
-                f"gave up after {summary.attempts} attempts: the worker was lost each time "
-                "(killed, out of memory or past its time limit)"
-            )
+            summary.error = f"{gave_up(summary.attempts)} (killed, out of memory or time limit)"
             summary.finished_at = now
             summary.save(update_fields=["status", "error", "finished_at"])
             return None
@@ -359,40 +357,8 @@ class ReapResult:
 
 
 def reap_stale_summaries() -> ReapResult:
-    """Re-enqueue jobs whose message or worker was lost (beat, every minute).
-
-    RUNNING with a stale heartbeat: the worker died; the job goes back to QUEUED
-    (or FAILED past the attempt cap). QUEUED and not sent for a while: the
-    message may be lost (Redis restart); sending it again is safe because
-    ``run_summary`` is idempotent.
-    """
-    now = timezone.now()
-    requeued = failed = 0
-    stale_running = now - timedelta(seconds=settings.SUMMARY_STALE_AFTER)
-    resend_before = now - timedelta(seconds=settings.QUEUED_REENQUEUE_AFTER)
-    with transaction.atomic():
-        for summary in Summary.objects.select_for_update(skip_locked=True).filter(
-            status=JobStatus.RUNNING, heartbeat_at__lt=stale_running
-        ):
-            if summary.attempts >= settings.JOB_MAX_ATTEMPTS:
-                summary.status = JobStatus.FAILED
-                summary.error = (
-                    f"gave up after {summary.attempts} attempts: the worker was lost each time"
-                )
-                summary.finished_at = now
-                summary.save(update_fields=["status", "error", "finished_at"])
-                failed += 1
-                continue
-            summary.status = JobStatus.QUEUED
-            summary.lease_token = None
-            summary.save(update_fields=["status", "lease_token"])
-            _enqueue_summary(summary)
-            requeued += 1
-        for summary in Summary.objects.select_for_update(skip_locked=True).filter(
-            status=JobStatus.QUEUED, enqueued_at__lt=resend_before
-        ):
-            _enqueue_summary(summary)
-            requeued += 1
-    if requeued or failed:
-        logger.info("reaper: requeued %d, failed %d", requeued, failed)
-    return ReapResult(requeued, failed)
+    """Requeue summaries whose worker or message was lost (see lifecycle.reap)."""
+    result = ReapResult(*reap(Summary, settings.SUMMARY_STALE_AFTER, _enqueue_summary))
+    if result.requeued or result.failed:
+        logger.info("reaper: requeued %d, failed %d summaries", result.requeued, result.failed)
+    return result

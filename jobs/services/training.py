@@ -40,6 +40,7 @@ from ..models import (
     Trigger,
 )
 from .documents import InvalidInput
+from .lifecycle import gave_up, reap
 from .versions import apply_promotion_gate, checkpoint_sha256, evaluate_version
 
 logger = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ def _claim_run(run_id: int) -> tuple[TrainingRun, uuid.UUID] | None:
             return None
         if run.attempts >= settings.JOB_MAX_ATTEMPTS:
             run.status, run.finished_at = JobStatus.FAILED, now
-            run.error = f"gave up after {run.attempts} attempts: the worker was lost each time"
+            run.error = gave_up(run.attempts)
             run.save(update_fields=["status", "finished_at", "error"])
             return None
         run.status = JobStatus.RUNNING
@@ -468,31 +469,9 @@ def _jsonable(obj: Any) -> Any:
 
 
 def reap_stale_runs() -> tuple[int, int]:
-    """Requeue runs whose worker died (stale heartbeat) or whose message was lost."""
-    now = timezone.now()
-    requeued = failed = 0
-    stale_before = now - timedelta(seconds=settings.TRAINING_STALE_AFTER)
-    resend_before = now - timedelta(seconds=settings.QUEUED_REENQUEUE_AFTER)
-    with transaction.atomic():
-        for run in TrainingRun.objects.select_for_update(skip_locked=True).filter(
-            status=JobStatus.RUNNING, heartbeat_at__lt=stale_before
-        ):
-            if run.attempts >= settings.JOB_MAX_ATTEMPTS:
-                run.status, run.finished_at = JobStatus.FAILED, now
-                run.error = f"gave up after {run.attempts} attempts: the worker was lost each time"
-                run.save(update_fields=["status", "finished_at", "error"])
-                failed += 1
-                continue
-            run.status, run.lease_token = JobStatus.QUEUED, None
-            run.save(update_fields=["status", "lease_token"])
-            _enqueue_run(run)
-            requeued += 1
-        for run in TrainingRun.objects.select_for_update(skip_locked=True).filter(
-            status=JobStatus.QUEUED, enqueued_at__lt=resend_before
-        ):
-            _enqueue_run(run)
-            requeued += 1
-    return requeued, failed
+    """Requeue runs whose worker died or whose message was lost (see lifecycle.reap);
+    the next attempt resumes from the run's last checkpoint."""
+    return reap(TrainingRun, settings.TRAINING_STALE_AFTER, _enqueue_run)
 
 
 def retrain_if_new_data(kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
