@@ -46,7 +46,7 @@ def _non_negative(value: str) -> float:
 
 def add_matchsum_arguments(p: Any) -> None:
     g = p.add_argument_group("matchsum (with --model matchsum)")
-    g.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="text embedding")
+    g.add_argument("--pooling", choices=("cls", "mean"), default="mean", help="cls: the paper's")
     g.add_argument("--candidate-k", type=_count, default=5, help="sentences kept by the extractor")
     g.add_argument("--candidate-sizes", type=_sizes, default=[2, 3], help="e.g. 2,3")
     g.add_argument("--margin", type=_non_negative, default=0.01, help="per rank gap")

@@ -36,7 +36,7 @@ def checkpoint(model, extractor, tmp_path_factory):
 def test_checkpoint_round_trip_gives_identical_scores(model, extractor, checkpoint):
     assert (checkpoint / "extractor" / "config.json").is_file()
     config = json.loads((checkpoint / "config.json").read_text())
-    assert config["architecture"] == "MatchSum" and config["pooling"] == "cls"
+    assert config["architecture"] == "MatchSum" and config["pooling"] == "mean"
     assert not list(checkpoint.rglob("*.bin")) and not list(checkpoint.rglob("*.pt"))
     texts = [ex.text for ex in toy_examples(3, sentences=7)]
     docs = build_documents(
@@ -129,14 +129,14 @@ def test_cli_trains_matchsum_and_reports_json(extractor, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--model", "matchsum", "--extractor", str(extractor)]
     argv += ["--train", str(data), "--val", str(data), "--out", str(out), "--max-steps", "1"]
-    argv += ["--batch-size", "2", "--val-limit", "2", "--pooling", "mean", "--quiet"]
+    argv += ["--batch-size", "2", "--val-limit", "2", "--pooling", "cls", "--quiet"]
     argv += ["--candidate-k", "4", "--candidate-sizes", "2", "--attention-dropout", "0"]
     assert cli.main(argv) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["model"] == "matchsum" and result["steps"] == 1
     assert result["best_dir"] == str(out / "best")
     config = json.loads((out / "best" / "config.json").read_text())
-    assert config["architecture"] == "MatchSum" and config["pooling"] == "mean"
+    assert config["architecture"] == "MatchSum" and config["pooling"] == "cls"
     assert config["candidate_k"] == 4 and config["candidate_sizes"] == [2]
     assert (out / "best" / "extractor" / "model.safetensors").is_file()
 
