@@ -67,6 +67,7 @@ from ml.train import (
     _selection_value,
     baseline_metrics,
     lr_factor,
+    optimizer_step,
 )
 
 log = logging.getLogger(__name__)
@@ -495,12 +496,7 @@ def train_matchsum(
             micro += 1
             if micro % config.grad_accum:
                 continue
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            optimizer_step(model, optimizer, scheduler, scaler, config.max_grad_norm)
             step += 1
             step_loss = sum(running) / len(running)
             running.clear()

@@ -197,6 +197,18 @@ def lr_factor(step: int, total: int, config: ScheduleSettings) -> float:
     return max(0.0, (total - s) / max(total - warmup, 1))
 
 
+def optimizer_step(
+    model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any, max_grad_norm: float
+) -> None:
+    """One optimizer step after gradient accumulation: unscale (fp16), clip, step, reset."""
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    scheduler.step()
+
+
 # --- validation --------------------------------------------------------------------------
 
 
@@ -485,12 +497,7 @@ def train(
             micro += 1
             if micro % config.grad_accum:
                 continue
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
+            optimizer_step(model, optimizer, scheduler, scaler, config.max_grad_norm)
             step += 1
             step_loss = sum(running) / len(running)
             running.clear()
