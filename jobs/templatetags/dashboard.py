@@ -13,7 +13,7 @@ def jobs_overview(context):
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("jobs.view_trainingrun"):
         return {"overview": None}
-    from ..admin import progress_bar
+    from ..admin.training_runs import progress_bar
 
     data = dashboard.overview()
     return {

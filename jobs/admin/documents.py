@@ -1,0 +1,189 @@
+"""Dashboard pages for documents and their summaries."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .. import services
+from ..models import (
+    Document,
+    JobStatus,
+    Summary,
+)
+from ..services import dashboard
+from .base import ReadOnlyAdmin, admin_link, status_badge
+
+# --- documents ---------------------------------------------------------------------------
+
+
+class HasReferenceFilter(admin.SimpleListFilter):
+    title = "reference summary"
+    parameter_name = "has_reference"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Has a reference"), ("no", "No reference")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(reference_summary="")
+        if self.value() == "no":
+            return queryset.filter(reference_summary="")
+        return queryset
+
+
+class SummaryInline(admin.TabularInline):
+    model = Summary
+    fields = ["show", "status", "model", "model_version", "summary_text", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="highlight")
+    def show(self, obj):
+        if obj.status != JobStatus.SUCCEEDED:
+            return "-"
+        url = reverse("admin:jobs_document_change", args=[obj.document_id])
+        return format_html('<a href="{}?summary={}">show on the text</a>', url, obj.pk)
+
+
+@admin.register(Document)
+class DocumentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "title_or_id",
+        "owner",
+        "split",
+        "has_reference",
+        "language",
+        "created_at",
+    ]
+    list_display_links = ["id", "title_or_id"]
+    list_filter = [
+        "split",
+        HasReferenceFilter,
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        "language",
+    ]
+    search_fields = ["title", "text", "source_id", "=sha256"]
+    list_select_related = ["owner"]
+    fields = ["title", "owner", "split", "source_id", "language", "sha256", "created_at"]
+    readonly_fields = fields
+    inlines = [SummaryInline]
+
+    @admin.display(description="title", ordering="title")
+    def title_or_id(self, obj):
+        return obj.title or f"Document {obj.pk}"
+
+    @admin.display(description="reference", boolean=True)
+    def has_reference(self, obj):
+        return bool(obj.reference_summary)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        document = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if document is not None:
+            summary = None
+            chosen = request.GET.get("summary", "")
+            if chosen.isdigit():
+                summary = get_object_or_404(
+                    Summary, pk=int(chosen), document=document, status=JobStatus.SUCCEEDED
+                )
+            extra_context["view"] = dashboard.document_view(document, summary)
+            extra_context["document"] = document
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --- summaries ---------------------------------------------------------------------------
+
+
+@admin.register(Summary)
+class SummaryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "document_link",
+        "status_display",
+        "model",
+        "model_version",
+        "attempts",
+        "created_at",
+        "error_excerpt",
+    ]
+    list_filter = ["status", "model", "model_version"]
+    search_fields = ["document__title", "summary_text", "error", "=id"]
+    list_select_related = ["document"]
+    actions = ["requeue"]
+    readonly_fields = [
+        "document_link",
+        "status_display",
+        "error_display",
+        "requested_model",
+        "model",
+        "model_version",
+        "version",
+        "max_sentences",
+        "attempts",
+        "notes",
+        "summary_text",
+        "requested_by",
+        "created_at",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="document", ordering="document")
+    def document_link(self, obj):
+        return admin_link(obj.document)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj):
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="error")
+    def error_excerpt(self, obj):
+        if not obj.error:
+            return ""
+        text = obj.error if len(obj.error) <= 120 else obj.error[:117] + "…"
+        return format_html('<span class="jobs-error">{}</span>', text)
+
+    @admin.display(description="error")
+    def error_display(self, obj):
+        if not obj.error:
+            return "-"
+        return format_html('<pre class="jobs-error">{}</pre>', obj.error)
+
+    def has_requeue_permission(self, request):
+        return self.may(request)
+
+    @admin.action(
+        description="Run the selected failed or cancelled summaries again",
+        permissions=["requeue"],
+    )
+    def requeue(self, request, queryset):
+        total = queryset.count()
+        count = sum(services.requeue_summary(s) for s in queryset)
+        level = messages.SUCCESS if count else messages.WARNING
+        skipped = total - count
+        note = f" ({skipped} not failed or cancelled, left as they were)" if skipped else ""
+        self.message_user(request, f"Requeued {count} of {total} summaries{note}.", level)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        summary = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if summary is not None and summary.status == JobStatus.SUCCEEDED:
+            extra_context["view"] = dashboard.document_view(summary.document, summary)
+            extra_context["document"] = summary.document
+        return super().change_view(request, object_id, form_url, extra_context)

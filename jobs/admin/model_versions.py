@@ -1,0 +1,212 @@
+"""Dashboard pages for model versions: promote and roll back, each confirmed."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .. import services
+from ..admin_forms import ConfirmForm
+from ..models import (
+    ModelVersion,
+    TrainableKind,
+)
+from ..services import dashboard
+from .base import ReadOnlyAdmin, admin_link, fmt, json_block
+
+# --- model versions --------------------------------------------------------------------------
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "label_display",
+        "kind",
+        "is_active",
+        "rouge1",
+        "rouge2",
+        "rouge_lsum",
+        "vs_lead3",
+        "run_link",
+        "promoted_at",
+        "gate_note",
+    ]
+    list_filter = ["kind", "is_active"]
+    list_select_related = ["run", "promoted_by"]
+    actions = ["promote_selected"]
+    fields = [
+        "label_display",
+        "kind",
+        "is_active",
+        "run_link",
+        "gate_note",
+        "promoted_at",
+        "promoted_by",
+        "rolled_back_at",
+        "checkpoint_dir",
+        "checkpoint_sha256",
+        "created_at",
+        "metrics_display",
+    ]
+    readonly_fields = fields
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:version_id>/promote/",
+                view(self.promote_view),
+                name="jobs_modelversion_promote",
+            ),
+            path(
+                "rollback/<str:kind>/", view(self.rollback_view), name="jobs_modelversion_rollback"
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="version", ordering="id")
+    def label_display(self, obj):
+        return obj.label
+
+    def _metric(self, obj, key):
+        return fmt(dashboard.as_number((obj.metrics or {}).get(key)))
+
+    @admin.display(description="ROUGE-1")
+    def rouge1(self, obj):
+        return self._metric(obj, "val_rouge1")
+
+    @admin.display(description="ROUGE-2")
+    def rouge2(self, obj):
+        return self._metric(obj, "val_rouge2")
+
+    @admin.display(description="ROUGE-Lsum")
+    def rouge_lsum(self, obj):
+        return self._metric(obj, "val_rougeLsum")
+
+    @admin.display(description="mean vs Lead-3")
+    def vs_lead3(self, obj):
+        delta = dashboard.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
+        if delta is None:
+            return "–"
+        css = "jobs-better" if delta >= 0 else "jobs-worse"
+        return format_html(
+            '<span class="{}">{}{}</span>', css, "+" if delta >= 0 else "", fmt(delta)
+        )
+
+    @admin.display(description="training run")
+    def run_link(self, obj):
+        return admin_link(obj.run, f"run {obj.run_id}") if obj.run_id else "-"
+
+    @admin.display(description="metrics")
+    def metrics_display(self, obj):
+        return json_block(obj.metrics)
+
+    def has_operate_permission(self, request):
+        return self.may(request)
+
+    @admin.action(description="Promote the selected version…", permissions=["operate"])
+    def promote_selected(self, request, queryset):
+        versions = list(queryset[:2])
+        if len(versions) != 1:
+            self.message_user(request, "Select exactly one version to promote.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:jobs_modelversion_promote", args=[versions[0].pk])
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if version is not None:
+            extra_context.update(
+                {
+                    "version": version,
+                    "metrics_rows": dashboard.metrics_table(version.metrics or {}),
+                    "metrics_columns": dashboard.METRICS_COLUMNS,
+                    "may_operate": self.may(request),
+                    "promote_url": reverse("admin:jobs_modelversion_promote", args=[version.pk]),
+                    "rollback_url": reverse(
+                        "admin:jobs_modelversion_rollback", args=[version.kind]
+                    ),
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _confirm_page(self, request, **context):
+        return TemplateResponse(
+            request,
+            "admin/jobs/modelversion/confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "media": self.media,
+                "columns": dashboard.METRICS_COLUMNS,
+                **context,
+            },
+        )
+
+    def promote_view(self, request, version_id: int):
+        self.require(request)
+        version = get_object_or_404(ModelVersion, pk=version_id)
+        current = ModelVersion.objects.filter(kind=version.kind, is_active=True).first()
+        change_url = reverse("admin:jobs_modelversion_change", args=[version.pk])
+        if request.method == "POST" and ConfirmForm(request.POST).is_valid():
+            try:
+                services.promote(version, request.user)
+            except services.InvalidInput as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{version} is now the active {version.kind} model.", messages.SUCCESS
+                )
+            return HttpResponseRedirect(change_url)
+        return self._confirm_page(
+            request,
+            title=f"Promote {version}?",
+            action="promote",
+            new=version,
+            current=current,
+            new_rows=dashboard.metrics_table(version.metrics or {}),
+            current_rows=dashboard.metrics_table(current.metrics or {}) if current else None,
+            cancel_url=change_url,
+        )
+
+    def rollback_view(self, request, kind: str):
+        self.require(request)
+        if kind not in TrainableKind.values:
+            raise Http404(f"unknown model kind {kind!r}")
+        current = ModelVersion.objects.filter(kind=kind, is_active=True).first()
+        target = services.rollback_target(kind)
+        back_url = (
+            reverse("admin:jobs_modelversion_change", args=[current.pk])
+            if current
+            else reverse("admin:jobs_modelversion_changelist")
+        )
+        if request.method == "POST" and ConfirmForm(request.POST).is_valid():
+            try:
+                version = services.rollback(kind, request.user)
+            except services.InvalidInput as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return HttpResponseRedirect(back_url)
+            self.message_user(
+                request,
+                f"Rolled back: {version} is the active {kind} model again.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:jobs_modelversion_change", args=[version.pk])
+            )
+        return self._confirm_page(
+            request,
+            title=f"Roll back {kind}?",
+            action="rollback",
+            new=target,
+            current=current,
+            new_rows=dashboard.metrics_table(target.metrics or {}) if target else None,
+            current_rows=dashboard.metrics_table(current.metrics or {}) if current else None,
+            cancel_url=back_url,
+        )

@@ -1,0 +1,328 @@
+"""Dashboard pages for training runs: progress, metrics, charts, launch and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt
+
+from .. import charts, services, tensorboard_proxy
+from ..admin_forms import LaunchRetrainingForm
+from ..links import tensorboard_url
+from ..models import (
+    JobStatus,
+    ModelVersion,
+    TrainingRun,
+)
+from ..services import dashboard
+from .base import ACTIVE, ReadOnlyAdmin, admin_link, errors_url, fmt, json_block, status_badge
+
+# --- training runs -------------------------------------------------------------------------
+
+
+def progress_bar(run: TrainingRun) -> str:
+    if not run.progress_total:
+        return format_html(
+            '<div class="jobs-progress" title="not started"><span>{}</span></div>',
+            "waiting" if run.status == JobStatus.QUEUED else "–",
+        )
+    percent = 100 * run.progress
+    return format_html(
+        '<div class="jobs-progress jobs-progress-{}" role="progressbar" aria-valuenow="{}" '
+        'aria-valuemin="0" aria-valuemax="100"><div style="width: {}%"></div>'
+        "<span>{} / {} steps</span></div>",
+        run.status,
+        f"{percent:.0f}",
+        f"{percent:.1f}",
+        run.progress_step,
+        run.progress_total,
+    )
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status_display",
+        "progress_display",
+        "rouge_vs_baselines",
+        "open_errors_display",
+        "trigger",
+        "created_at",
+        "tensorboard",
+    ]
+    list_filter = ["status", "kind", "trigger"]
+    search_fields = ["=id", "error"]
+    actions = ["cancel_runs", "launch_like"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "kind",
+                    "status_display",
+                    "progress_display",
+                    "last_loss",
+                    "error_display",
+                    "version_link",
+                    "parent_version",
+                    "trigger",
+                    "triggered_by",
+                    "attempts",
+                    "resumed_from_step",
+                    "device",
+                    "code_version",
+                    "created_at",
+                    "started_at",
+                    "finished_at",
+                    "heartbeat_at",
+                ]
+            },
+        ),
+        ("Data", {"fields": ["train_split", "val_split", "data_summary_display", "data_sha256"]}),
+        ("Settings", {"fields": ["params_display", "metrics_display"]}),
+        ("Files", {"fields": ["out_dir", "tensorboard_logdir"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f for _, options in self.fieldsets for f in options["fields"]]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("version", "triggered_by")
+        return dashboard.with_error_counts(qs)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        proxy = csrf_exempt(self.tensorboard_view)
+        return [
+            path("launch/", view(self.launch_view), name="jobs_trainingrun_launch"),
+            path("<int:run_id>/cancel/", view(self.cancel_view), name="jobs_trainingrun_cancel"),
+            path("tensorboard/", view(proxy), name="jobs_trainingrun_tensorboard"),
+            path("tensorboard/<path:path>", view(proxy), name="jobs_trainingrun_tensorboard"),
+            *super().get_urls(),
+        ]
+
+    # columns
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, obj):
+        if obj.cancel_requested and obj.status == JobStatus.RUNNING:
+            return status_badge("cancelling", "Cancelling")
+        return status_badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="progress")
+    def progress_display(self, obj):
+        return progress_bar(obj)
+
+    @admin.display(description="val ROUGE (mean) vs Lead-3 / TextRank")
+    def rouge_vs_baselines(self, obj):
+        rows = dashboard.metrics_table(obj.metrics or {})
+        mean = rows[-1].values
+        if mean["val"] is None:
+            return "–"
+        return format_html(
+            '<span class="jobs-metric">{}</span> <span class="jobs-muted">vs {} / {}</span>',
+            fmt(mean["val"]),
+            fmt(mean["lead3"]),
+            fmt(mean["textrank"]),
+        )
+
+    @admin.display(description="open corrections", ordering="open_errors")
+    def open_errors_display(self, obj):
+        if not getattr(obj, "all_errors", 0):
+            return "–"
+        return format_html(
+            '<a href="{}">{} open</a> <span class="jobs-muted">of {}</span>',
+            errors_url(obj, reviewed="no"),
+            obj.open_errors,
+            obj.all_errors,
+        )
+
+    @admin.display(description="TensorBoard")
+    def tensorboard(self, obj):
+        return format_html(
+            '<a href="{}" class="jobs-tensorboard" target="_blank" rel="noopener">open</a>',
+            tensorboard_url(obj),
+        )
+
+    @admin.display(description="error")
+    def error_display(self, obj):
+        return format_html('<pre class="jobs-error">{}</pre>', obj.error) if obj.error else "-"
+
+    @admin.display(description="model version")
+    def version_link(self, obj):
+        version = getattr(obj, "version", None)
+        return admin_link(version) if version else "-"
+
+    @admin.display(description="data")
+    def data_summary_display(self, obj):
+        return json_block(obj.data_summary)
+
+    @admin.display(description="params")
+    def params_display(self, obj):
+        return json_block(obj.params)
+
+    @admin.display(description="all metrics")
+    def metrics_display(self, obj):
+        return json_block(obj.metrics)
+
+    # actions
+
+    def has_operate_permission(self, request):
+        return self.may(request)
+
+    @admin.action(description="Cancel the selected runs", permissions=["operate"])
+    def cancel_runs(self, request, queryset):
+        count = sum(services.cancel_training(run) for run in queryset)
+        self.message_user(request, f"Cancelled (or asked to stop) {count} runs.", messages.SUCCESS)
+
+    @admin.action(description="Launch retraining like the selected run…", permissions=["operate"])
+    def launch_like(self, request, queryset):
+        runs = list(queryset[:2])
+        if len(runs) != 1:
+            self.message_user(request, "Select exactly one run to start from.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:jobs_trainingrun_launch") + f"?from_run={runs[0].pk}"
+        )
+
+    # views
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["launch_url"] = reverse("admin:jobs_trainingrun_launch")
+        extra_context["tensorboard_url"] = reverse("admin:jobs_trainingrun_tensorboard")
+        extra_context["may_operate"] = self.may(request)
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if run is not None:
+            extra_context.update(self.run_context(request, run))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def run_context(self, request, run: TrainingRun) -> dict[str, Any]:
+        history = dashboard.run_history(run)
+        metrics = run.metrics or {}
+        table = dashboard.metrics_table(metrics)
+        return {
+            "run": run,
+            "progress": progress_bar(run),
+            "metrics_rows": table,
+            "metrics_columns": dashboard.METRICS_COLUMNS,
+            "has_metrics": any(v is not None for row in table for v in row.values.values()),
+            "loss_chart": loss_chart(history),
+            "rouge_chart": rouge_chart(history, table),
+            "has_history": bool(history),
+            "tensorboard_url": tensorboard_url(run),
+            "cancel_url": reverse("admin:jobs_trainingrun_cancel", args=[run.pk]),
+            "can_cancel": run.status in ACTIVE and not run.cancel_requested and self.may(request),
+            "launch_like_url": reverse("admin:jobs_trainingrun_launch") + f"?from_run={run.pk}",
+            "may_operate": self.may(request),
+            "errors_url": errors_url(run),
+            "open_errors_url": errors_url(run, reviewed="no"),
+            "refresh_seconds": 5 if run.status in ACTIVE else None,
+        }
+
+    def launch_view(self, request):
+        self.require(request)
+        initial: dict[str, Any] = {}
+        source = request.GET.get("from_run", "")
+        if source.isdigit():
+            initial = LaunchRetrainingForm.initial_from_run(
+                get_object_or_404(TrainingRun, pk=int(source))
+            )
+        form = LaunchRetrainingForm(
+            request.POST or None, initial=initial, defaults=dashboard.training_defaults()
+        )
+        if request.method == "POST" and form.is_valid():
+            launch = dashboard.RetrainingRequest(
+                kind=form.cleaned_data["kind"],
+                params=form.params(),
+                train_split=form.cleaned_data["train_split"],
+                val_split=form.cleaned_data["val_split"],
+                from_active=form.cleaned_data["from_active"],
+            )
+            try:
+                run = dashboard.launch_retraining(launch, request.user)
+            except services.InvalidInput as exc:
+                field = exc.field if exc.field in form.fields else None
+                form.add_error(field, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    f"Queued {run}; the training worker will pick it up.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Launch retraining",
+            "form": form,
+            "active_versions": ModelVersion.objects.filter(is_active=True),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/jobs/trainingrun/launch.html", context)
+
+    def cancel_view(self, request, run_id: int):
+        self.require(request)
+        run = get_object_or_404(TrainingRun, pk=run_id)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
+        if services.cancel_training(run):
+            run.refresh_from_db()
+            done = "cancelled" if run.status == JobStatus.CANCELLED else "asked to stop"
+            self.message_user(request, f"{run} {done}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{run} had already finished.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
+
+    def tensorboard_view(self, request, path=""):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return tensorboard_proxy.proxy(request, path)
+
+
+def loss_chart(history: dict[str, list[tuple[int, float]]]):
+    return charts.line_chart(
+        "Loss",
+        [
+            charts.Series("training loss", history.get("train/loss", []), "#2f6fb0"),
+            charts.Series(
+                "validation loss", history.get("validation/loss", []), "#d9822b", markers=True
+            ),
+        ],
+        y_label="BCE loss",
+    )
+
+
+def rouge_chart(history: dict[str, list[tuple[int, float]]], table) -> Any:
+    steps = [
+        s for tag in ("validation/rouge", "validation/rouge1") for s, _ in history.get(tag, [])
+    ]
+    series = [
+        charts.Series("ROUGE mean", history.get("validation/rouge", []), "#1f7a3a", markers=True),
+        charts.Series("ROUGE-1", history.get("validation/rouge1", []), "#7fb58f"),
+        charts.Series("ROUGE-2", history.get("validation/rouge2", []), "#b5d3bd"),
+    ]
+    if steps:
+        mean = table[-1].values
+        for column, name, color in (
+            ("lead3", "Lead-3 mean", "#8a5a9c"),
+            ("textrank", "TextRank mean", "#b08b2f"),
+            ("active_val", "active version mean", "#666666"),
+        ):
+            if mean[column] is not None:
+                span = [(min(steps), mean[column]), (max(steps), mean[column])]
+                series.append(charts.Series(name, span, color, dashed=True))
+    return charts.line_chart("Validation ROUGE (F1 × 100)", series, y_label="ROUGE")
