@@ -89,6 +89,7 @@ def main() -> int:
     p.add_argument("--warmup-steps", type=int, default=50)
     p.add_argument("--precision", default="fp32")
     p.add_argument("--attention-dropout", type=float, default=0.0)
+    p.add_argument("--sentence-pooling", choices=("cls", "mean"), default="cls")
     p.add_argument("--throughput-steps", type=int, default=3)
     p.add_argument("--test-limit", type=int, default=None, help="dry runs only")
     p.add_argument("--eval-only", action="store_true")
@@ -128,7 +129,9 @@ def main() -> int:
     test_data = load_examples(data / "test.jsonl", limit=args.test_limit)
     log(f"data: train {len(train_data)}, validation {len(val_data)}, test {len(test_data)}")
 
-    model_config = BertSumExtConfig(attention_dropout=args.attention_dropout)
+    model_config = BertSumExtConfig(
+        attention_dropout=args.attention_dropout, sentence_pooling=args.sentence_pooling
+    )
     if not args.eval_only:
         tokenizer = load_tokenizer(model_config.encoder)
         start = time.perf_counter()

@@ -6,7 +6,8 @@ data settings the model was trained with, so a checkpoint is self-describing) an
 
 Input (see ``ml.ext_data``): ``[CLS] s1 [SEP] [CLS] s2 [SEP] ...`` with interval
 segment ids (0/1 alternating per sentence); sentence vectors are the encoder's top
-states at the ``[CLS]`` positions. Shapes: B documents, T tokens, S sentences,
+states at the ``[CLS]`` positions (or, as an option, the mean of each sentence's
+states). Shapes: B documents, T tokens, S sentences,
 H encoder hidden size.
 """
 
@@ -48,6 +49,11 @@ class BertSumExtConfig:
     ext_heads: int = 8
     ext_ff_size: int = 2048
     ext_dropout: float = 0.1
+    # Sentence vector: "cls" (the paper: the top state at each sentence's [CLS]) or
+    # "mean" (mean of the sentence's top states, [CLS] and [SEP] included). Mean suits
+    # encoders trained for mean-pooled sentence embeddings such as all-MiniLM-L6-v2,
+    # whose [CLS] state was never trained to stand for a sentence.
+    sentence_pooling: str = "cls"
 
     # Data settings (PreSumm prepro/data_builder.py defaults).
     min_sentence_tokens: int = 5  # sentences with <= this many word tokens are not scored
@@ -64,6 +70,8 @@ class BertSumExtConfig:
     def __post_init__(self) -> None:
         if self.long_documents not in ("windows", "truncate"):
             raise ValueError("long_documents must be 'windows' or 'truncate'")
+        if self.sentence_pooling not in ("cls", "mean"):
+            raise ValueError("sentence_pooling must be 'cls' or 'mean'")
         if self.max_pos < 16:
             raise ValueError("max_pos must be at least 16")
         if self.window_overlap < 0:
@@ -122,6 +130,24 @@ class ExtBatch:
             labels=move(self.labels),
             extras=self.extras,
         )
+
+
+def mean_pool_sentences(top: torch.Tensor, batch: ExtBatch) -> torch.Tensor:
+    """Mean of each sentence's token states: top (B, T, H) -> (B, S, H).
+
+    A token belongs to the last sentence whose [CLS] is at or before it; padding tokens
+    belong to none. Padded sentences get zeros.
+    """
+    b, t, _ = top.shape
+    s = batch.cls_positions.size(1)
+    starts = torch.zeros(b, t, device=top.device)
+    # scatter_add, not scatter: padded sentences point at position 0 with weight 0.
+    starts.scatter_add_(1, batch.cls_positions, batch.sentence_mask.float())
+    owner = starts.cumsum(dim=1).long() - 1  # (B, T) sentence index of each token
+    sentence_ids = torch.arange(s, device=top.device).view(1, s, 1)
+    member = (owner.unsqueeze(1) == sentence_ids) & batch.attention_mask.bool().unsqueeze(1)
+    weights = member.to(top.dtype)  # (B, S, T)
+    return (weights @ top) / weights.sum(-1, keepdim=True).clamp(min=1.0)
 
 
 class InterSentenceEncoder(nn.Module):
@@ -187,8 +213,11 @@ class BertSumExt(nn.Module):
             attention_mask=batch.attention_mask,
             token_type_ids=token_types,
         ).last_hidden_state  # (B, T, H)
-        rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
-        sents = top[rows, batch.cls_positions]  # (B, S, H)
+        if self.config.sentence_pooling == "mean":
+            sents = mean_pool_sentences(top, batch)
+        else:
+            rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
+            sents = top[rows, batch.cls_positions]  # (B, S, H)
         return self.head(sents, batch.sentence_mask, batch.sentence_positions)
 
     @staticmethod

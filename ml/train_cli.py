@@ -67,6 +67,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="packaged default, HF name or dir")
     p.add_argument("--max-pos", type=_positive_int, default=512)
     p.add_argument("--long-documents", choices=("windows", "truncate"), default="windows")
+    p.add_argument(
+        "--sentence-pooling",
+        choices=("cls", "mean"),
+        default="cls",
+        help="bertsumext sentence vectors: cls (the paper's) or the mean of the sentence's tokens",
+    )
     p.add_argument("--train-limit", type=_positive_int, default=None, help="first N training docs")
     p.add_argument("--val-limit", type=_positive_int, default=None, help="first N validation docs")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="default 8 (matchsum: 4)")
@@ -123,6 +129,7 @@ def _train(args: argparse.Namespace) -> int:
         max_pos=args.max_pos,
         long_documents=args.long_documents,
         attention_dropout=args.attention_dropout,
+        sentence_pooling=args.sentence_pooling,
     )
     config = TrainConfig(
         model=model,

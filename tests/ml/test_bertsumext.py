@@ -2,7 +2,13 @@ import pytest
 import torch
 from ext_fixtures import tiny_config
 
-from ml.bertsumext import BertSumExt, BertSumExtConfig, ExtBatch, sinusoidal_positions
+from ml.bertsumext import (
+    BertSumExt,
+    BertSumExtConfig,
+    ExtBatch,
+    mean_pool_sentences,
+    sinusoidal_positions,
+)
 
 
 def make_batch(lengths=(3, 1), tokens=20):
@@ -30,6 +36,8 @@ def test_config_round_trip_and_validation():
         BertSumExtConfig.from_dict({**config.to_dict(), "bogus": 1})
     with pytest.raises(ValueError, match="long_documents"):
         BertSumExtConfig(long_documents="drop")
+    with pytest.raises(ValueError, match="sentence_pooling"):
+        BertSumExtConfig(sentence_pooling="max")
 
 
 def test_needs_an_encoder_config_or_the_pretrained_constructor():
@@ -48,6 +56,33 @@ def test_forward_shapes_and_padding_mask():
     alone = make_batch((1,))
     alone.input_ids = batch.input_ids[1:]
     assert torch.allclose(model(alone)[0, 0], logits[1, 0], atol=1e-5)
+
+
+def test_mean_pooling_averages_each_sentence_s_own_tokens():
+    top = torch.arange(12, dtype=torch.float).view(2, 6, 1)  # token t of row r has value 6r+t
+    batch = ExtBatch(
+        input_ids=torch.zeros((2, 6), dtype=torch.long),
+        attention_mask=torch.tensor([[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]),
+        token_type_ids=torch.zeros((2, 6), dtype=torch.long),
+        cls_positions=torch.tensor([[0, 3], [0, 0]]),  # row 1: one sentence + padding
+        sentence_mask=torch.tensor([[True, True], [True, False]]),
+        sentence_positions=torch.zeros((2, 2), dtype=torch.long),
+    )
+    pooled = mean_pool_sentences(top, batch).squeeze(-1)
+    # Row 0: tokens 0-2 and 3-4 (5 is padding); row 1: tokens 6-11; padded sentence 0.
+    assert pooled.tolist() == [[1.0, 3.5], [8.5, 0.0]]
+
+
+def test_mean_pooling_model_scores_and_masks_like_cls():
+    torch.manual_seed(0)
+    model = BertSumExt(tiny_config(sentence_pooling="mean")).eval()
+    batch = make_batch((3, 1))
+    logits = model(batch)
+    assert logits.shape == (2, 3)
+    assert logits[1, 1:].max() < -1e3
+    cls_model = BertSumExt(tiny_config()).eval()
+    cls_model.load_state_dict(model.state_dict())
+    assert not torch.allclose(cls_model(batch)[0], logits[0])  # the pooling is really used
 
 
 def test_loss_ignores_padded_sentences():
