@@ -90,6 +90,12 @@ def main() -> int:
     p.add_argument("--precision", default="fp32")
     p.add_argument("--attention-dropout", type=float, default=0.0)
     p.add_argument("--sentence-pooling", choices=("cls", "mean"), default="cls")
+    p.add_argument(
+        "--train-windows",
+        choices=("first", "all"),
+        default="first",
+        help="first: PreSumm's cut at 512 tokens; all: every window of long documents",
+    )
     p.add_argument("--throughput-steps", type=int, default=3)
     p.add_argument("--test-limit", type=int, default=None, help="dry runs only")
     p.add_argument("--eval-only", action="store_true")
@@ -136,7 +142,7 @@ def main() -> int:
         tokenizer = load_tokenizer(model_config.encoder)
         start = time.perf_counter()
         docs = cached_features(train_data, tokenizer, model_config, True, args.cache)
-        windows, report = training_windows(docs, tokenizer, model_config)
+        windows, report = training_windows(docs, tokenizer, model_config, args.train_windows)
         log(f"features: {len(windows)} windows in {time.perf_counter() - start:.0f}s")
         results["data_report"] = {
             "documents": report.documents,
@@ -214,6 +220,7 @@ def main() -> int:
             eval_batch_size=16,
             init_from=args.init_from,
             seed=args.seed,
+            train_windows=args.train_windows,
         )
         log(f"training: {steps} steps planned, eval every {config.eval_every}")
         last = [time.perf_counter()]

@@ -222,9 +222,13 @@ class BertSumExt(nn.Module):
 
     @staticmethod
     def loss(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """BCE over real sentences, averaged over them (PreSumm sums then divides by B*S)."""
+        """BCE over real sentences, averaged over them (PreSumm sums then divides by B*S).
+
+        A label of -1 leaves that sentence out of the loss (context repeated in a window).
+        """
+        counted = mask & (labels >= 0)
         per_sentence = nn.functional.binary_cross_entropy_with_logits(
-            logits.float(), labels.float(), reduction="none"
+            logits.float(), labels.float().clamp(min=0.0), reduction="none"
         )  # (B, S)
-        weights = mask.float()
+        weights = counted.float()
         return (per_sentence * weights).sum() / weights.sum().clamp(min=1.0)

@@ -59,6 +59,9 @@ class TrainConfig:
     checkpoint_every: int | None = None  # extra checkpoints for resuming (None: eval_every)
     keep_checkpoints: int = 2  # training checkpoints kept for resuming
     select_by: str = "rouge"  # keep the best by "rouge" (mean R1/R2/RLsum) or "loss"
+    # "first": one window per document cut at max_pos (PreSumm); "all": every window of a
+    # long document, as windowed inference sees it, so sentences past max_pos are learnt too.
+    train_windows: str = "first"
     val_limit: int | None = None  # validate on the first N validation documents
     summary_sentences: int = 3
     block_trigrams: bool = True
@@ -74,6 +77,8 @@ class TrainConfig:
             raise ValueError("schedule must be 'linear' or 'noam'")
         if self.select_by not in ("rouge", "loss"):
             raise ValueError("select_by must be 'rouge' or 'loss'")
+        if self.train_windows not in ("first", "all"):
+            raise ValueError("train_windows must be 'first' or 'all'")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
             raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
 
@@ -150,9 +155,17 @@ class TrainResult:
 
 
 def training_windows(
-    docs: Sequence[DocumentFeatures], tokenizer: Any, config: BertSumExtConfig
+    docs: Sequence[DocumentFeatures],
+    tokenizer: Any,
+    config: BertSumExtConfig,
+    which: str = "first",
 ) -> tuple[list[Window], DataReport]:
-    """First window of each usable document (PreSumm truncation) and a report of the cuts."""
+    """Training windows of the usable documents and a report of what the model does not see.
+
+    ``which="first"``: the first window of each document (PreSumm's truncation at
+    max_pos). ``"all"``: every window of :func:`document_windows`; sentences repeated as
+    left context get label -1, so each sentence counts in the loss once.
+    """
     report = DataReport(documents=len(docs))
     windows: list[Window] = []
     for i, doc in enumerate(docs):
@@ -162,8 +175,17 @@ def training_windows(
         if len(doc.scored) < config.min_train_sentences:
             report.skipped.setdefault("too_few_sentences", []).append(doc.id)
             continue
-        (window,) = document_windows(doc, i, tokenizer, config, mode="truncate")
-        windows.append(window)
+        if which == "all":
+            for window in document_windows(doc, i, tokenizer, config, mode="windows"):
+                if window.labels is not None:
+                    window.labels = [
+                        -1 if k < window.score_from else label
+                        for k, label in enumerate(window.labels)
+                    ]
+                windows.append(window)
+        else:
+            (window,) = document_windows(doc, i, tokenizer, config, mode="truncate")
+            windows.append(window)
         report.used += 1
         report.sentences += len(doc.spans)
         report.positive_labels += sum(doc.labels)
@@ -378,7 +400,7 @@ def train(
 
     cache = config.cache_dir or str(out / "cache")
     train_docs = cached_features(train_data, tokenizer, cfg, True, cache)
-    windows, report = training_windows(train_docs, tokenizer, cfg)
+    windows, report = training_windows(train_docs, tokenizer, cfg, config.train_windows)
     if not windows:
         raise ValueError(f"no usable training documents: {dict(report.skipped)}")
     val_examples = list(val_data)[: config.val_limit] if config.val_limit else list(val_data)

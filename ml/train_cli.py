@@ -73,6 +73,12 @@ def register(subparsers: Any) -> None:
         default="cls",
         help="bertsumext sentence vectors: cls (the paper's) or the mean of the sentence's tokens",
     )
+    p.add_argument(
+        "--train-windows",
+        choices=("first", "all"),
+        default="first",
+        help="bertsumext: first window of each document (PreSumm) or all windows",
+    )
     p.add_argument("--train-limit", type=_positive_int, default=None, help="first N training docs")
     p.add_argument("--val-limit", type=_positive_int, default=None, help="first N validation docs")
     p.add_argument("--batch-size", type=_positive_int, default=None, help="default 8 (matchsum: 4)")
@@ -145,6 +151,7 @@ def _train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         precision=args.precision,
         select_by=args.select_by,
+        train_windows=args.train_windows,
         seed=args.seed,
         init_from=args.init_from,
     )

@@ -172,3 +172,57 @@ def test_train_cli_bad_input_is_a_clear_error(tmp_path, capsys):
     )
     assert status == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_all_training_windows_count_every_sentence_once():
+    from ml.bertsumext import BertSumExt
+    from ml.encoders import load_tokenizer
+    from ml.ext_data import CUT_MAX_POS, featurize
+    from ml.train import training_windows
+
+    config = tiny_config(max_pos=40, window_overlap=1)  # ~3 toy sentences per window
+    tokenizer = load_tokenizer("default")
+    examples = toy_examples(3, sentences=9, seed=5)
+
+    first, first_report = training_windows(
+        featurize(examples, tokenizer, config, True), tokenizer, config
+    )
+    assert len(first) == 3 and first_report.sentences_cut.get(CUT_MAX_POS, 0) > 0
+
+    docs = featurize(examples, tokenizer, config, True)
+    windows, report = training_windows(docs, tokenizer, config, "all")
+    assert len(windows) > 3 and CUT_MAX_POS not in report.sentences_cut
+    for d, doc in enumerate(docs):
+        counted = {}
+        for w in (w for w in windows if w.doc == d):
+            for k, label in enumerate(w.labels):
+                if k < w.score_from:
+                    assert label == -1  # left context: shown, not counted
+                else:
+                    assert w.sentences[k] not in counted
+                    counted[w.sentences[k]] = label
+        assert counted == {p: doc.labels[i] for p, i in enumerate(doc.scored)}
+
+    # Context labels of -1 leave the loss untouched.
+    logits = torch.tensor([[3.0, -1.0, 0.5]])
+    mask = torch.tensor([[True, True, True]])
+    with_context = BertSumExt.loss(logits, torch.tensor([[-1.0, 0.0, 1.0]]), mask)
+    alone = BertSumExt.loss(logits[:, 1:], torch.tensor([[0.0, 1.0]]), mask[:, 1:])
+    assert torch.allclose(with_context, alone)
+
+
+def test_training_on_all_windows_runs_more_steps_per_epoch(tmp_path):
+    data = toy_examples(4, sentences=9, seed=2)
+    model = tiny_config(max_pos=40, window_overlap=1)
+    first = train(
+        tiny_train_config(model=model, max_steps=None, epochs=1), data, data[:2], tmp_path / "a"
+    )
+    every = train(
+        tiny_train_config(model=model, max_steps=None, epochs=1, train_windows="all"),
+        data,
+        data[:2],
+        tmp_path / "b",
+    )
+    assert first.steps == 2 and every.steps > first.steps
+    with pytest.raises(ValueError, match="train_windows"):
+        tiny_train_config(train_windows="some")
