@@ -31,7 +31,12 @@ def _created_response(submissions: list[services.Submission], many: bool) -> Res
     return Response(data, status=status.HTTP_201_CREATED)
 
 
-class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DocumentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Documents of the authenticated user (never anyone else's)."""
 
     serializer_class = DocumentSerializer
@@ -115,6 +120,10 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             max_sentences=options.validated_data["max_sentences"],
         )
         return Response(SummarySerializer(summary).data, status=status.HTTP_202_ACCEPTED)
+
+
+    def perform_destroy(self, instance):
+        services.delete_document(instance)
 
 
 class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -190,6 +190,18 @@ def request_summary(document: Document, requested_by, model: str = "", max_sente
     return _create_summary(document, requested_by, model, max_sentences)
 
 
+@transaction.atomic
+def delete_document(document: Document) -> None:
+    """Delete a document with its summaries, label overrides and misclassified sentences.
+
+    A summary of it that a worker is producing is dropped when the worker finishes
+    (its row is gone, so ``_finish`` discards the result); a training run that already
+    read the document keeps it in its snapshot but stores no review rows for it.
+    """
+    Document.objects.filter(pk=document.pk).delete()
+    logger.info("document %s deleted", document.pk)
+
+
 def import_examples(owner, examples: Iterable, split: str) -> tuple[int, int]:
     """Store dataset examples as documents; skips ones this owner already has.
 

@@ -440,6 +440,14 @@ def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
 def _store_sentence_errors(run: TrainingRun, validation: Any) -> None:
     if validation is None:
         return
+    found = [*validation.false_positives, *validation.false_negatives]
+    # Lock the documents so none is deleted between this check and the insert; one
+    # deleted while the run trained has no row to point at and is left out.
+    existing = set(
+        Document.objects.select_for_update()
+        .filter(pk__in={int(m.document_id) for m in found})
+        .values_list("pk", flat=True)
+    )
     rows = [
         SentenceError(
             run=run,
@@ -454,7 +462,8 @@ def _store_sentence_errors(run: TrainingRun, validation: Any) -> None:
             if m.kind == "false_positive"
             else ErrorKind.FALSE_NEGATIVE,
         )
-        for m in [*validation.false_positives, *validation.false_negatives]
+        for m in found
+        if int(m.document_id) in existing
     ]
     SentenceError.objects.bulk_create(rows, batch_size=500)
 

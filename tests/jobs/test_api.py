@@ -190,6 +190,21 @@ def test_owner_scoping(api, user):
     assert api.get(f"/api/summaries/{their_summary.pk}/").status_code == 404
 
 
+def test_owner_deletes_a_document_with_its_summaries(api, user):
+    doc = DocumentFactory(owner=user)
+    summary = services.request_summary(doc, user)
+    theirs = DocumentFactory(owner=UserFactory())
+    assert api.delete(f"/api/documents/{theirs.pk}/").status_code == 404
+    assert Document.objects.filter(pk=theirs.pk).exists()
+
+    assert api.delete(f"/api/documents/{doc.pk}/").status_code == 204
+    assert api.get(f"/api/documents/{doc.pk}/").status_code == 404
+    assert not Summary.objects.filter(pk=summary.pk).exists()
+    services.run_summary(summary.pk)  # its task arrives after the delete: dropped quietly
+    assert not Summary.objects.filter(pk=summary.pk).exists()
+    assert api.delete(f"/api/documents/{doc.pk}/").status_code == 404
+
+
 def test_resummarize(api, user):
     doc = DocumentFactory(owner=user)
     resp = api.post(

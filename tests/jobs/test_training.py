@@ -144,6 +144,29 @@ def test_promote_and_rollback(staff, tmp_path):
         services.promote(gone, staff)
 
 
+def test_review_rows_skip_documents_deleted_while_the_run_trained(staff):
+    from jobs.services.training import _store_sentence_errors
+    from ml.train import MisclassifiedSentence, ValidationOutput
+
+    kept, deleted = make_corpus(staff, train=1, val=1)[:2]
+    run = TrainingRun.objects.create(kind="bertsumext")
+
+    def error(doc, kind):
+        return MisclassifiedSentence(
+            str(doc.pk), 0, "x", 0, 1, int(kind == "false_negative"), 0.5, kind
+        )
+
+    validation = ValidationOutput(
+        documents=[],
+        false_positives=[error(kept, "false_positive"), error(deleted, "false_positive")],
+        false_negatives=[error(deleted, "false_negative")],
+        metrics={},
+    )
+    services.delete_document(deleted)
+    _store_sentence_errors(run, validation)
+    assert list(SentenceError.objects.values_list("document_id", "kind")) == [(kept.pk, "fp")]
+
+
 def test_flip_and_confirm_change_the_next_runs_labels(staff):
     docs = make_corpus(staff, train=2, val=1)
     run = TrainingRun.objects.create(kind="bertsumext")
