@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
-import shutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,8 +27,6 @@ import torch
 from ml.checkpoint import (
     atomic_directory,
     list_training_checkpoints,
-    load_training_state,
-    step_dir,
 )
 from ml.encoders import load_tokenizer, set_attention_dropout
 from ml.inference import Summarizer, autocast_context, select_sentences
@@ -58,16 +53,20 @@ from ml.train import (
     DataReport,
     DocumentPrediction,
     MisclassifiedSentence,
-    ProgressCallback,
     SentencePrediction,
     TrainResult,
     ValidationOutput,
-    _is_better,
     _log_misclassified,
-    _selection_value,
     baseline_metrics,
-    lr_factor,
-    optimizer_step,
+)
+from ml.trainer import (
+    LoopTask,
+    ProgressCallback,
+    close_writer,
+    final_metrics,
+    open_writer,
+    planned_steps,
+    run_loop,
 )
 
 log = logging.getLogger(__name__)
@@ -332,14 +331,13 @@ def train_matchsum(
     config = copy.deepcopy(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt_root = out / "checkpoints"
     device = torch.device(device)
     if not train_data:
         raise ValueError("no training documents")
     if not val_data:
         raise ValueError("no validation documents")
 
-    existing = list_training_checkpoints(ckpt_root) if resume else []
+    existing = list_training_checkpoints(out / "checkpoints") if resume else []
     resume_dir = existing[-1] if existing else None
     extractor_path = _prepare_extractor(out, extractor_dir, resume_dir, config.init_from)
     torch.manual_seed(config.seed)
@@ -382,190 +380,72 @@ def train_matchsum(
     )
     del extractor  # not needed for training; frees its memory
 
-    micro_per_epoch = math.ceil(len(features) / config.batch_size)
-    total = config.max_steps or max(
-        1, math.ceil(config.epochs * micro_per_epoch / config.grad_accum)
-    )
+    total = planned_steps(config, len(features))
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
-    use_scaler = device.type == "cuda" and config.precision == "fp16"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-
-    step = 0
-    history: list[dict[str, float]] = []
-    best_value: float | None = None
-    best_step = -1
-    elapsed_before = 0.0
-    if resume_dir is not None:
-        state, scaler_state = load_training_state(resume_dir, optimizer, scheduler)
-        if scaler_state:
-            scaler.load_state_dict(scaler_state)
-        step = int(state["step"])
-        history = list(state["history"])
-        best_value = state["best_value"]
-        best_step = int(state["best_step"])
-        elapsed_before = float(state.get("elapsed_s", 0.0))
-
-    writer = None
-    if log_dir is not None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(log_dir=str(log_dir))
-
     baselines = baseline_metrics(val_examples, config.summary_sentences)
     baselines.update(extractor_metrics(val_docs, val_examples, config.summary_sentences))
     pad_id = int(tokenizer.pad_token_id or 0)
-    start_time = time.monotonic()
-    docs_seen = 0
-    stopped = "completed"
-    best_validation: ValidationOutput | None = None
-    last_ckpt = resume_dir
-    last_eval_step = history[-1]["step"] if history else -1
 
-    def trainer_state() -> dict[str, Any]:
-        return {
-            "step": step,
-            "total_steps": total,
-            "history": history,
-            "best_value": best_value,
-            "best_step": best_step,
-            "elapsed_s": elapsed_before + time.monotonic() - start_time,
-            "train_config": config.to_dict(),
-            "extractor_sha256": sha,
-        }
-
-    def checkpoint() -> Path:
-        nonlocal last_ckpt
-        last_ckpt = save_matchsum_training_checkpoint(
-            step_dir(ckpt_root, step),
-            model,
-            tokenizer,
-            extractor_path,
-            optimizer,
-            scheduler,
-            trainer_state(),
-            scaler.state_dict() if use_scaler else None,
+    def loss(batch_features: list[MatchFeatures]) -> torch.Tensor:
+        batch = collate(batch_features, pad_id).to(device)
+        with autocast_context(device, config.precision):
+            output = model(batch)
+        return MatchSum.loss(
+            output.scores,
+            batch.candidate_slots,
+            output.gold_scores,
+            cfg.margin,
+            cfg.gold_margin,
+            cfg.gold_weight,
         )
-        for old in list_training_checkpoints(ckpt_root)[: -config.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        return last_ckpt
 
-    def evaluate_now() -> None:
-        nonlocal best_value, best_step, best_validation, last_eval_step
-        result = validate_matchsum(model, tokenizer, val_docs, val_examples, device, config)
-        metrics = {"step": float(step), **result.metrics}
-        history.append(metrics)
-        last_eval_step = step
-        if writer is not None:
-            for key, value in result.metrics.items():
-                writer.add_scalar(f"validation/{key.removeprefix('val_')}", value, step)
-            _log_misclassified(writer, result, step)
-        if _is_better(result.metrics, best_value, config.select_by):
-            best_value = _selection_value(result.metrics, config.select_by)
-            best_step = step
-            best_validation = result
-            save_matchsum(model, tokenizer, out / "best", extractor_path, {**metrics, **baselines})
+    def revalidate_best(directory: Path) -> ValidationOutput:
+        best_model, _ = load_matchsum(directory, device)
+        return validate_matchsum(best_model, tokenizer, val_docs, val_examples, device, config)
 
-    model.train()
-    micro = step * config.grad_accum
-    running: list[float] = []
-    try:
-        while step < total:
-            epoch, offset = divmod(micro, micro_per_epoch)
-            order = torch.randperm(
-                len(features), generator=torch.Generator().manual_seed(config.seed + epoch)
-            ).tolist()
-            start = offset * config.batch_size
-            batch_features = [features[i] for i in order[start : start + config.batch_size]]
-            batch = collate(batch_features, pad_id).to(device)
-            with autocast_context(device, config.precision):
-                output = model(batch)
-            loss = MatchSum.loss(
-                output.scores,
-                batch.candidate_slots,
-                output.gold_scores,
-                cfg.margin,
-                cfg.gold_margin,
-                cfg.gold_weight,
-            )
-            scaler.scale(loss / config.grad_accum).backward()
-            running.append(float(loss.detach()))
-            docs_seen += len(batch_features)
-            micro += 1
-            if micro % config.grad_accum:
-                continue
-            optimizer_step(model, optimizer, scheduler, scaler, config.max_grad_norm)
-            step += 1
-            step_loss = sum(running) / len(running)
-            running.clear()
-            if writer is not None and step % config.log_every == 0:
-                writer.add_scalar("train/loss", step_loss, step)
-                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
-            if on_progress is not None:
-                on_progress(step, total, step_loss)
-            out_of_time = (
-                config.max_minutes is not None
-                and elapsed_before + time.monotonic() - start_time > config.max_minutes * 60
-            )
-            if step % config.eval_every == 0 or step == total or out_of_time:
-                evaluate_now()
-                checkpoint()
-            elif config.checkpoint_every and step % config.checkpoint_every == 0:
-                checkpoint()
-            if out_of_time and step < total:
-                stopped = "time_budget"
-                break
-            if should_stop is not None and should_stop():
-                if last_eval_step != step:
-                    checkpoint()
-                stopped = "cancelled"
-                break
-    finally:
-        if writer is not None:
-            writer.flush()
-
-    if stopped != "cancelled" and last_eval_step != step:
-        evaluate_now()
-        checkpoint()
-    if best_validation is None and best_step >= 0 and (out / "best").is_dir():
-        # Resumed after the best model was saved: recompute its report from the saved copy.
-        best_model, _ = load_matchsum(out / "best", device)
-        best_validation = validate_matchsum(
-            best_model, tokenizer, val_docs, val_examples, device, config
-        )
-    wall = time.monotonic() - start_time
-    metrics: dict[str, float] = {}
-    if best_validation is not None:
-        metrics.update(best_validation.metrics)
-    metrics.update(baselines)
-    metrics.update(
-        best_step=float(best_step),
-        steps=float(step),
-        train_docs_per_s=docs_seen / wall if wall > 0 else 0.0,
+    task = LoopTask(
+        model=model,
+        items=features,
+        loss=loss,
+        validate=lambda: validate_matchsum(
+            model, tokenizer, val_docs, val_examples, device, config
+        ),
+        save_best=lambda d, metrics: save_matchsum(
+            model, tokenizer, d, extractor_path, {**metrics, **baselines}
+        ),
+        save_checkpoint=lambda d, opt, sched, state, scaler: save_matchsum_training_checkpoint(
+            d, model, tokenizer, extractor_path, opt, sched, state, scaler
+        ),
+        revalidate_best=revalidate_best,
+        extra_state={"extractor_sha256": sha},
     )
-    if writer is not None:
-        hparams = {
-            k: v for k, v in config.to_dict().items() if isinstance(v, int | float | str | bool)
-        }
-        hparams.update(
-            {
-                f"model_{k}": v
-                for k, v in cfg.to_dict().items()
-                if isinstance(v, int | float | str | bool)
-            }
-        )
-        writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
-        writer.close()
+    writer = open_writer(log_dir)
+    outcome = run_loop(
+        task,
+        config,
+        optimizer,
+        total,
+        out,
+        device,
+        use_scaler=device.type == "cuda" and config.precision == "fp16",
+        resume_dir=resume_dir,
+        writer=writer,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        log_misclassified=_log_misclassified,
+    )
+    metrics = final_metrics(outcome, baselines)
+    close_writer(writer, config, cfg.to_dict(), metrics)
     best_dir = out / "best" if (out / "best").is_dir() else None
     return TrainResult(
         best_dir=best_dir,
-        last_checkpoint=last_ckpt,
+        last_checkpoint=outcome.last_checkpoint,
         metrics=metrics,
-        validation=best_validation,
-        history=history,
+        validation=outcome.best_validation,
+        history=outcome.history,
         data=report,
-        stopped=stopped,
-        steps=step,
+        stopped=outcome.stopped,
+        steps=outcome.steps,
     )

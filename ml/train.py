@@ -5,19 +5,18 @@ Noam schedule), gradient clipping and accumulation, mixed precision (bf16 on CPU
 fp16/bf16 on CUDA), safetensors checkpoints every N steps that a crashed run
 resumes from, the best model by validation kept in ``out_dir/best``, TensorBoard
 logs and a validation report (per sentence label, probability, selection, and the
-false positive / false negative sentences) for the caller.
+false positive / false negative sentences) for the caller. The optimisation loop
+itself is ``ml.trainer.run_loop``, shared with MatchSum.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import shutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
@@ -25,16 +24,21 @@ from ml.bertsumext import BertSumExt, BertSumExtConfig
 from ml.checkpoint import (
     list_training_checkpoints,
     load_pretrained,
-    load_training_state,
     save_pretrained,
     save_training_checkpoint,
-    step_dir,
 )
 from ml.encoders import load_tokenizer, set_attention_dropout
 from ml.ext_data import DocumentFeatures, Window, cached_features, collate, document_windows
 from ml.inference import autocast_context, score_features, select_sentences
-
-ProgressCallback = Callable[[int, int, float], None]
+from ml.trainer import (
+    LoopTask,
+    ProgressCallback,
+    close_writer,
+    final_metrics,
+    open_writer,
+    planned_steps,
+    run_loop,
+)
 
 
 @dataclass
@@ -198,39 +202,6 @@ def training_windows(
     return windows, report
 
 
-# --- schedule ----------------------------------------------------------------------------
-
-
-class ScheduleSettings(Protocol):
-    """What :func:`lr_factor` reads (TrainConfig and MatchSumTrainConfig both have it)."""
-
-    schedule: str
-    warmup_steps: int
-
-
-def lr_factor(step: int, total: int, config: ScheduleSettings) -> float:
-    """Multiplier of the peak lr after ``step`` optimizer steps."""
-    warmup = max(config.warmup_steps, 1)
-    s = step + 1
-    if config.schedule == "noam":  # PreSumm: min(s^-0.5, s*w^-1.5), peak 1 at s = w
-        return min(s**-0.5, s * warmup**-1.5) * math.sqrt(warmup)
-    if s <= warmup:
-        return s / warmup
-    return max(0.0, (total - s) / max(total - warmup, 1))
-
-
-def optimizer_step(
-    model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any, max_grad_norm: float
-) -> None:
-    """One optimizer step after gradient accumulation: unscale (fp16), clip, step, reset."""
-    scaler.unscale_(optimizer)
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-    scaler.step(optimizer)
-    scaler.update()
-    optimizer.zero_grad(set_to_none=True)
-    scheduler.step()
-
-
 # --- validation --------------------------------------------------------------------------
 
 
@@ -314,18 +285,6 @@ def _eval_precision(config: TrainConfig, device: torch.device) -> str:
     return config.precision
 
 
-def _is_better(metrics: dict[str, float], best: float | None, select_by: str) -> bool:
-    if select_by == "rouge" and "val_rouge" in metrics:
-        return best is None or metrics["val_rouge"] > best
-    return best is None or -metrics["val_loss"] > best
-
-
-def _selection_value(metrics: dict[str, float], select_by: str) -> float:
-    if select_by == "rouge" and "val_rouge" in metrics:
-        return metrics["val_rouge"]
-    return -metrics["val_loss"]
-
-
 def _log_misclassified(writer: Any, out: ValidationOutput, step: int, limit: int = 50) -> None:
     for tag, items in (
         ("validation/false_positives", out.false_positives),
@@ -340,7 +299,7 @@ def _log_misclassified(writer: Any, out: ValidationOutput, step: int, limit: int
         writer.add_text(tag, "\n".join(rows), step)
 
 
-# --- the loop ----------------------------------------------------------------------------
+# --- training ------------------------------------------------------------------------------
 
 
 def _build_model(config: TrainConfig, resume_dir: Path | None) -> tuple[BertSumExt, Any]:
@@ -384,14 +343,13 @@ def train(
     config = copy.deepcopy(config)  # the model config gets filled in; keep the caller's intact
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ckpt_root = out / "checkpoints"
     device = torch.device(device)
     if not train_data:
         raise ValueError("no training documents")
     if not val_data:
         raise ValueError("no validation documents")
 
-    existing = list_training_checkpoints(ckpt_root) if resume else []
+    existing = list_training_checkpoints(out / "checkpoints") if resume else []
     resume_dir = existing[-1] if existing else None
     torch.manual_seed(config.seed)
     model, tokenizer = _build_model(config, resume_dir)
@@ -406,11 +364,7 @@ def train(
     val_examples = list(val_data)[: config.val_limit] if config.val_limit else list(val_data)
     val_docs = cached_features(val_examples, tokenizer, cfg, False, cache)
 
-    micro_per_epoch = math.ceil(len(windows) / config.batch_size)
-    total = config.max_steps or max(
-        1, math.ceil(config.epochs * micro_per_epoch / config.grad_accum)
-    )
-
+    total = planned_steps(config, len(windows))
     head_params = list(model.head.parameters())
     head_ids = {id(p) for p in head_params}
     enc_params = [p for p in model.parameters() if id(p) not in head_ids]
@@ -421,175 +375,57 @@ def train(
         ],
         weight_decay=config.weight_decay,
     )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
-    use_scaler = device.type == "cuda" and config.precision == "fp16"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-
-    step = 0
-    history: list[dict[str, float]] = []
-    best_value: float | None = None
-    best_step = -1
-    elapsed_before = 0.0
-    if resume_dir is not None:
-        state, scaler_state = load_training_state(resume_dir, optimizer, scheduler)
-        if scaler_state:
-            scaler.load_state_dict(scaler_state)
-        step = int(state["step"])
-        history = list(state["history"])
-        best_value = state["best_value"]
-        best_step = int(state["best_step"])
-        elapsed_before = float(state.get("elapsed_s", 0.0))
-
-    writer = None
-    if log_dir is not None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(log_dir=str(log_dir))
-
     baselines = baseline_metrics(val_examples, config.summary_sentences)
     pad_id = int(tokenizer.pad_token_id or 0)
-    start_time = time.monotonic()
-    docs_seen = 0
-    stopped = "completed"
-    best_validation: ValidationOutput | None = None
-    last_ckpt = resume_dir
-    last_eval_step = history[-1]["step"] if history else -1
 
-    def trainer_state() -> dict[str, Any]:
-        return {
-            "step": step,
-            "total_steps": total,
-            "history": history,
-            "best_value": best_value,
-            "best_step": best_step,
-            "elapsed_s": elapsed_before + time.monotonic() - start_time,
-            "train_config": config.to_dict(),
-        }
+    def loss(batch_windows: list[Window]) -> torch.Tensor:
+        batch = collate(batch_windows, pad_id).to(device)
+        with autocast_context(device, config.precision):
+            logits = model(batch)
+        assert batch.labels is not None
+        return BertSumExt.loss(logits, batch.labels, batch.sentence_mask)
 
-    def checkpoint() -> Path:
-        nonlocal last_ckpt
-        last_ckpt = save_training_checkpoint(
-            step_dir(ckpt_root, step),
-            model,
-            tokenizer,
-            optimizer,
-            scheduler,
-            trainer_state(),
-            scaler.state_dict() if use_scaler else None,
-        )
-        for old in list_training_checkpoints(ckpt_root)[: -config.keep_checkpoints]:
-            shutil.rmtree(old, ignore_errors=True)
-        return last_ckpt
+    def revalidate_best(directory: Path) -> ValidationOutput:
+        best_model, _ = load_pretrained(directory, device)
+        return validate(best_model, tokenizer, val_docs, val_examples, device, config)
 
-    def evaluate_now() -> None:
-        nonlocal best_value, best_step, best_validation, last_eval_step
-        result = validate(model, tokenizer, val_docs, val_examples, device, config)
-        metrics = {"step": float(step), **result.metrics}
-        history.append(metrics)
-        last_eval_step = step
-        if writer is not None:
-            for key, value in result.metrics.items():
-                writer.add_scalar(f"validation/{key.removeprefix('val_')}", value, step)
-            _log_misclassified(writer, result, step)
-        if _is_better(result.metrics, best_value, config.select_by):
-            best_value = _selection_value(result.metrics, config.select_by)
-            best_step = step
-            best_validation = result
-            save_pretrained(model, tokenizer, out / "best", {**metrics, **baselines})
-
-    model.train()
-    micro = step * config.grad_accum
-    running: list[float] = []
-    try:
-        while step < total:
-            epoch, offset = divmod(micro, micro_per_epoch)
-            order = torch.randperm(
-                len(windows), generator=torch.Generator().manual_seed(config.seed + epoch)
-            ).tolist()
-            start = offset * config.batch_size
-            batch_windows = [windows[i] for i in order[start : start + config.batch_size]]
-            batch = collate(batch_windows, pad_id).to(device)
-            with autocast_context(device, config.precision):
-                logits = model(batch)
-            assert batch.labels is not None
-            loss = BertSumExt.loss(logits, batch.labels, batch.sentence_mask)
-            scaler.scale(loss / config.grad_accum).backward()
-            running.append(float(loss.detach()))
-            docs_seen += len(batch_windows)
-            micro += 1
-            if micro % config.grad_accum:
-                continue
-            optimizer_step(model, optimizer, scheduler, scaler, config.max_grad_norm)
-            step += 1
-            step_loss = sum(running) / len(running)
-            running.clear()
-            if writer is not None and step % config.log_every == 0:
-                writer.add_scalar("train/loss", step_loss, step)
-                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
-                writer.add_scalar("train/head_lr", scheduler.get_last_lr()[1], step)
-            if on_progress is not None:
-                on_progress(step, total, step_loss)
-            out_of_time = (
-                config.max_minutes is not None
-                and elapsed_before + time.monotonic() - start_time > config.max_minutes * 60
-            )
-            if step % config.eval_every == 0 or step == total or out_of_time:
-                evaluate_now()
-                checkpoint()
-            elif config.checkpoint_every and step % config.checkpoint_every == 0:
-                checkpoint()
-            if out_of_time and step < total:
-                stopped = "time_budget"
-                break
-            if should_stop is not None and should_stop():
-                if last_eval_step != step:
-                    checkpoint()
-                stopped = "cancelled"
-                break
-    finally:
-        if writer is not None:
-            writer.flush()
-
-    if stopped != "cancelled" and last_eval_step != step:
-        evaluate_now()
-        checkpoint()
-    if best_validation is None and best_step >= 0 and (out / "best").is_dir():
-        # Resumed after the best model was saved: recompute its report from the saved copy.
-        best_model, _ = load_pretrained(out / "best", device)
-        best_validation = validate(best_model, tokenizer, val_docs, val_examples, device, config)
-    wall = time.monotonic() - start_time
-    metrics: dict[str, float] = {}
-    if best_validation is not None:
-        metrics.update(best_validation.metrics)
-    metrics.update(baselines)
-    metrics.update(
-        best_step=float(best_step),
-        steps=float(step),
-        train_docs_per_s=docs_seen / wall if wall > 0 else 0.0,
+    task = LoopTask(
+        model=model,
+        items=windows,
+        loss=loss,
+        validate=lambda: validate(model, tokenizer, val_docs, val_examples, device, config),
+        save_best=lambda d, metrics: save_pretrained(model, tokenizer, d, {**metrics, **baselines}),
+        save_checkpoint=lambda d, opt, sched, state, scaler: save_training_checkpoint(
+            d, model, tokenizer, opt, sched, state, scaler
+        ),
+        revalidate_best=revalidate_best,
+        log_lr_as=("train/lr", "train/head_lr"),
     )
-    if writer is not None:
-        hparams = {
-            k: v
-            for k, v in config.to_dict().items()
-            if isinstance(v, int | float | str | bool) and not isinstance(v, type(None))
-        }
-        hparams.update(
-            {
-                f"model_{k}": v
-                for k, v in cfg.to_dict().items()
-                if isinstance(v, int | float | str | bool)
-            }
-        )
-        writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
-        writer.close()
+    writer = open_writer(log_dir)
+    outcome = run_loop(
+        task,
+        config,
+        optimizer,
+        total,
+        out,
+        device,
+        use_scaler=device.type == "cuda" and config.precision == "fp16",
+        resume_dir=resume_dir,
+        writer=writer,
+        on_progress=on_progress,
+        should_stop=should_stop,
+        log_misclassified=_log_misclassified,
+    )
+    metrics = final_metrics(outcome, baselines)
+    close_writer(writer, config, cfg.to_dict(), metrics)
     best_dir = out / "best" if (out / "best").is_dir() else None
     return TrainResult(
         best_dir=best_dir,
-        last_checkpoint=last_ckpt,
+        last_checkpoint=outcome.last_checkpoint,
         metrics=metrics,
-        validation=best_validation,
-        history=history,
+        validation=outcome.best_validation,
+        history=outcome.history,
         data=report,
-        stopped=stopped,
-        steps=step,
+        stopped=outcome.stopped,
+        steps=outcome.steps,
     )

@@ -59,7 +59,8 @@ def test_checkpoint_round_trip_gives_identical_scores(model, checkpoint):
     texts = [ex.text for ex in toy_examples(3, sentences=7)]
     docs = features_from_texts(texts, TOK, model.config)
     before = score_features(model, TOK, docs, batch_size=2)
-    loaded = Summarizer.load(checkpoint, "cpu")
+    # Same batches as above: other paddings may change the last bits on some CPUs.
+    loaded = Summarizer.load(checkpoint, "cpu", batch_size=2)
     after = [[s.score for s in summary.sentences] for summary in loaded.summarize(texts)]
     assert after == before  # exactly equal, not just close
     reloaded, _ = load_pretrained(checkpoint)

@@ -7,7 +7,8 @@ from safetensors.torch import load_file
 
 from ml import cli
 from ml.checkpoint import list_training_checkpoints
-from ml.train import lr_factor, train
+from ml.train import train
+from ml.trainer import lr_factor
 
 EXAMPLES = toy_examples(6, seed=3)
 
