@@ -148,7 +148,7 @@ def main() -> int:
         warmup_steps=args.warmup_steps,
         max_steps=steps,
         max_minutes=args.max_minutes,
-        eval_every=max(1, steps // args.evals),
+        eval_every=max(1, -(-steps // args.evals)),  # ceil: the last one is the end
         checkpoint_every=50,
         precision=args.precision,
         val_limit=args.val_limit,
