@@ -58,15 +58,13 @@ from ml.train import (
     ValidationOutput,
     _log_misclassified,
     baseline_metrics,
+    train_result,
 )
 from ml.trainer import (
     LoopTask,
     ProgressCallback,
-    close_writer,
-    final_metrics,
-    open_writer,
     planned_steps,
-    run_loop,
+    train_task,
 )
 
 log = logging.getLogger(__name__)
@@ -420,32 +418,20 @@ def train_matchsum(
         ),
         revalidate_best=revalidate_best,
         extra_state={"extractor_sha256": sha},
+        log_validation=_log_misclassified,
     )
-    writer = open_writer(log_dir)
-    outcome = run_loop(
+    outcome, metrics = train_task(
         task,
         config,
         optimizer,
         total,
         out,
         device,
-        use_scaler=device.type == "cuda" and config.precision == "fp16",
-        resume_dir=resume_dir,
-        writer=writer,
-        on_progress=on_progress,
-        should_stop=should_stop,
-        log_misclassified=_log_misclassified,
+        resume_dir,
+        log_dir,
+        on_progress,
+        should_stop,
+        baselines,
+        cfg.to_dict(),
     )
-    metrics = final_metrics(outcome, baselines)
-    close_writer(writer, config, cfg.to_dict(), metrics)
-    best_dir = out / "best" if (out / "best").is_dir() else None
-    return TrainResult(
-        best_dir=best_dir,
-        last_checkpoint=outcome.last_checkpoint,
-        metrics=metrics,
-        validation=outcome.best_validation,
-        history=outcome.history,
-        data=report,
-        stopped=outcome.stopped,
-        steps=outcome.steps,
-    )
+    return train_result(outcome, metrics, report, out)

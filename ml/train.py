@@ -31,13 +31,11 @@ from ml.encoders import load_tokenizer, set_attention_dropout
 from ml.ext_data import DocumentFeatures, Window, cached_features, collate, document_windows
 from ml.inference import autocast_context, score_features, select_sentences
 from ml.trainer import (
+    LoopOutcome,
     LoopTask,
     ProgressCallback,
-    close_writer,
-    final_metrics,
-    open_writer,
     planned_steps,
-    run_loop,
+    train_task,
 )
 
 
@@ -153,6 +151,22 @@ class TrainResult:
     data: DataReport
     stopped: str  # "completed" | "time_budget" | "cancelled"
     steps: int
+
+
+def train_result(
+    outcome: LoopOutcome, metrics: dict[str, float], report: DataReport, out: Path
+) -> TrainResult:
+    best_dir = out / "best"
+    return TrainResult(
+        best_dir=best_dir if best_dir.is_dir() else None,
+        last_checkpoint=outcome.last_checkpoint,
+        metrics=metrics,
+        validation=outcome.best_validation,
+        history=outcome.history,
+        data=report,
+        stopped=outcome.stopped,
+        steps=outcome.steps,
+    )
 
 
 # --- data --------------------------------------------------------------------------------
@@ -400,32 +414,20 @@ def train(
         ),
         revalidate_best=revalidate_best,
         log_lr_as=("train/lr", "train/head_lr"),
+        log_validation=_log_misclassified,
     )
-    writer = open_writer(log_dir)
-    outcome = run_loop(
+    outcome, metrics = train_task(
         task,
         config,
         optimizer,
         total,
         out,
         device,
-        use_scaler=device.type == "cuda" and config.precision == "fp16",
-        resume_dir=resume_dir,
-        writer=writer,
-        on_progress=on_progress,
-        should_stop=should_stop,
-        log_misclassified=_log_misclassified,
+        resume_dir,
+        log_dir,
+        on_progress,
+        should_stop,
+        baselines,
+        cfg.to_dict(),
     )
-    metrics = final_metrics(outcome, baselines)
-    close_writer(writer, config, cfg.to_dict(), metrics)
-    best_dir = out / "best" if (out / "best").is_dir() else None
-    return TrainResult(
-        best_dir=best_dir,
-        last_checkpoint=outcome.last_checkpoint,
-        metrics=metrics,
-        validation=outcome.best_validation,
-        history=outcome.history,
-        data=report,
-        stopped=outcome.stopped,
-        steps=outcome.steps,
-    )
+    return train_result(outcome, metrics, report, out)

@@ -34,6 +34,7 @@ class LoopSettings(Protocol):
     max_steps: int | None
     max_minutes: float | None
     max_grad_norm: float
+    precision: str
     schedule: str
     warmup_steps: int
     log_every: int
@@ -65,6 +66,8 @@ class LoopTask:
     save_checkpoint: Callable[[Path, Any, Any, dict[str, Any], dict[str, Any] | None], Path]
     revalidate_best: Callable[[Path], Any]  # validation of a saved best dir (after a resume)
     log_lr_as: tuple[str, ...] = ("train/lr",)  # one TensorBoard tag per param group
+    # (writer, validation, step): extra TensorBoard output per validation (FP/FN tables)
+    log_validation: Callable[[Any, Any, int], None] | None = None
     extra_state: dict[str, Any] = field(default_factory=dict)  # stored in every checkpoint
 
 
@@ -133,15 +136,14 @@ def run_loop(
     total: int,
     out: Path,
     device: torch.device,
-    use_scaler: bool,
     resume_dir: Path | None,
     writer: Any = None,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
-    log_misclassified: Callable[[Any, Any, int], None] | None = None,
 ) -> LoopOutcome:
     """Train ``task.model`` for ``total`` optimizer steps (see the module docstring)."""
     ckpt_root = out / "checkpoints"
+    use_scaler = device.type == "cuda" and config.precision == "fp16"
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
     scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
     step = 0
@@ -197,8 +199,8 @@ def run_loop(
         if writer is not None:
             for key, value in result.metrics.items():
                 writer.add_scalar(f"validation/{key.removeprefix('val_')}", value, step)
-            if log_misclassified is not None:
-                log_misclassified(writer, result, step)
+            if task.log_validation is not None:
+                task.log_validation(writer, result, step)
         if is_better(result.metrics, best_value, config.select_by):
             best_value = selection_value(result.metrics, config.select_by)
             best_step = step
@@ -273,6 +275,30 @@ def run_loop(
         last_checkpoint=last_ckpt,
         docs_per_s=docs_seen / wall if wall > 0 else 0.0,
     )
+
+
+def train_task(
+    task: LoopTask,
+    config: LoopSettings,
+    optimizer: torch.optim.Optimizer,
+    total: int,
+    out: Path,
+    device: torch.device,
+    resume_dir: Path | None,
+    log_dir: str | Path | None,
+    on_progress: ProgressCallback | None,
+    should_stop: Callable[[], bool] | None,
+    baselines: dict[str, float],
+    model_config: dict[str, Any],
+) -> tuple[LoopOutcome, dict[str, float]]:
+    """:func:`run_loop` with TensorBoard around it; returns the outcome and the run's metrics."""
+    writer = open_writer(log_dir)
+    outcome = run_loop(
+        task, config, optimizer, total, out, device, resume_dir, writer, on_progress, should_stop
+    )
+    metrics = final_metrics(outcome, baselines)
+    close_writer(writer, config, model_config, metrics)
+    return outcome, metrics
 
 
 def final_metrics(outcome: LoopOutcome, baselines: dict[str, float]) -> dict[str, float]:
