@@ -6,7 +6,7 @@ fp16/bf16 on CUDA), safetensors checkpoints every N steps that a crashed run
 resumes from, the best model by validation kept in ``out_dir/best``, TensorBoard
 logs and a validation report (per sentence label, probability, selection, and the
 false positive / false negative sentences) for the caller. The optimisation loop
-itself is ``ml.trainer.run_loop``, shared with MatchSum.
+itself is ``ml.trainer.train_task``, shared with MatchSum.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def open_writer(log_dir: str | Path | None) -> Any:
     return SummaryWriter(log_dir=str(log_dir))
 
 
-def run_loop(
+def train_task(
     task: LoopTask,
     config: LoopSettings,
     optimizer: torch.optim.Optimizer,
@@ -137,11 +137,18 @@ def run_loop(
     out: Path,
     device: torch.device,
     resume_dir: Path | None,
-    writer: Any = None,
-    on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> LoopOutcome:
-    """Train ``task.model`` for ``total`` optimizer steps (see the module docstring)."""
+    log_dir: str | Path | None,
+    on_progress: ProgressCallback | None,
+    should_stop: Callable[[], bool] | None,
+    baselines: dict[str, float],
+    model_config: dict[str, Any],
+) -> tuple[LoopOutcome, dict[str, float]]:
+    """Train ``task.model`` for ``total`` optimizer steps (see the module docstring).
+
+    Returns the loop's outcome and the run's metrics (the best validation's, the
+    ``baselines`` and the loop's counts), which also go to TensorBoard as hparams.
+    """
+    writer = open_writer(log_dir)
     ckpt_root = out / "checkpoints"
     use_scaler = device.type == "cuda" and config.precision == "fp16"
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, config))
@@ -266,7 +273,7 @@ def run_loop(
         # Resumed after the best model was saved: recompute its report from the saved copy.
         best_validation = task.revalidate_best(out / "best")
     wall = time.monotonic() - start_time
-    return LoopOutcome(
+    outcome = LoopOutcome(
         steps=step,
         history=history,
         best_step=best_step,
@@ -274,27 +281,6 @@ def run_loop(
         stopped=stopped,
         last_checkpoint=last_ckpt,
         docs_per_s=docs_seen / wall if wall > 0 else 0.0,
-    )
-
-
-def train_task(
-    task: LoopTask,
-    config: LoopSettings,
-    optimizer: torch.optim.Optimizer,
-    total: int,
-    out: Path,
-    device: torch.device,
-    resume_dir: Path | None,
-    log_dir: str | Path | None,
-    on_progress: ProgressCallback | None,
-    should_stop: Callable[[], bool] | None,
-    baselines: dict[str, float],
-    model_config: dict[str, Any],
-) -> tuple[LoopOutcome, dict[str, float]]:
-    """:func:`run_loop` with TensorBoard around it; returns the outcome and the run's metrics."""
-    writer = open_writer(log_dir)
-    outcome = run_loop(
-        task, config, optimizer, total, out, device, resume_dir, writer, on_progress, should_stop
     )
     metrics = final_metrics(outcome, baselines)
     close_writer(writer, config, model_config, metrics)
