@@ -68,6 +68,7 @@ def main() -> int:
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cnndm"))
     p.add_argument("--val-limit", type=int, default=None)
     p.add_argument("--test-limit", type=int, default=None, help="dry runs only")
+    p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=None, help="default: SYSTEM/../selection_rules")
     args = p.parse_args()
 
@@ -78,7 +79,7 @@ def main() -> int:
         "validation": load_examples(data / "validation.jsonl", limit=args.val_limit),
         "test": load_examples(data / "test.jsonl", limit=args.test_limit),
     }
-    model = Summarizer.load(args.system, "cpu", 16, "fp32", "windows")
+    model = Summarizer.load(args.system, args.device, 16, "auto", "windows")
     scored = {name: score_documents(model, ex, out / f"{name}.json") for name, ex in splits.items()}
 
     result: dict = {"system": args.system, "n": {k: len(v) for k, v in splits.items()}}

@@ -48,15 +48,20 @@ def log(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
 
 
-def step_seconds(config: BertSumExtConfig, precision: str, batches: list, steps: int) -> float:
-    """Mean seconds per optimizer step of a plain loop (after one warm-up step)."""
+def step_seconds(
+    config: BertSumExtConfig, precision: str, batches: list, steps: int, device: torch.device
+) -> float:
+    """Mean seconds per optimizer step of a plain loop, after warm-up steps (CUDA needs
+    several: its first autocast steps pick and load kernels)."""
+    warmup = 3 if device.type == "cuda" else 1
     torch.manual_seed(0)
-    model = BertSumExt.from_pretrained_encoder(config).train()
+    model = BertSumExt.from_pretrained_encoder(config).train().to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    device = torch.device("cpu")
     times = []
-    for i in range(steps + 1):
-        batch = batches[i % len(batches)]
+    for i in range(steps + warmup):
+        batch = batches[i % len(batches)].to(device)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         start = time.perf_counter()
         with autocast_context(device, precision):
             logits = model(batch)
@@ -64,7 +69,9 @@ def step_seconds(config: BertSumExtConfig, precision: str, batches: list, steps:
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        if i:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i >= warmup:
             times.append(time.perf_counter() - start)
     return sum(times) / len(times)
 
@@ -87,7 +94,10 @@ def main() -> int:
     p.add_argument("--lr", type=float, default=7e-5)
     p.add_argument("--head-lr", type=float, default=5e-4)
     p.add_argument("--warmup-steps", type=int, default=50)
-    p.add_argument("--precision", default="fp32")
+    p.add_argument("--precision", default="fp32", help="fp32, bf16, fp16 (CUDA) or auto")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--encoder", default=None, help="default: the packaged all-MiniLM-L6-v2")
+    p.add_argument("--train-limit", type=int, default=None, help="dry runs only")
     p.add_argument("--attention-dropout", type=float, default=0.0)
     p.add_argument("--sentence-pooling", choices=("cls", "mean"), default="cls")
     p.add_argument(
@@ -130,13 +140,17 @@ def main() -> int:
     def save() -> None:
         results_path.write_text(json.dumps(results, indent=2))
 
-    train_data = load_examples(data / "train.jsonl")
+    train_data = load_examples(data / "train.jsonl", limit=args.train_limit)
     val_data = load_examples(data / "validation.jsonl")
     test_data = load_examples(data / "test.jsonl", limit=args.test_limit)
     log(f"data: train {len(train_data)}, validation {len(val_data)}, test {len(test_data)}")
 
+    device = torch.device(args.device)
+    encoder = {"encoder": args.encoder} if args.encoder else {}
     model_config = BertSumExtConfig(
-        attention_dropout=args.attention_dropout, sentence_pooling=args.sentence_pooling
+        attention_dropout=args.attention_dropout,
+        sentence_pooling=args.sentence_pooling,
+        **encoder,
     )
     if not args.eval_only:
         tokenizer = load_tokenizer(model_config.encoder)
@@ -162,11 +176,14 @@ def main() -> int:
         ]
         if args.throughput_only:
             variants = {
-                "plain (fp32, attention dropout 0.1)": (BertSumExtConfig(), "fp32"),
-                "fp32, attention dropout 0": (BertSumExtConfig(attention_dropout=0.0), "fp32"),
-                "bf16 autocast, attention dropout 0.1": (BertSumExtConfig(), "bf16"),
+                "plain (fp32, attention dropout 0.1)": (BertSumExtConfig(**encoder), "fp32"),
+                "fp32, attention dropout 0": (
+                    BertSumExtConfig(attention_dropout=0.0, **encoder),
+                    "fp32",
+                ),
+                "bf16 autocast, attention dropout 0.1": (BertSumExtConfig(**encoder), "bf16"),
                 "bf16 autocast, attention dropout 0": (
-                    BertSumExtConfig(attention_dropout=0.0),
+                    BertSumExtConfig(attention_dropout=0.0, **encoder),
                     "bf16",
                 ),
             }
@@ -174,7 +191,7 @@ def main() -> int:
             for r in range(args.rounds):  # interleaved: load changes hit every variant
                 for name, (cfg, precision) in variants.items():
                     seconds[name].append(
-                        step_seconds(cfg, precision, batches, args.throughput_steps)
+                        step_seconds(cfg, precision, batches, args.throughput_steps, device)
                     )
                     log(f"round {r}: {name}: {bs / seconds[name][-1]:.2f} docs/s")
             base = sum(seconds["plain (fp32, attention dropout 0.1)"])
@@ -189,8 +206,9 @@ def main() -> int:
             print(json.dumps(results["throughput_variants"], indent=2))
             return 0
         if not args.skip_throughput:
-            plain = step_seconds(BertSumExtConfig(), "fp32", batches, args.throughput_steps)
-            ours = step_seconds(model_config, args.precision, batches, args.throughput_steps)
+            steps = args.throughput_steps
+            plain = step_seconds(BertSumExtConfig(**encoder), "fp32", batches, steps, device)
+            ours = step_seconds(model_config, args.precision, batches, steps, device)
             results["throughput"] = {
                 "batch_size": bs,
                 "plain_default_docs_per_s": bs / plain,
@@ -238,6 +256,7 @@ def main() -> int:
             out,
             out / "tensorboard",
             on_progress=progress,
+            device=device,
             resume=not args.no_resume,
         )
         results["training"] = {
@@ -254,9 +273,13 @@ def main() -> int:
 
     # 3. Test set: everything through the same evaluator.
     best = out / "best"
+    eval_precision = "fp32" if device.type == "cpu" else "auto"
     systems = [
-        ("bertsumext (windows)", Summarizer.load(best, "cpu", 16, "fp32", "windows")),
-        ("bertsumext (truncate at 512)", Summarizer.load(best, "cpu", 16, "fp32", "truncate")),
+        ("bertsumext (windows)", Summarizer.load(best, device, 16, eval_precision, "windows")),
+        (
+            "bertsumext (truncate at 512)",
+            Summarizer.load(best, device, 16, eval_precision, "truncate"),
+        ),
         ("lead3", Lead()),
         ("textrank", TextRank()),
         ("oracle", Oracle()),
