@@ -34,9 +34,15 @@ RULES: list[tuple[str, dict]] = [(f"top-{k}", {"max_sentences": k}) for k in (1,
 Scored = list[tuple[list[str], list[float | None]]]  # per document: sentences, scores
 
 
-def score_documents(system: Summarizer, examples: list[Example], cache: Path) -> Scored:
+def score_documents(
+    system: Summarizer, examples: list[Example], cache: Path, checkpoint: str
+) -> Scored:
+    # Reused only for the same checkpoint and documents: a stale cache would score another model.
+    key = {"checkpoint": str(Path(checkpoint).resolve()), "ids": [e.id for e in examples]}
     if cache.exists():
-        return [(d["sentences"], d["scores"]) for d in json.loads(cache.read_text())]
+        saved = json.loads(cache.read_text())
+        if saved.get("key") == key:
+            return [(d["sentences"], d["scores"]) for d in saved["documents"]]
     texts = [e.text for e in examples]
     out: Scored = []
     for start in range(0, len(texts), 32):
@@ -44,7 +50,8 @@ def score_documents(system: Summarizer, examples: list[Example], cache: Path) ->
         for text, (doc, probs) in zip(batch, system.score(batch), strict=True):
             out.append(([text[s:e] for s, e in doc.spans], list(probs)))
         print(f"scored {len(out)}/{len(texts)}", file=sys.stderr, flush=True)
-    cache.write_text(json.dumps([{"sentences": s, "scores": p} for s, p in out]))
+    documents = [{"sentences": s, "scores": p} for s, p in out]
+    cache.write_text(json.dumps({"key": key, "documents": documents}))
     return out
 
 
@@ -80,7 +87,10 @@ def main() -> int:
         "test": load_examples(data / "test.jsonl", limit=args.test_limit),
     }
     model = Summarizer.load(args.system, args.device, 16, "auto", "windows")
-    scored = {name: score_documents(model, ex, out / f"{name}.json") for name, ex in splits.items()}
+    scored = {
+        name: score_documents(model, ex, out / f"{name}.json", args.system)
+        for name, ex in splits.items()
+    }
 
     result: dict = {"system": args.system, "n": {k: len(v) for k, v in splits.items()}}
     for system, block in (("bertsumext", True), ("lead", False)):

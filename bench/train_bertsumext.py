@@ -206,9 +206,9 @@ def main() -> int:
             print(json.dumps(results["throughput_variants"], indent=2))
             return 0
         if not args.skip_throughput:
-            steps = args.throughput_steps
-            plain = step_seconds(BertSumExtConfig(**encoder), "fp32", batches, steps, device)
-            ours = step_seconds(model_config, args.precision, batches, steps, device)
+            timed = args.throughput_steps
+            plain = step_seconds(BertSumExtConfig(**encoder), "fp32", batches, timed, device)
+            ours = step_seconds(model_config, args.precision, batches, timed, device)
             results["throughput"] = {
                 "batch_size": bs,
                 "plain_default_docs_per_s": bs / plain,
