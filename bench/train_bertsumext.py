@@ -117,6 +117,8 @@ def main() -> int:
     )
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--init-from", default=None, help="continue from a trained checkpoint dir")
+    p.add_argument("--probe-epochs", type=int, default=0, help="head alone first (LP-FT)")
+    p.add_argument("--probe-lr", type=float, default=1e-3)
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--seed", type=int, default=1, help="data order and initialisation")
     p.add_argument("--no-resume", action="store_true")
@@ -237,6 +239,8 @@ def main() -> int:
             cache_dir=args.cache,
             eval_batch_size=16,
             init_from=args.init_from,
+            probe_epochs=args.probe_epochs,
+            probe_lr=args.probe_lr,
             seed=args.seed,
             train_windows=args.train_windows,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from ml.checkpoint import (
 from ml.encoders import load_tokenizer, set_attention_dropout
 from ml.ext_data import DocumentFeatures, Window, cached_features, collate, document_windows
 from ml.inference import autocast_context, score_features, select_sentences
+from ml.probe import encode_windows, train_head
 from ml.trainer import (
     LoopOutcome,
     LoopTask,
@@ -71,6 +73,11 @@ class TrainConfig:
     seed: int = 1
     cache_dir: str | None = None  # features cache (default: out_dir/cache)
     init_from: str | None = None  # start from a trained checkpoint dir (retraining)
+    # Linear probing then fine-tuning: before the first step of a new run, train the
+    # head alone for this many epochs on frozen-encoder sentence vectors (one forward
+    # pass per window), so fine-tuning starts from a head that already ranks sentences.
+    probe_epochs: int = 0
+    probe_lr: float = 1e-3
 
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):
@@ -81,6 +88,8 @@ class TrainConfig:
             raise ValueError("select_by must be 'rouge' or 'loss'")
         if self.train_windows not in ("first", "all"):
             raise ValueError("train_windows must be 'first' or 'all'")
+        if self.probe_epochs < 0:
+            raise ValueError("probe_epochs must be >= 0")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
             raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
 
@@ -378,6 +387,20 @@ def train(
     val_examples = list(val_data)[: config.val_limit] if config.val_limit else list(val_data)
     val_docs = cached_features(val_examples, tokenizer, cfg, False, cache)
 
+    pad_id = int(tokenizer.pad_token_id or 0)
+    run_metrics = baseline_metrics(val_examples, config.summary_sentences)
+    if config.probe_epochs and resume_dir is None:  # a resumed run has its head already
+        start = time.monotonic()
+        vectors = encode_windows(model, windows, pad_id, config.eval_batch_size)
+        probe_losses = train_head(
+            model, windows, vectors, config.probe_epochs, config.probe_lr, seed=config.seed
+        )
+        del vectors
+        probe_minutes = (time.monotonic() - start) / 60
+        run_metrics.update(probe_loss=probe_losses[-1], probe_minutes=probe_minutes)
+        if config.max_minutes is not None:  # the time budget covers the whole run
+            config.max_minutes = max(config.max_minutes - probe_minutes, 0.0)
+
     total = planned_steps(config, len(windows))
     head_params = list(model.head.parameters())
     head_ids = {id(p) for p in head_params}
@@ -389,8 +412,6 @@ def train(
         ],
         weight_decay=config.weight_decay,
     )
-    baselines = baseline_metrics(val_examples, config.summary_sentences)
-    pad_id = int(tokenizer.pad_token_id or 0)
 
     def loss(batch_windows: list[Window]) -> torch.Tensor:
         batch = collate(batch_windows, pad_id).to(device)
@@ -408,7 +429,9 @@ def train(
         items=windows,
         loss=loss,
         validate=lambda: validate(model, tokenizer, val_docs, val_examples, device, config),
-        save_best=lambda d, metrics: save_pretrained(model, tokenizer, d, {**metrics, **baselines}),
+        save_best=lambda d, metrics: save_pretrained(
+            model, tokenizer, d, {**metrics, **run_metrics}
+        ),
         save_checkpoint=lambda d, opt, sched, state, scaler: save_training_checkpoint(
             d, model, tokenizer, opt, sched, state, scaler
         ),
@@ -427,7 +450,7 @@ def train(
         log_dir,
         on_progress,
         should_stop,
-        baselines,
+        run_metrics,
         cfg.to_dict(),
     )
     return train_result(outcome, metrics, report, out)

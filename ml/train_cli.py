@@ -24,6 +24,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _epochs(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
 def _positive_float(value: str) -> float:
     try:
         number = float(value)
@@ -103,6 +113,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT")
     p.add_argument("--init-from", default=None, help="start from a trained checkpoint dir")
+    p.add_argument(
+        "--probe-epochs",
+        type=_epochs,
+        default=0,
+        help="first train the head alone on frozen-encoder vectors for N epochs",
+    )
+    p.add_argument("--probe-lr", type=_positive_float, default=1e-3)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_matchsum_arguments(p)
     p.set_defaults(func=_train)
@@ -154,6 +171,8 @@ def _train(args: argparse.Namespace) -> int:
         train_windows=args.train_windows,
         seed=args.seed,
         init_from=args.init_from,
+        probe_epochs=args.probe_epochs,
+        probe_lr=args.probe_lr,
     )
     out = Path(args.out)
     bar = None
