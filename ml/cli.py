@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ml.cli_args import non_negative_int, positive_int
+
 Registrar = Callable[[Any], None]  # register(subparsers)
 
 OPTIONAL_COMMANDS = ("ml.train_cli",)
@@ -95,29 +97,12 @@ def register_evaluate(subparsers: Any) -> None:
     parser.add_argument(
         "--system", required=True, help="lead3, textrank, oracle or a checkpoint directory"
     )
-    parser.add_argument("--limit", type=_non_negative_int, default=None, help="first N examples")
-    parser.add_argument("--max-sentences", type=_positive_int, default=3)
-    parser.add_argument("--batch-size", type=_positive_int, default=16)
+    parser.add_argument("--limit", type=non_negative_int, default=None, help="first N examples")
+    parser.add_argument("--max-sentences", type=positive_int, default=3)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
     parser.add_argument("--device", default="cpu", help="for checkpoints: cpu, cuda, cuda:1 ...")
     parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     parser.set_defaults(func=_evaluate)
-
-
-def _positive_int(value: str) -> int:
-    number = _non_negative_int(value)
-    if number == 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return number
 
 
 def _optional_registrar(module_name: str) -> Registrar | None:

@@ -11,47 +11,19 @@ import json
 import sys
 from typing import Any
 
-
-def _sizes(value: str) -> list[int]:
-    try:
-        sizes = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of integers: {value!r}"
-        ) from None
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError("sizes must be positive integers, e.g. 2,3")
-    return sizes
-
-
-def _count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be positive")
-    return number
-
-
-def _non_negative(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return number
+from ml.cli_args import non_negative_float, positive_int, positive_int_list
 
 
 def add_matchsum_arguments(p: Any) -> None:
     g = p.add_argument_group("matchsum (with --model matchsum)")
     g.add_argument("--pooling", choices=("cls", "mean"), default="mean", help="cls: the paper's")
-    g.add_argument("--candidate-k", type=_count, default=5, help="sentences kept by the extractor")
-    g.add_argument("--candidate-sizes", type=_sizes, default=[2, 3], help="e.g. 2,3")
-    g.add_argument("--margin", type=_non_negative, default=0.01, help="per rank gap")
-    g.add_argument("--max-doc-tokens", type=_count, default=512)
-    g.add_argument("--max-candidate-tokens", type=_count, default=256)
+    g.add_argument(
+        "--candidate-k", type=positive_int, default=5, help="sentences kept by the extractor"
+    )
+    g.add_argument("--candidate-sizes", type=positive_int_list, default=[2, 3], help="e.g. 2,3")
+    g.add_argument("--margin", type=non_negative_float, default=0.01, help="per rank gap")
+    g.add_argument("--max-doc-tokens", type=positive_int, default=512)
+    g.add_argument("--max-candidate-tokens", type=positive_int, default=256)
 
 
 def train_matchsum_command(args: argparse.Namespace) -> int:

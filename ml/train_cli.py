@@ -13,45 +13,7 @@ import json
 import sys
 from typing import Any
 
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be positive")
-    return number
-
-
-def _epochs(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return number
-
-
-def _dropout(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0 <= number < 1:
-        raise argparse.ArgumentTypeError("must be in [0, 1)")
-    return number
+from ml.cli_args import dropout, non_negative_int, positive_float, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -75,7 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="output directory (checkpoints, best/, cache/)")
     p.add_argument("--log-dir", default=None, help="TensorBoard log dir (default OUT/tensorboard)")
     p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="packaged default, HF name or dir")
-    p.add_argument("--max-pos", type=_positive_int, default=512)
+    p.add_argument("--max-pos", type=positive_int, default=512)
     p.add_argument("--long-documents", choices=("windows", "truncate"), default="windows")
     p.add_argument(
         "--sentence-pooling",
@@ -89,22 +51,22 @@ def register(subparsers: Any) -> None:
         default="first",
         help="bertsumext: first window of each document (PreSumm) or all windows",
     )
-    p.add_argument("--train-limit", type=_positive_int, default=None, help="first N training docs")
-    p.add_argument("--val-limit", type=_positive_int, default=None, help="first N validation docs")
-    p.add_argument("--batch-size", type=_positive_int, default=None, help="default 8 (matchsum: 4)")
-    p.add_argument("--grad-accum", type=_positive_int, default=1)
-    p.add_argument("--lr", type=_positive_float, default=None, help="default 5e-5 (matchsum: 2e-5)")
-    p.add_argument("--head-lr", type=_positive_float, default=None)
+    p.add_argument("--train-limit", type=positive_int, default=None, help="first N training docs")
+    p.add_argument("--val-limit", type=positive_int, default=None, help="first N validation docs")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="default 8 (matchsum: 4)")
+    p.add_argument("--grad-accum", type=positive_int, default=1)
+    p.add_argument("--lr", type=positive_float, default=None, help="default 5e-5 (matchsum: 2e-5)")
+    p.add_argument("--head-lr", type=positive_float, default=None)
     p.add_argument("--schedule", choices=("linear", "noam"), default="linear")
-    p.add_argument("--warmup-steps", type=_positive_int, default=100)
-    p.add_argument("--epochs", type=_positive_float, default=1.0)
-    p.add_argument("--max-steps", type=_positive_int, default=None)
-    p.add_argument("--max-minutes", type=_positive_float, default=None)
-    p.add_argument("--eval-every", type=_positive_int, default=200)
+    p.add_argument("--warmup-steps", type=positive_int, default=100)
+    p.add_argument("--epochs", type=positive_float, default=1.0)
+    p.add_argument("--max-steps", type=positive_int, default=None)
+    p.add_argument("--max-minutes", type=positive_float, default=None)
+    p.add_argument("--eval-every", type=positive_int, default=200)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
     p.add_argument(
         "--attention-dropout",
-        type=_dropout,
+        type=dropout,
         default=None,
         help="0 enables the fast SDPA path on CPU (default: the encoder's)",
     )
@@ -115,11 +77,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--init-from", default=None, help="start from a trained checkpoint dir")
     p.add_argument(
         "--probe-epochs",
-        type=_epochs,
+        type=non_negative_int,
         default=0,
         help="first train the head alone on frozen-encoder vectors for N epochs",
     )
-    p.add_argument("--probe-lr", type=_positive_float, default=1e-3)
+    p.add_argument("--probe-lr", type=positive_float, default=1e-3)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_matchsum_arguments(p)
     p.set_defaults(func=_train)

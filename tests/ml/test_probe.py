@@ -80,4 +80,4 @@ def test_train_cli_rejects_a_negative_probe(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.main([*args, "--probe-epochs", "-1"])
     assert stopped.value.code == 2
-    assert "--probe-epochs: must be 0 or more" in capsys.readouterr().err
+    assert "--probe-epochs: must not be negative" in capsys.readouterr().err
