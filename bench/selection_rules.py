@@ -9,7 +9,9 @@ with the mean summary length, so a gain can be read at equal tuning.
 
     .venv/bin/python bench/selection_rules.py --system var/bench/bertsumext/best
 
-The model scores each document once (cached in ``--out``); every rule reuses them.
+Several ``--system`` checkpoints are an ensemble: their sentence probabilities are
+averaged. Each model scores each document once (cached in ``--out``); every rule
+reuses the scores.
 Lead uses the same sentences with scores falling by position and no trigram blocking.
 """
 
@@ -55,6 +57,20 @@ def score_documents(
     return out
 
 
+def average(runs: list[Scored]) -> Scored:
+    """Mean probability per sentence over models (all split documents the same way)."""
+    out: Scored = []
+    for docs in zip(*runs, strict=True):
+        sents = docs[0][0]
+        assert all(d[0] == sents for d in docs), "the models split a document differently"
+        scores = [
+            None if any(d[1][i] is None for d in docs) else sum(d[1][i] for d in docs) / len(docs)
+            for i in range(len(sents))
+        ]
+        out.append((sents, scores))
+    return out
+
+
 def lead_scores(scored: Scored) -> Scored:
     return [(sents, [1.0 / (1 + i) for i in range(len(sents))]) for sents, _ in scored]
 
@@ -71,7 +87,12 @@ def apply_rule(scored: Scored, examples: list[Example], rule: dict, block: bool)
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--system", required=True, help="a BertSumExt checkpoint directory")
+    p.add_argument(
+        "--system",
+        required=True,
+        action="append",
+        help="a BertSumExt checkpoint directory; repeat for an ensemble",
+    )
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cnndm"))
     p.add_argument("--val-limit", type=int, default=None)
     p.add_argument("--test-limit", type=int, default=None, help="dry runs only")
@@ -79,18 +100,20 @@ def main() -> int:
     p.add_argument("--out", default=None, help="default: SYSTEM/../selection_rules")
     args = p.parse_args()
 
-    out = Path(args.out or Path(args.system).parent / "selection_rules")
+    out = Path(args.out or Path(args.system[0]).parent / "selection_rules")
     out.mkdir(parents=True, exist_ok=True)
     data = Path(args.data)
     splits = {
         "validation": load_examples(data / "validation.jsonl", limit=args.val_limit),
         "test": load_examples(data / "test.jsonl", limit=args.test_limit),
     }
-    model = Summarizer.load(args.system, args.device, 16, "auto", "windows")
-    scored = {
-        name: score_documents(model, ex, out / f"{name}.json", args.system)
-        for name, ex in splits.items()
-    }
+    runs: dict[str, list[Scored]] = {name: [] for name in splits}
+    for i, checkpoint in enumerate(args.system):
+        model = Summarizer.load(checkpoint, args.device, 16, "auto", "windows")
+        for name, ex in splits.items():
+            cache = out / (f"{name}.json" if i == 0 else f"{name}-{i}.json")
+            runs[name].append(score_documents(model, ex, cache, checkpoint))
+    scored = {name: average(r) for name, r in runs.items()}
 
     result: dict = {"system": args.system, "n": {k: len(v) for k, v in splits.items()}}
     for system, block in (("bertsumext", True), ("lead", False)):
