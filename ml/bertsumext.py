@@ -206,7 +206,8 @@ class BertSumExt(nn.Module):
         """A new model on top of the pretrained encoder ``config.encoder`` (head random)."""
         return cls(config, load_pretrained_encoder(config.encoder, config.attention_dropout))
 
-    def forward(self, batch: ExtBatch) -> torch.Tensor:
+    def sentence_vectors(self, batch: ExtBatch) -> torch.Tensor:
+        """The encoder's vector of each sentence (B, S, H), the head's input."""
         token_types = batch.token_type_ids if self.use_segments else None
         top = self.encoder(
             input_ids=batch.input_ids,
@@ -214,10 +215,12 @@ class BertSumExt(nn.Module):
             token_type_ids=token_types,
         ).last_hidden_state  # (B, T, H)
         if self.config.sentence_pooling == "mean":
-            sents = mean_pool_sentences(top, batch)
-        else:
-            rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
-            sents = top[rows, batch.cls_positions]  # (B, S, H)
+            return mean_pool_sentences(top, batch)
+        rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
+        return top[rows, batch.cls_positions]  # (B, S, H)
+
+    def forward(self, batch: ExtBatch) -> torch.Tensor:
+        sents = self.sentence_vectors(batch)
         return self.head(sents, batch.sentence_mask, batch.sentence_positions)
 
     @staticmethod

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ml.bertsumext import BertSumExt, mean_pool_sentences
+from ml.bertsumext import BertSumExt
 from ml.ext_data import Window, collate
 
 
@@ -28,18 +28,7 @@ def encode_windows(
     out: list[torch.Tensor | None] = [None] * len(windows)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
-        batch = collate([windows[i] for i in idx], pad_id).to(device)
-        token_types = batch.token_type_ids if model.use_segments else None
-        top = model.encoder(
-            input_ids=batch.input_ids,
-            attention_mask=batch.attention_mask,
-            token_type_ids=token_types,
-        ).last_hidden_state
-        if model.config.sentence_pooling == "mean":
-            sents = mean_pool_sentences(top, batch)
-        else:
-            rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)
-            sents = top[rows, batch.cls_positions]
+        sents = model.sentence_vectors(collate([windows[i] for i in idx], pad_id).to(device))
         for r, i in enumerate(idx):
             out[i] = sents[r, : len(windows[i].cls_positions)].float().cpu()
     model.train(was_training)
