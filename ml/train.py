@@ -88,8 +88,8 @@ class TrainConfig:
             raise ValueError("select_by must be 'rouge' or 'loss'")
         if self.train_windows not in ("first", "all"):
             raise ValueError("train_windows must be 'first' or 'all'")
-        if self.probe_epochs < 0:
-            raise ValueError("probe_epochs must be >= 0")
+        if self.probe_epochs < 0 or self.probe_lr <= 0:
+            raise ValueError("probe_epochs must be >= 0 and probe_lr > 0")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
             raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
 

@@ -40,6 +40,7 @@ def test_start_training_refuses_without_data(staff):
     [
         ("bertsumext", {"batch_size": 0}, "invalid training params"),
         ("bertsumext", {"no_such_setting": 1}, "invalid training params"),
+        ("bertsumext", {"probe_epochs": -1}, "probe_epochs must be >= 0"),
         ("bertsumext", [1], "params must be a JSON object"),
         ("matchsum", {}, "train and promote a bertsumext version first"),
         ("gpt", {}, "unknown kind"),

@@ -71,6 +71,8 @@ def test_training_with_a_probe_first_changes_the_start_and_reports_it(tmp_path):
     assert probed.metrics["val_loss"] != plain.metrics["val_loss"]
     with pytest.raises(ValueError, match="probe_epochs"):
         tiny_train_config(probe_epochs=-1)
+    with pytest.raises(ValueError, match="probe_lr"):
+        tiny_train_config(probe_lr=0)
 
 
 def test_train_cli_rejects_a_negative_probe(tmp_path, capsys):
