@@ -25,14 +25,14 @@ def encode_windows(
     model.eval()
     device = next(model.parameters()).device
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    out: list[torch.Tensor | None] = [None] * len(windows)
+    out: dict[int, torch.Tensor] = {}
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         sents = model.sentence_vectors(collate([windows[i] for i in idx], pad_id).to(device))
         for r, i in enumerate(idx):
             out[i] = sents[r, : len(windows[i].cls_positions)].float().cpu()
     model.train(was_training)
-    return [v for v in out if v is not None]
+    return [out[i] for i in range(len(windows))]  # every window was encoded once
 
 
 def head_batch(
