@@ -119,6 +119,9 @@ def main() -> int:
     p.add_argument("--init-from", default=None, help="continue from a trained checkpoint dir")
     p.add_argument("--probe-epochs", type=int, default=0, help="head alone first (LP-FT)")
     p.add_argument("--probe-lr", type=float, default=1e-3)
+    p.add_argument(
+        "--average-checkpoints", type=int, default=0, help="try the mean of the last 2..N evals"
+    )
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--seed", type=int, default=1, help="data order and initialisation")
     p.add_argument("--no-resume", action="store_true")
@@ -224,6 +227,7 @@ def main() -> int:
         # 2. Train: the schedule is --epochs long; max_minutes is the hard stop (the
         # machine is shared, so the step time measured above is only a guess).
         steps = max(10, int(args.epochs * len(windows) / bs))
+        eval_every = max(1, -(-steps // args.evals))  # ceil: the last one is the end
         config = TrainConfig(
             model=model_config,
             batch_size=bs,
@@ -232,8 +236,9 @@ def main() -> int:
             warmup_steps=args.warmup_steps,
             max_steps=steps,
             max_minutes=args.max_minutes,
-            eval_every=max(1, -(-steps // args.evals)),  # ceil: the last one is the end
-            checkpoint_every=100,
+            eval_every=eval_every,
+            # Averaging takes the last checkpoints: make them the validation points.
+            checkpoint_every=eval_every if args.average_checkpoints else 100,
             precision=args.precision,
             val_limit=args.val_limit,
             cache_dir=args.cache,
@@ -241,6 +246,7 @@ def main() -> int:
             init_from=args.init_from,
             probe_epochs=args.probe_epochs,
             probe_lr=args.probe_lr,
+            average_checkpoints=args.average_checkpoints,
             seed=args.seed,
             train_windows=args.train_windows,
         )

@@ -82,6 +82,7 @@ def train_matchsum_command(args: argparse.Namespace) -> int:
         select_by=args.select_by,
         seed=args.seed,
         init_from=args.init_from,
+        average_checkpoints=args.average_checkpoints,
     )
     bar = None
     if not args.quiet:

@@ -90,6 +90,7 @@ class MatchSumTrainConfig:
     eval_every: int = 200
     checkpoint_every: int | None = None
     keep_checkpoints: int = 2
+    average_checkpoints: int = 0  # as in ml.train.TrainConfig
     select_by: str = "rouge"  # "rouge" (mean R1/R2/RLsum of the chosen candidates) or "loss"
     val_limit: int | None = None
     summary_sentences: int = 3  # candidate sizes are capped at this in validation
@@ -110,6 +111,8 @@ class MatchSumTrainConfig:
             raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
         if self.summary_sentences < 1:
             raise ValueError("summary_sentences must be >= 1")
+        if self.keep_checkpoints < 1 or self.average_checkpoints < 0:
+            raise ValueError("keep_checkpoints must be >= 1 and average_checkpoints >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -62,6 +62,9 @@ class TrainConfig:
     eval_every: int = 200  # validation (and a checkpoint) every N optimizer steps
     checkpoint_every: int | None = None  # extra checkpoints for resuming (None: eval_every)
     keep_checkpoints: int = 2  # training checkpoints kept for resuming
+    # At the end, also validate the mean weights of the last 2..N checkpoints and keep one
+    # that beats the best single step (0: off); that many checkpoints are kept meanwhile.
+    average_checkpoints: int = 0
     select_by: str = "rouge"  # keep the best by "rouge" (mean R1/R2/RLsum) or "loss"
     # "first": one window per document cut at max_pos (PreSumm); "all": every window of a
     # long document, as windowed inference sees it, so sentences past max_pos are learnt too.
@@ -92,6 +95,8 @@ class TrainConfig:
             raise ValueError("probe_epochs must be >= 0 and probe_lr > 0")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
             raise ValueError("batch_size, grad_accum and eval_every must be >= 1")
+        if self.keep_checkpoints < 1 or self.average_checkpoints < 0:
+            raise ValueError("keep_checkpoints must be >= 1 and average_checkpoints >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

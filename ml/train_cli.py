@@ -82,6 +82,13 @@ def register(subparsers: Any) -> None:
         help="first train the head alone on frozen-encoder vectors for N epochs",
     )
     p.add_argument("--probe-lr", type=positive_float, default=1e-3)
+    p.add_argument(
+        "--average-checkpoints",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="at the end, try the mean weights of the last 2..N checkpoints (both models)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_matchsum_arguments(p)
     p.set_defaults(func=_train)
@@ -135,6 +142,7 @@ def _train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         probe_epochs=args.probe_epochs,
         probe_lr=args.probe_lr,
+        average_checkpoints=args.average_checkpoints,
     )
     out = Path(args.out)
     bar = None

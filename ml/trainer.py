@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+from safetensors.torch import load_model
 
-from ml.checkpoint import list_training_checkpoints, load_training_state, step_dir
+from ml.checkpoint import WEIGHTS_NAME, list_training_checkpoints, load_training_state, step_dir
 
 ProgressCallback = Callable[[int, int, float], None]
 
@@ -41,6 +42,7 @@ class LoopSettings(Protocol):
     eval_every: int
     checkpoint_every: int | None
     keep_checkpoints: int
+    average_checkpoints: int
     select_by: str
     seed: int
 
@@ -80,6 +82,7 @@ class LoopOutcome:
     stopped: str  # "completed" | "time_budget" | "cancelled"
     last_checkpoint: Path | None
     docs_per_s: float
+    averaged_from: int = 0  # the best model averages this many last checkpoints (0: none)
 
 
 def planned_steps(config: LoopSettings, items: int) -> int:
@@ -111,6 +114,31 @@ def optimizer_step(
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
     scheduler.step()
+
+
+def average_weights(model: torch.nn.Module, directories: Sequence[Path]) -> dict[str, torch.Tensor]:
+    """The mean of the weights saved in ``directories`` (checkpoints of ``model``'s run).
+
+    Floating-point tensors are averaged in fp32; integer buffers come from the last one.
+    ``model``'s own weights are overwritten along the way.
+    """
+    if not directories:
+        raise ValueError("no checkpoints to average")
+    sums: dict[str, torch.Tensor] = {}
+    for directory in directories:
+        load_model(model, str(Path(directory) / WEIGHTS_NAME))
+        for name, tensor in model.state_dict().items():
+            if not tensor.is_floating_point():
+                sums[name] = tensor.clone()
+            elif name in sums:
+                sums[name] += tensor.float()
+            else:
+                sums[name] = tensor.float().clone()
+    reference = model.state_dict()
+    return {
+        name: (t / len(directories)).to(reference[name].dtype) if t.is_floating_point() else t
+        for name, t in sums.items()
+    }
 
 
 def selection_value(metrics: dict[str, float], select_by: str) -> float:
@@ -194,7 +222,8 @@ def train_task(
             state,
             scaler.state_dict() if use_scaler else None,
         )
-        for old in list_training_checkpoints(ckpt_root)[: -config.keep_checkpoints]:
+        keep = max(config.keep_checkpoints, config.average_checkpoints)
+        for old in list_training_checkpoints(ckpt_root)[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
 
     def evaluate_now() -> None:
@@ -273,6 +302,25 @@ def train_task(
         # Resumed after the best model was saved: recompute its report from the saved copy.
         best_validation = task.revalidate_best(out / "best")
     wall = time.monotonic() - start_time
+    # Checkpoint averaging: the mean weights of the last k checkpoints (k = 2..N) often
+    # validate better than any one of them late in a decaying schedule; keep one that does.
+    averaged_from = 0
+    if stopped != "cancelled" and config.average_checkpoints > 1:
+        tails = list_training_checkpoints(ckpt_root)[-config.average_checkpoints :]
+        for k in range(2, len(tails) + 1):
+            task.model.load_state_dict(average_weights(task.model, tails[-k:]))
+            result = task.validate()
+            if writer is not None:
+                for key, value in result.metrics.items():
+                    writer.add_scalar(f"averaged/{key.removeprefix('val_')}", value, k)
+            if is_better(result.metrics, best_value, config.select_by):
+                best_value = selection_value(result.metrics, config.select_by)
+                best_validation, best_step, averaged_from = result, step, k
+                task.save_best(
+                    out / "best", {"step": float(step), **result.metrics, "averaged_from": k}
+                )
+        if tails:
+            load_model(task.model, str(tails[-1] / WEIGHTS_NAME))  # back to the last step
     outcome = LoopOutcome(
         steps=step,
         history=history,
@@ -281,6 +329,7 @@ def train_task(
         stopped=stopped,
         last_checkpoint=last_ckpt,
         docs_per_s=docs_seen / wall if wall > 0 else 0.0,
+        averaged_from=averaged_from,
     )
     metrics = final_metrics(outcome, baselines)
     close_writer(writer, config, model_config, metrics)
@@ -297,6 +346,7 @@ def final_metrics(outcome: LoopOutcome, baselines: dict[str, float]) -> dict[str
         best_step=float(outcome.best_step),
         steps=float(outcome.steps),
         train_docs_per_s=outcome.docs_per_s,
+        averaged_from=float(outcome.averaged_from),
     )
     return metrics
 
