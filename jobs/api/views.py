@@ -121,7 +121,6 @@ class DocumentViewSet(
         )
         return Response(SummarySerializer(summary).data, status=status.HTTP_202_ACCEPTED)
 
-
     def perform_destroy(self, instance):
         services.delete_document(instance)
 

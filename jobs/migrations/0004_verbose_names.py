@@ -4,14 +4,16 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0003_retrain_schedule'),
+        ("jobs", "0003_retrain_schedule"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='sentenceerror',
-            options={'ordering': ['run', 'document', 'sentence_index'], 'verbose_name': 'misclassified sentence'},
+            name="sentenceerror",
+            options={
+                "ordering": ["run", "document", "sentence_index"],
+                "verbose_name": "misclassified sentence",
+            },
         ),
     ]

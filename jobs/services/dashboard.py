@@ -302,7 +302,8 @@ class RetrainingRequest:
 
 
 def training_defaults(kind: str = TrainableKind.BERTSUMEXT) -> dict[str, Any]:
-    """The settings a run gets for what it leaves out (TRAINING_DEFAULTS over the config)."""
+    """The settings a run gets for what it leaves out (the kind's recipe and
+    TRAINING_DEFAULTS over the config's own defaults)."""
     from .training import training_config
 
     return training_config(kind, {}).to_dict()

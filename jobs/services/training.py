@@ -86,18 +86,25 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
 
 
 def training_config(kind: str, params: dict[str, Any]) -> Any:
-    """TRAINING_DEFAULTS overridden by a run's params ("model" merged key by key):
-    an ml.train.TrainConfig for BertSumExt, an ml.matchsum_train.MatchSumTrainConfig
+    """The kind's recipe (TRAINING_DEFAULTS_BY_KIND), then TRAINING_DEFAULTS, then the
+    run's params, each overriding the one before ("model" merged key by key): an
+    ml.train.TrainConfig for BertSumExt, an ml.matchsum_train.MatchSumTrainConfig
     for MatchSum."""
     if kind == TrainableKind.MATCHSUM:
         from ml.matchsum_train import MatchSumTrainConfig as Config
     else:
         from ml.train import TrainConfig as Config
 
-    defaults = settings.TRAINING_DEFAULTS
-    merged = {**defaults, **params}
-    if isinstance(defaults.get("model"), dict) and isinstance(params.get("model"), dict):
-        merged["model"] = {**defaults["model"], **params["model"]}
+    merged: dict[str, Any] = {}
+    for layer in (
+        settings.TRAINING_DEFAULTS_BY_KIND.get(kind, {}),
+        settings.TRAINING_DEFAULTS,
+        params,
+    ):
+        model = merged.get("model")
+        merged.update(layer)
+        if isinstance(model, dict) and isinstance(layer.get("model"), dict):
+            merged["model"] = {**model, **layer["model"]}
     return Config(**merged)
 
 

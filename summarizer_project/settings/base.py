@@ -211,6 +211,23 @@ TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when pres
 TRAINING_DEFAULTS = env.json(
     "TRAINING_DEFAULTS", default={"model": {"attention_dropout": 0.0}, "eval_every": 200}
 )
+# Each kind's recipe, under TRAINING_DEFAULTS. BertSumExt's is the best measured on
+# CNN/DailyMail (BENCHMARKS.md): mean-pooled sentence vectors, every window of a long
+# document, a higher lr for the new head than for the pretrained encoder.
+TRAINING_DEFAULTS_BY_KIND = env.json(
+    "TRAINING_DEFAULTS_BY_KIND",
+    default={
+        "bertsumext": {
+            "model": {"sentence_pooling": "mean"},
+            "train_windows": "all",
+            "batch_size": 4,
+            "lr": 7e-5,
+            "head_lr": 2e-4,
+            "warmup_steps": 50,
+        },
+        "matchsum": {},
+    },
+)
 SCHEDULED_TRAINING_PARAMS = env.json("SCHEDULED_TRAINING_PARAMS", default={})
 # Below the broker's visibility timeout, or Redis hands the same run to a second
 # worker. The trainer stops itself (checkpoint + validation) 5 minutes before.

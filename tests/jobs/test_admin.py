@@ -341,7 +341,7 @@ def test_launch_retraining_form(staff_client, staff, settings, tmp_path):
     url = reverse("admin:jobs_trainingrun_launch")
     page = staff_client.get(url)
     assert page.status_code == 200
-    assert 'placeholder="default: 8"' in page.content.decode()  # TrainConfig's batch size
+    assert 'placeholder="default: 4"' in page.content.decode()  # the BertSumExt recipe's batch
 
     # No data yet: the service's message is shown, nothing is queued.
     response = staff_client.post(

@@ -53,6 +53,26 @@ def test_start_training_bad_params(staff, kind, params, needle):
     assert not TrainingRun.objects.exists()
 
 
+def test_training_settings_layer_recipe_deployment_defaults_and_params(settings):
+    from jobs.services.training import training_config
+
+    # The shipped recipe: BertSumExt trains as measured best; MatchSum gets none of it.
+    shipped = training_config("bertsumext", {})
+    assert shipped.model.sentence_pooling == "mean" and shipped.train_windows == "all"
+    assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
+    assert not hasattr(training_config("matchsum", {}), "head_lr")
+
+    settings.TRAINING_DEFAULTS_BY_KIND = {
+        "bertsumext": {"model": {"sentence_pooling": "mean", "max_pos": 256}, "batch_size": 4},
+    }
+    settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
+    config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})
+    assert (config.model.sentence_pooling, config.model.max_pos) == ("mean", 128)
+    assert config.model.attention_dropout == 0.1
+    assert (config.batch_size, config.lr) == (16, 1e-4)  # deployment over recipe, params last
+    assert training_config("matchsum", {}).batch_size == 16  # a kind without a recipe
+
+
 def test_one_active_run_per_kind(staff):
     make_corpus(staff)
     services.start_training("bertsumext", params=tiny_params(), triggered_by=staff)
