@@ -140,7 +140,11 @@ def test_train_cli_runs_and_reports_json(tmp_path, capsys):
             "--out",
             str(out),
             "--max-steps",
+            "2",
+            "--eval-every",
             "1",
+            "--average-checkpoints",
+            "2",
             "--max-pos",
             "64",
             "--batch-size",
@@ -154,9 +158,21 @@ def test_train_cli_runs_and_reports_json(tmp_path, capsys):
     )
     assert status == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["steps"] == 1 and result["best_dir"] == str(out / "best")
+    assert result["steps"] == 2 and result["best_dir"] == str(out / "best")
     assert (out / "best" / "config.json").is_file() and (out / "tensorboard").is_dir()
     assert json.loads((out / "best" / "config.json").read_text())["attention_dropout"] == 0.0
+    last = list_training_checkpoints(out / "checkpoints")[-1]
+    state = json.loads((last / "trainer_state.json").read_text())["trainer"]
+    assert state["train_config"]["average_checkpoints"] == 2
+    assert result["metrics"]["averaged_from"] in (0, 2)
+
+
+def test_train_cli_refuses_a_negative_average(tmp_path, capsys):
+    args = ["train", "--train", "t", "--val", "v", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*args, "--average-checkpoints", "-1"])
+    assert exit_info.value.code == 2
+    assert "--average-checkpoints: must not be negative" in capsys.readouterr().err
 
 
 def test_train_cli_bad_input_is_a_clear_error(tmp_path, capsys):
