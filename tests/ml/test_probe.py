@@ -73,13 +73,3 @@ def test_training_with_a_probe_first_changes_the_start_and_reports_it(tmp_path):
         tiny_train_config(probe_epochs=-1)
     with pytest.raises(ValueError, match="probe_lr"):
         tiny_train_config(probe_lr=0)
-
-
-def test_train_cli_rejects_a_negative_probe(tmp_path, capsys):
-    from ml import cli
-
-    args = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", str(tmp_path)]
-    with pytest.raises(SystemExit) as stopped:
-        cli.main([*args, "--probe-epochs", "-1"])
-    assert stopped.value.code == 2
-    assert "--probe-epochs: must not be negative" in capsys.readouterr().err

@@ -167,12 +167,13 @@ def test_train_cli_runs_and_reports_json(tmp_path, capsys):
     assert result["metrics"]["averaged_from"] in (0, 2)
 
 
-def test_train_cli_refuses_a_negative_average(tmp_path, capsys):
-    args = ["train", "--train", "t", "--val", "v", "--out", str(tmp_path)]
+@pytest.mark.parametrize("flag", ["--probe-epochs", "--average-checkpoints"])
+def test_train_cli_refuses_a_negative_count(tmp_path, capsys, flag):
+    args = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", str(tmp_path)]
     with pytest.raises(SystemExit) as exit_info:
-        cli.main([*args, "--average-checkpoints", "-1"])
+        cli.main([*args, flag, "-1"])
     assert exit_info.value.code == 2
-    assert "--average-checkpoints: must not be negative" in capsys.readouterr().err
+    assert f"{flag}: must not be negative" in capsys.readouterr().err
 
 
 def test_train_cli_bad_input_is_a_clear_error(tmp_path, capsys):
