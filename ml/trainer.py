@@ -302,8 +302,8 @@ def train_task(
         # Resumed after the best model was saved: recompute its report from the saved copy.
         best_validation = task.revalidate_best(out / "best")
     wall = time.monotonic() - start_time
-    # Checkpoint averaging: the mean weights of the last k checkpoints (k = 2..N) often
-    # validate better than any one of them late in a decaying schedule; keep one that does.
+    # Checkpoint averaging: the mean weights of the last k checkpoints (k = 2..N) can
+    # validate better than any one of them (1 of 2 CNN runs); keep one only if it does.
     averaged_from = 0
     if stopped != "cancelled" and config.average_checkpoints > 1:
         tails = list_training_checkpoints(ckpt_root)[-config.average_checkpoints :]
