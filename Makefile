@@ -4,6 +4,8 @@
 # needed: the virtualenv, the SQLite database and the embedded Redis are all
 # created on first use. Requirements are (re)installed only when the content
 # of requirements*.txt changes (a stamp file inside .venv keyed on a hash).
+# `make test` also installs the Debian packages the suite runs (chromium) when
+# they are missing and it runs as root.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -13,20 +15,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VAR_DIR := $(or $(SUMMARIZER_VAR_DIR),var)
 
-PORT ?= 8000
-TENSORBOARD_PORT ?= 6006
-export PORT TENSORBOARD_PORT
+# PORT and TENSORBOARD_PORT (`make demo PORT=8080`) reach runstack through the
+# environment; their defaults live in summarizer_project/settings/base.py.
 export PYTHONUNBUFFERED := 1
+
+# Debian packages the test suite runs, as binary=package: the browser tests
+# (tests/browser) drive Debian's Chromium, never a browser Playwright downloads.
+TEST_SYSTEM_DEPS := $(or $(CHROMIUM_PATH),/usr/bin/chromium)=chromium
 
 RUNTIME_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-16)
 DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 RUNTIME_STAMP := $(VENV)/.installed-runtime-$(RUNTIME_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-.PHONY: help demo up down test lint format bench clean venv deps dev-deps
+.PHONY: help demo up down test test-deps lint format bench clean venv deps dev-deps
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "error: python3.11 (or python3) not found on PATH" >&2; exit 1; }
@@ -55,10 +60,28 @@ up: $(RUNTIME_STAMP)  ## start the same stack in the background; returns when he
 down: $(RUNTIME_STAMP)  ## stop the background stack and the embedded Redis
 	$(PY) manage.py runstack --stop
 
-test: $(DEV_STAMP)  ## ruff check, mypy and the whole pytest suite
+test: $(DEV_STAMP) test-deps  ## ruff check, mypy and the whole pytest suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# Quick when everything is there; otherwise apt-get (root only), once.
+test-deps:  ## install the Debian packages the tests run (chromium) when missing; root only
+	@missing=""; for dep in $(TEST_SYSTEM_DEPS); do \
+		[ -x "$${dep%%=*}" ] || missing="$$missing $${dep#*=}"; \
+	done; \
+	[ -n "$$missing" ] || exit 0; \
+	install="apt-get update && apt-get install -y --no-install-recommends$$missing"; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "error: the test suite needs the Debian package(s)$$missing; run as root: $$install" >&2; \
+		echo "       (or set CHROMIUM_PATH to a Chromium binary)" >&2; exit 1; \
+	fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "error: the test suite needs$$missing and there is no apt-get here; install it" \
+			"with your package manager (or set CHROMIUM_PATH to a Chromium binary)" >&2; exit 1; \
+	fi; \
+	echo "installing$$missing for the test suite: $$install"; \
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing
 
 lint: $(DEV_STAMP)  ## ruff check (lint + import order) and mypy
 	$(VENV)/bin/ruff check .
@@ -74,7 +97,6 @@ bench: $(RUNTIME_STAMP)  ## run bench/*.py (BENCH=bench/x.py runs one); results 
 	for s in $$scripts; do echo "== $$s"; $(PY) $$s || exit $$?; done
 
 clean:  ## stop the stack and delete var/ (database, logs, Redis data, checkpoints, TensorBoard runs); keeps .venv
-	@if [ -x $(PY) ] && [ -f $(VAR_DIR)/runstack.json ]; then $(PY) manage.py runstack --stop; fi
-	@if [ -x $(PY) ] && [ -S $(VAR_DIR)/redis/redis.sock ]; then \
-		$(PY) -c 'import sys; from pathlib import Path; from summarizer_project.embedded_redis import stop; stop(Path(sys.argv[1]))' $(VAR_DIR); fi
+	@if [ -x $(PY) ] && { [ -f $(VAR_DIR)/runstack.json ] || [ -S $(VAR_DIR)/redis/redis.sock ]; }; then \
+		$(PY) manage.py runstack --stop; fi
 	rm -rf $(VAR_DIR)

@@ -22,3 +22,31 @@ def api(user):
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def pytest_sessionstart(session):
+    """STATIC_ROOT before collection (tests/jobs/test_api_fuzz.py builds the WSGI app on
+    import): whitenoise warns on every handler it builds while it is missing, and
+    settings no longer create it."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def embedded_redis():
+    """The embedded Redis for the whole session when REDIS_URL is unset (settings only
+    name its socket; nothing else starts it), stopped at the end."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from devstack import embedded_redis
+
+    if not embedded_redis.in_use():
+        yield False  # CI: the system Redis from REDIS_URL
+        return
+    with embedded_redis.running(Path(settings.VAR_DIR) / "log" / "redis-tests.log") as started:
+        yield started

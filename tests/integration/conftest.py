@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _database_url() -> str:
     """The URL of the test database this process created, for the worker to use."""
     s = connection.settings_dict
-    if s["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         return f"sqlite:///{s['NAME']}"
     user = s.get("USER") or "postgres"
     password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""

@@ -8,8 +8,10 @@ import stat
 
 import pytest
 
-from jobs import demo, services
-from jobs.management.commands import runstack
+from devstack import demo, processes
+from devstack.management.commands import runstack
+from devstack.supervisor import Supervisor
+from jobs import services
 from ml.text import detect_language, split_sentences
 
 
@@ -129,8 +131,8 @@ def test_port_in_use_detects_a_listening_socket():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        assert runstack.port_in_use(port)
-    assert not runstack.port_in_use(port)
+        assert processes.port_in_use(port)
+    assert not processes.port_in_use(port)
 
 
 def test_runstack_refuses_a_taken_port(settings, tmp_path):
@@ -146,9 +148,9 @@ def test_runstack_refuses_a_taken_port(settings, tmp_path):
 
 
 def test_health_problem_names_the_missing_worker_and_its_log(tmp_path):
-    cmd = runstack.Command()
+    cmd = Supervisor(runstack.Command(), {})
     cmd.children = [
-        runstack.Child(name, [], tmp_path / f"{name}.log", what)
+        processes.Child(name, [], tmp_path / f"{name}.log", what)
         for name, what in [
             ("worker-inference", "the Celery inference worker"),
             ("worker-training", "the Celery training worker"),

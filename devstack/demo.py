@@ -227,18 +227,22 @@ def format_summary(title: str, data: dict[str, Any], reference: str = "") -> str
     return "\n".join(lines)
 
 
-def run_demo(
-    base_url: str,
-    credentials: Credentials,
-    out: TextIO,
-    corpus: Path = SAMPLE_CORPUS,
-    timeout: float = 300.0,
-) -> bool:
-    """Submit the corpus, wait for its summaries and print them. True if all succeeded."""
+def connect(
+    base_url: str, credentials: Credentials, corpus: Path = SAMPLE_CORPUS
+) -> tuple[ApiClient, list[SampleDocument]]:
+    """A logged-in client and the corpus, for run_demo and train_and_summarize."""
     docs = load_corpus(corpus)
     client = ApiClient(base_url)
     client.login(credentials)
-    out.write(f"Submitting {len(docs)} sample documents to {base_url}/api/documents/batch/ ...\n")
+    return client, docs
+
+
+def run_demo(
+    client: ApiClient, docs: list[SampleDocument], out: TextIO, timeout: float = 300.0
+) -> bool:
+    """Submit the corpus, wait for its summaries and print them. True if all succeeded."""
+    batch_url = f"{client.base_url}/api/documents/batch/"
+    out.write(f"Submitting {len(docs)} sample documents to {batch_url} ...\n")
     created = client.submit_batch(docs)
     titles = {d["summary"]["id"]: d["title"] for d in created if d.get("summary")}
     references = {d.id: d.reference_summary for d in docs}
@@ -348,16 +352,9 @@ def format_run(run: dict[str, Any]) -> str:
 
 
 def train_and_summarize(
-    base_url: str,
-    credentials: Credentials,
-    out: TextIO,
-    corpus: Path = SAMPLE_CORPUS,
-    timeout: float = 1200.0,
+    client: ApiClient, docs: list[SampleDocument], out: TextIO, timeout: float = 1200.0
 ) -> bool:
     """Train a small BertSumExt through the API unless one is active, then summarize with it."""
-    docs = load_corpus(corpus)
-    client = ApiClient(base_url)
-    client.login(credentials)
     version = active_version(client)
     if version is None:
         out.write(

@@ -1,0 +1,82 @@
+"""What the stack runs: the command line of each child and the environment they share."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from . import embedded_redis
+from .processes import HOST, Child
+
+
+def _tool(name: str, module: str) -> list[str]:
+    """The venv's console script NAME, else ``python -m MODULE``."""
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", module]
+
+
+def redis_child(log_dir: Path) -> Child:
+    return Child("redis", embedded_redis.argv(), log_dir / "redis.log", "the embedded Redis")
+
+
+def _celery_children(opts: dict[str, Any], log_dir: Path) -> list[Child]:
+    celery = [*_tool("celery", "celery"), "--app=summarizer_project"]
+    inference = "worker --loglevel=INFO --queues=inference,default --hostname=inference@%h"
+    # One run at a time; a fresh child process per run gives its memory back.
+    training = (
+        "worker --loglevel=INFO --queues=training --hostname=training@%h "
+        "--concurrency=1 --max-tasks-per-child=1"
+    )
+    concurrency = f"--concurrency={opts['inference_concurrency']}"
+    specs = [
+        ("worker-inference", "the Celery inference worker", [*inference.split(), concurrency]),
+        ("worker-training", "the Celery training worker", training.split()),
+        ("beat", "Celery beat", ["beat", "--loglevel=INFO"]),
+    ]
+    return [Child(n, [*celery, *args], log_dir / f"{n}.log", what) for n, what, args in specs]
+
+
+def _web_child(opts: dict[str, Any], log_dir: Path) -> Child:
+    web = "summarizer_project.wsgi:application --graceful-timeout=10 --access-logfile=-"
+    argv = [
+        *_tool("gunicorn", "gunicorn"),
+        *web.split(),
+        f"--bind={HOST}:{opts['port']}",
+        f"--workers={opts['web_workers']}",
+    ]
+    return Child("web", argv, log_dir / "web.log", "the web server (gunicorn)")
+
+
+def _tensorboard_child(opts: dict[str, Any], log_dir: Path) -> Child:
+    argv = [
+        *_tool("tensorboard", "tensorboard.main"),
+        f"--logdir={settings.TENSORBOARD_LOGDIR}",
+        f"--host={HOST}",
+        f"--port={opts['tensorboard_port']}",
+    ]
+    return Child("tensorboard", argv, log_dir / "tensorboard.log", "TensorBoard")
+
+
+def service_children(opts: dict[str, Any], log_dir: Path) -> list[Child]:
+    """Workers, beat, web and (unless --no-tensorboard) TensorBoard, in start order."""
+    children = [*_celery_children(opts, log_dir), _web_child(opts, log_dir)]
+    if not opts["no_tensorboard"]:
+        children.append(_tensorboard_child(opts, log_dir))
+    return children
+
+
+def child_env(tensorboard_port: int | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+        "PYTHONUNBUFFERED": "1",
+    }
+    if tensorboard_port:
+        # The admin proxies staff to this TensorBoard (/admin/jobs/trainingrun/tensorboard/);
+        # API links to training runs point at it directly (it listens on loopback only).
+        env.setdefault("TENSORBOARD_INTERNAL_URL", f"http://{HOST}:{tensorboard_port}")
+    return env
