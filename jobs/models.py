@@ -2,23 +2,36 @@
 
 Every job is a row with a status machine, attempts, a lease token and a
 heartbeat: the database is the source of truth, the broker only a doorbell
-(DESIGN.md §2). All writes go through ``jobs.services``.
+(``jobs.services.leases``). All writes go through ``jobs.services``.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 
+if TYPE_CHECKING:  # without django-stubs mypy sees Django as Any: say what a member is
+    from enum import StrEnum
+    from typing import ClassVar
 
-class ModelKind(models.TextChoices):
+    class TextChoices(StrEnum):
+        choices: ClassVar[list[tuple[str, str]]]
+        values: ClassVar[list[str]]
+        label: str
+else:
+    TextChoices = models.TextChoices
+
+
+class ModelKind(TextChoices):
     BERTSUMEXT = "bertsumext", "BertSumExt"
     MATCHSUM = "matchsum", "MatchSum"
     LEAD3 = "lead3", "Lead-3"
     TEXTRANK = "textrank", "TextRank"
 
 
-class JobStatus(models.TextChoices):
+class JobStatus(TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -29,7 +42,7 @@ class JobStatus(models.TextChoices):
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
-class Split(models.TextChoices):
+class Split(TextChoices):
     NONE = "", "None"
     TRAIN = "train", "Train"
     VALIDATION = "validation", "Validation"
@@ -128,12 +141,12 @@ class Summary(models.Model):
         return f"Summary {self.pk} ({self.model or 'default'}, {self.status})"
 
 
-class TrainableKind(models.TextChoices):
+class TrainableKind(TextChoices):
     BERTSUMEXT = "bertsumext", "BertSumExt"
     MATCHSUM = "matchsum", "MatchSum"
 
 
-class Trigger(models.TextChoices):
+class Trigger(TextChoices):
     MANUAL = "manual", "Manual (staff)"
     SCHEDULE = "schedule", "Schedule (beat)"
 
@@ -247,12 +260,12 @@ class ModelVersion(models.Model):
         return f"{self.kind} v{self.pk}"
 
 
-class ErrorKind(models.TextChoices):
+class ErrorKind(TextChoices):
     FALSE_POSITIVE = "fp", "False positive"
     FALSE_NEGATIVE = "fn", "False negative"
 
 
-class ReviewStatus(models.TextChoices):
+class ReviewStatus(TextChoices):
     OPEN = "open", "Open"
     CONFIRMED = "confirmed", "Model was wrong (gold label kept)"
     FLIPPED = "flipped", "Gold label flipped"

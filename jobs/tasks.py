@@ -1,34 +1,42 @@
-"""Celery tasks: thin, take ids, idempotent; each is one call into services."""
+"""Celery tasks: thin, take ids, idempotent; each is one call into a worker or a service.
+
+The only module that imports ``jobs.workers``. The services send these tasks by
+name (``jobs.services.queue``), so the names and queues here are the contract
+with messages already in the broker: they never change.
+"""
 
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from .services import leases, queue
+from .services.training import retrain_if_new_data as retrain
+from .workers import summarize as summarize_worker
+from .workers import train as train_worker
 
 
-@shared_task(
-    name="jobs.summarize",
-    soft_time_limit=settings.SUMMARY_SOFT_TIME_LIMIT,
-    time_limit=settings.SUMMARY_TIME_LIMIT,
-)
+def _limits(prefix: str) -> dict[str, int]:
+    """The soft and hard time limits of settings.<prefix>_[SOFT_]TIME_LIMIT."""
+    return {
+        "soft_time_limit": getattr(settings, f"{prefix}_SOFT_TIME_LIMIT"),
+        "time_limit": getattr(settings, f"{prefix}_TIME_LIMIT"),
+    }
+
+
+@shared_task(name=queue.SUMMARIZE, **_limits("SUMMARY"))
 def summarize(summary_id: int) -> None:
-    services.run_summary(summary_id)
+    summarize_worker.run(summary_id)
 
 
-@shared_task(name="jobs.reap_stale_jobs", time_limit=120)
+@shared_task(name=queue.REAP_STALE_JOBS, time_limit=120)
 def reap_stale_jobs() -> None:
-    services.reap_stale_jobs()
+    leases.reap_stale_jobs()
 
 
-@shared_task(
-    name="jobs.train",
-    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT,
-    time_limit=settings.TRAINING_TIME_LIMIT,
-)
+@shared_task(name=queue.TRAIN, **_limits("TRAINING"))
 def train(run_id: int) -> None:
-    services.run_training(run_id)
+    train_worker.run(run_id)
 
 
-@shared_task(name="jobs.retrain_if_new_data", time_limit=120)
+@shared_task(name=queue.RETRAIN_IF_NEW_DATA, time_limit=120)
 def retrain_if_new_data(kind: str = "bertsumext") -> None:
-    services.retrain_if_new_data(kind)
+    retrain(kind)

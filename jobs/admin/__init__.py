@@ -2,12 +2,16 @@
 versions and misclassified sentences.
 
 Every page is read-only; what changes state (requeue, launch, cancel, review,
-promote, roll back) is an action or a button that calls ``jobs.services``.
+promote, roll back) is an action or a button that calls a function of
+``jobs.services``; what the pages show comes from ``queries``.
 Pages need a staff login (the admin's own check); actions also need the
 model's "change" permission, which superusers have.
 
-Split by page: ``base`` (the read-only admin and helpers), ``documents``,
-``training_runs``, ``model_versions`` and ``reviews``. Importing this package
+One module per page: ``documents`` (documents and summaries), ``training_runs``,
+``model_versions`` and ``reviews`` (misclassified sentences and label
+overrides); beside them ``base`` (the read-only admin and HTML helpers),
+``queries`` (the read models), ``forms``, ``charts`` and ``tensorboard`` (the
+staff-only TensorBoard proxy). Importing this package
 registers every page.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
@@ -46,6 +46,23 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         if not self.may(request):
             raise PermissionDenied
 
+    def one_selected(self, request: HttpRequest, queryset, warning: str) -> Any:
+        """The one row an action was run on; None (and `warning` shown) unless just one."""
+        rows = list(queryset[:2])
+        if len(rows) != 1:
+            self.message_user(request, warning, messages.WARNING)
+            return None
+        return rows[0]
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """Who may run the actions marked ``permissions=["operate"]``."""
+        return self.may(request)
+
+    @admin.display(description="document", ordering="document")
+    def document_link(self, obj):
+        """A column for the pages whose rows belong to a document."""
+        return admin_link(obj.document)
+
 
 def status_badge(status: str, label: str) -> str:
     return format_html('<span class="jobs-status jobs-status-{}">{}</span>', status, label)
@@ -72,3 +89,22 @@ def fmt(value: float | None, digits: int = 2) -> str:
 def errors_url(run: TrainingRun, **filters: str) -> str:
     query = "&".join([f"run__id__exact={run.pk}", *(f"{k}={v}" for k, v in filters.items())])
     return reverse("admin:jobs_sentenceerror_changelist") + "?" + query
+
+
+def progress_bar(run: TrainingRun) -> str:
+    if not run.progress_total:
+        return format_html(
+            '<div class="jobs-progress" title="not started"><span>{}</span></div>',
+            "waiting" if run.status == JobStatus.QUEUED else "–",
+        )
+    percent = 100 * run.progress
+    return format_html(
+        '<div class="jobs-progress jobs-progress-{}" role="progressbar" aria-valuenow="{}" '
+        'aria-valuemin="0" aria-valuemax="100"><div style="width: {}%"></div>'
+        "<span>{} / {} steps</span></div>",
+        run.status,
+        f"{percent:.0f}",
+        f"{percent:.1f}",
+        run.progress_step,
+        run.progress_total,
+    )

@@ -7,14 +7,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import services
-from ..models import (
-    Document,
-    JobStatus,
-    Summary,
-)
-from ..services import dashboard
-from .base import ReadOnlyAdmin, admin_link, status_badge
+from ..models import Document, JobStatus, Summary
+from ..services.summaries import requeue_summary
+from . import queries
+from .base import ReadOnlyAdmin, status_badge
 
 # --- documents ---------------------------------------------------------------------------
 
@@ -99,7 +95,7 @@ class DocumentAdmin(ReadOnlyAdmin):
                 summary = get_object_or_404(
                     Summary, pk=int(chosen), document=document, status=JobStatus.SUCCEEDED
                 )
-            extra_context["view"] = dashboard.document_view(document, summary)
+            extra_context["view"] = queries.document_view(document, summary)
             extra_context["document"] = document
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -122,7 +118,6 @@ class SummaryAdmin(ReadOnlyAdmin):
     list_filter = ["status", "model", "model_version"]
     search_fields = ["document__title", "summary_text", "error", "=id"]
     list_select_related = ["document"]
-    actions = ["requeue"]
     readonly_fields = [
         "document_link",
         "status_display",
@@ -143,10 +138,7 @@ class SummaryAdmin(ReadOnlyAdmin):
         "heartbeat_at",
     ]
     fields = readonly_fields
-
-    @admin.display(description="document", ordering="document")
-    def document_link(self, obj):
-        return admin_link(obj.document)
+    actions = ["requeue"]
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj):
@@ -165,16 +157,13 @@ class SummaryAdmin(ReadOnlyAdmin):
             return "-"
         return format_html('<pre class="jobs-error">{}</pre>', obj.error)
 
-    def has_requeue_permission(self, request):
-        return self.may(request)
-
     @admin.action(
         description="Run the selected failed or cancelled summaries again",
-        permissions=["requeue"],
+        permissions=["operate"],
     )
     def requeue(self, request, queryset):
         total = queryset.count()
-        count = sum(services.requeue_summary(s) for s in queryset)
+        count = sum(requeue_summary(s) for s in queryset)
         level = messages.SUCCESS if count else messages.WARNING
         skipped = total - count
         note = f" ({skipped} not failed or cancelled, left as they were)" if skipped else ""
@@ -184,6 +173,6 @@ class SummaryAdmin(ReadOnlyAdmin):
         summary = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if summary is not None and summary.status == JobStatus.SUCCEEDED:
-            extra_context["view"] = dashboard.document_view(summary.document, summary)
+            extra_context["view"] = queries.document_view(summary.document, summary)
             extra_context["document"] = summary.document
         return super().change_view(request, object_id, form_url, extra_context)

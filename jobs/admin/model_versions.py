@@ -9,14 +9,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .. import services
-from ..admin_forms import ConfirmForm
-from ..models import (
-    ModelVersion,
-    TrainableKind,
-)
-from ..services import dashboard
+from ..models import ModelVersion, TrainableKind
+from ..services.errors import InvalidInput
+from ..services.versions import promote, rollback, rollback_target
+from . import queries
 from .base import ReadOnlyAdmin, admin_link, fmt, json_block
+from .forms import ConfirmForm
 
 # --- model versions --------------------------------------------------------------------------
 
@@ -73,7 +71,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         return obj.label
 
     def _metric(self, obj, key):
-        return fmt(dashboard.as_number((obj.metrics or {}).get(key)))
+        return fmt(queries.as_number((obj.metrics or {}).get(key)))
 
     @admin.display(description="ROUGE-1")
     def rouge1(self, obj):
@@ -89,7 +87,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
     @admin.display(description="mean vs Lead-3")
     def vs_lead3(self, obj):
-        delta = dashboard.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
+        delta = queries.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
         if delta is None:
             return "–"
         css = "jobs-better" if delta >= 0 else "jobs-worse"
@@ -105,18 +103,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     def metrics_display(self, obj):
         return json_block(obj.metrics)
 
-    def has_operate_permission(self, request):
-        return self.may(request)
-
     @admin.action(description="Promote the selected version…", permissions=["operate"])
     def promote_selected(self, request, queryset):
-        versions = list(queryset[:2])
-        if len(versions) != 1:
-            self.message_user(request, "Select exactly one version to promote.", messages.WARNING)
+        version = self.one_selected(request, queryset, "Select exactly one version to promote.")
+        if version is None:
             return None
-        return HttpResponseRedirect(
-            reverse("admin:jobs_modelversion_promote", args=[versions[0].pk])
-        )
+        return HttpResponseRedirect(reverse("admin:jobs_modelversion_promote", args=[version.pk]))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
@@ -125,8 +117,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             extra_context.update(
                 {
                     "version": version,
-                    "metrics_rows": dashboard.metrics_table(version.metrics or {}),
-                    "metrics_columns": dashboard.METRICS_COLUMNS,
+                    "metrics_rows": queries.metrics_table(version.metrics or {}),
+                    "metrics_columns": queries.METRICS_COLUMNS,
                     "may_operate": self.may(request),
                     "promote_url": reverse("admin:jobs_modelversion_promote", args=[version.pk]),
                     "rollback_url": reverse(
@@ -136,7 +128,10 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             )
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _confirm_page(self, request, **context):
+    def _confirm_page(self, request, new, current, **context):
+        """The confirmation page: `new` (the version to activate) beside `current`."""
+        context["new_rows"] = queries.metrics_table(new.metrics or {}) if new else None
+        context["current_rows"] = queries.metrics_table(current.metrics or {}) if current else None
         return TemplateResponse(
             request,
             "admin/jobs/modelversion/confirm.html",
@@ -144,7 +139,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "media": self.media,
-                "columns": dashboard.METRICS_COLUMNS,
+                "columns": queries.METRICS_COLUMNS,
+                "new": new,
+                "current": current,
                 **context,
             },
         )
@@ -156,8 +153,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         change_url = reverse("admin:jobs_modelversion_change", args=[version.pk])
         if request.method == "POST" and ConfirmForm(request.POST).is_valid():
             try:
-                services.promote(version, request.user)
-            except services.InvalidInput as exc:
+                promote(version, request.user)
+            except InvalidInput as exc:
                 self.message_user(request, exc.message, messages.ERROR)
             else:
                 self.message_user(
@@ -166,12 +163,10 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             return HttpResponseRedirect(change_url)
         return self._confirm_page(
             request,
+            version,
+            current,
             title=f"Promote {version}?",
             action="promote",
-            new=version,
-            current=current,
-            new_rows=dashboard.metrics_table(version.metrics or {}),
-            current_rows=dashboard.metrics_table(current.metrics or {}) if current else None,
             cancel_url=change_url,
         )
 
@@ -180,7 +175,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         if kind not in TrainableKind.values:
             raise Http404(f"unknown model kind {kind!r}")
         current = ModelVersion.objects.filter(kind=kind, is_active=True).first()
-        target = services.rollback_target(kind)
+        target = rollback_target(kind)
         back_url = (
             reverse("admin:jobs_modelversion_change", args=[current.pk])
             if current
@@ -188,8 +183,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         )
         if request.method == "POST" and ConfirmForm(request.POST).is_valid():
             try:
-                version = services.rollback(kind, request.user)
-            except services.InvalidInput as exc:
+                version = rollback(kind, request.user)
+            except InvalidInput as exc:
                 self.message_user(request, exc.message, messages.ERROR)
                 return HttpResponseRedirect(back_url)
             self.message_user(
@@ -202,11 +197,9 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             )
         return self._confirm_page(
             request,
+            target,
+            current,
             title=f"Roll back {kind}?",
             action="rollback",
-            new=target,
-            current=current,
-            new_rows=dashboard.metrics_table(target.metrics or {}) if target else None,
-            current_rows=dashboard.metrics_table(current.metrics or {}) if current else None,
             cancel_url=back_url,
         )

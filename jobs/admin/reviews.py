@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from ..models import ErrorKind, LabelOverride, ReviewStatus, SentenceError
-from ..services import dashboard
+from ..services.reviews import review_errors
+from . import queries
 from .base import ReadOnlyAdmin, admin_link, errors_url, status_badge
 
 
@@ -108,7 +109,7 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
 
     @admin.display(description="sentence in its context")
     def in_context(self, obj):
-        before, sentence, after = dashboard.sentence_context(obj)
+        before, sentence, after = queries.sentence_context(obj)
         return format_html(
             '<div class="jobs-context"><span class="jobs-muted">{}</span> '
             '<mark class="jobs-context-{}">{}</mark> <span class="jobs-muted">{}</span></div>',
@@ -138,23 +139,16 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     def review_display(self, obj):
         return status_badge(f"review-{obj.review_status}", obj.get_review_status_display())
 
-    @admin.display(description="document", ordering="document")
-    def document_link(self, obj):
-        return admin_link(obj.document)
-
     @admin.display(description="run", ordering="run")
     def run_link(self, obj):
         return admin_link(obj.run, f"run {obj.run_id}")
 
-    def has_review_permission(self, request):
-        return self.may(request)
-
     @admin.action(
         description="Flip the gold label (the model was right) — the next run trains on it",
-        permissions=["review"],
+        permissions=["operate"],
     )
     def flip_labels(self, request, queryset):
-        count = dashboard.review_errors(queryset.select_related("document"), "flip", request.user)
+        count = review_errors(queryset.select_related("document"), "flip", request.user)
         self.message_user(
             request,
             f"Flipped the gold label of {count} sentences; the next training run uses them.",
@@ -162,19 +156,17 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         )
 
     @admin.action(
-        description="Confirm the gold label (the model was wrong)", permissions=["review"]
+        description="Confirm the gold label (the model was wrong)", permissions=["operate"]
     )
     def confirm_labels(self, request, queryset):
-        count = dashboard.review_errors(
-            queryset.select_related("document"), "confirm", request.user
-        )
+        count = review_errors(queryset.select_related("document"), "confirm", request.user)
         self.message_user(
             request, f"Confirmed the gold label of {count} sentences.", messages.SUCCESS
         )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
-        runs = dashboard.open_corrections_by_run()
+        runs = queries.open_corrections_by_run()
         extra_context["runs_with_errors"] = [
             (run, errors_url(run, reviewed="no"), errors_url(run)) for run in runs[:10]
         ]
@@ -196,10 +188,6 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
     list_filter = ["label", ("created_by", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["document", "created_by", "source_error"]
     search_fields = ["document__title"]
-
-    @admin.display(description="document", ordering="document")
-    def document_link(self, obj):
-        return admin_link(obj.document)
 
     @admin.display(description="from misclassified sentence")
     def source(self, obj):

@@ -13,37 +13,28 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import charts, services, tensorboard_proxy
-from ..admin_forms import LaunchRetrainingForm
-from ..links import tensorboard_url
-from ..models import (
-    JobStatus,
-    ModelVersion,
-    TrainingRun,
+from ..models import JobStatus, ModelVersion, TrainingRun
+from ..services.errors import InvalidInput
+from ..services.training import (
+    RetrainingRequest,
+    cancel_training,
+    launch_retraining,
+    training_defaults,
 )
-from ..services import dashboard
-from .base import ACTIVE, ReadOnlyAdmin, admin_link, errors_url, fmt, json_block, status_badge
-
-# --- training runs -------------------------------------------------------------------------
-
-
-def progress_bar(run: TrainingRun) -> str:
-    if not run.progress_total:
-        return format_html(
-            '<div class="jobs-progress" title="not started"><span>{}</span></div>',
-            "waiting" if run.status == JobStatus.QUEUED else "–",
-        )
-    percent = 100 * run.progress
-    return format_html(
-        '<div class="jobs-progress jobs-progress-{}" role="progressbar" aria-valuenow="{}" '
-        'aria-valuemin="0" aria-valuemax="100"><div style="width: {}%"></div>'
-        "<span>{} / {} steps</span></div>",
-        run.status,
-        f"{percent:.0f}",
-        f"{percent:.1f}",
-        run.progress_step,
-        run.progress_total,
-    )
+from . import queries, tensorboard
+from .base import (
+    ACTIVE,
+    ReadOnlyAdmin,
+    admin_link,
+    errors_url,
+    fmt,
+    json_block,
+    progress_bar,
+    status_badge,
+)
+from .charts import loss_chart, rouge_chart
+from .forms import LaunchRetrainingForm
+from .tensorboard import tensorboard_url
 
 
 @admin.register(TrainingRun)
@@ -97,7 +88,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("version", "triggered_by")
-        return dashboard.with_error_counts(qs)
+        return queries.with_error_counts(qs)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -124,7 +115,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="val ROUGE (mean) vs Lead-3 / TextRank")
     def rouge_vs_baselines(self, obj):
-        rows = dashboard.metrics_table(obj.metrics or {})
+        rows = queries.metrics_table(obj.metrics or {})
         mean = rows[-1].values
         if mean["val"] is None:
             return "–"
@@ -176,22 +167,18 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     # actions
 
-    def has_operate_permission(self, request):
-        return self.may(request)
-
     @admin.action(description="Cancel the selected runs", permissions=["operate"])
     def cancel_runs(self, request, queryset):
-        count = sum(services.cancel_training(run) for run in queryset)
+        count = sum(cancel_training(run) for run in queryset)
         self.message_user(request, f"Cancelled (or asked to stop) {count} runs.", messages.SUCCESS)
 
     @admin.action(description="Launch retraining like the selected run…", permissions=["operate"])
     def launch_like(self, request, queryset):
-        runs = list(queryset[:2])
-        if len(runs) != 1:
-            self.message_user(request, "Select exactly one run to start from.", messages.WARNING)
+        run = self.one_selected(request, queryset, "Select exactly one run to start from.")
+        if run is None:
             return None
         return HttpResponseRedirect(
-            reverse("admin:jobs_trainingrun_launch") + f"?from_run={runs[0].pk}"
+            reverse("admin:jobs_trainingrun_launch") + f"?from_run={run.pk}"
         )
 
     # views
@@ -211,14 +198,14 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def run_context(self, request, run: TrainingRun) -> dict[str, Any]:
-        history = dashboard.run_history(run)
+        history = queries.run_history(run)
         metrics = run.metrics or {}
-        table = dashboard.metrics_table(metrics)
+        table = queries.metrics_table(metrics)
         return {
             "run": run,
             "progress": progress_bar(run),
             "metrics_rows": table,
-            "metrics_columns": dashboard.METRICS_COLUMNS,
+            "metrics_columns": queries.METRICS_COLUMNS,
             "has_metrics": any(v is not None for row in table for v in row.values.values()),
             "loss_chart": loss_chart(history),
             "rouge_chart": rouge_chart(history, table),
@@ -242,10 +229,10 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 get_object_or_404(TrainingRun, pk=int(source))
             )
         form = LaunchRetrainingForm(
-            request.POST or None, initial=initial, defaults=dashboard.training_defaults()
+            request.POST or None, initial=initial, defaults=training_defaults()
         )
         if request.method == "POST" and form.is_valid():
-            launch = dashboard.RetrainingRequest(
+            launch = RetrainingRequest(
                 kind=form.cleaned_data["kind"],
                 params=form.params(),
                 train_split=form.cleaned_data["train_split"],
@@ -253,8 +240,8 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 from_active=form.cleaned_data["from_active"],
             )
             try:
-                run = dashboard.launch_retraining(launch, request.user)
-            except services.InvalidInput as exc:
+                run = launch_retraining(launch, request.user)
+            except InvalidInput as exc:
                 field = exc.field if exc.field in form.fields else None
                 form.add_error(field, exc.message)
             else:
@@ -279,7 +266,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         run = get_object_or_404(TrainingRun, pk=run_id)
         if request.method != "POST":
             return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
-        if services.cancel_training(run):
+        if cancel_training(run):
             run.refresh_from_db()
             done = "cancelled" if run.status == JobStatus.CANCELLED else "asked to stop"
             self.message_user(request, f"{run} {done}.", messages.SUCCESS)
@@ -290,39 +277,4 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     def tensorboard_view(self, request, path=""):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return tensorboard_proxy.proxy(request, path)
-
-
-def loss_chart(history: dict[str, list[tuple[int, float]]]):
-    return charts.line_chart(
-        "Loss",
-        [
-            charts.Series("training loss", history.get("train/loss", []), "#2f6fb0"),
-            charts.Series(
-                "validation loss", history.get("validation/loss", []), "#d9822b", markers=True
-            ),
-        ],
-        y_label="BCE loss",
-    )
-
-
-def rouge_chart(history: dict[str, list[tuple[int, float]]], table) -> Any:
-    steps = [
-        s for tag in ("validation/rouge", "validation/rouge1") for s, _ in history.get(tag, [])
-    ]
-    series = [
-        charts.Series("ROUGE mean", history.get("validation/rouge", []), "#1f7a3a", markers=True),
-        charts.Series("ROUGE-1", history.get("validation/rouge1", []), "#7fb58f"),
-        charts.Series("ROUGE-2", history.get("validation/rouge2", []), "#b5d3bd"),
-    ]
-    if steps:
-        mean = table[-1].values
-        for column, name, color in (
-            ("lead3", "Lead-3 mean", "#8a5a9c"),
-            ("textrank", "TextRank mean", "#b08b2f"),
-            ("active_val", "active version mean", "#666666"),
-        ):
-            if mean[column] is not None:
-                span = [(min(steps), mean[column]), (max(steps), mean[column])]
-                series.append(charts.Series(name, span, color, dashed=True))
-    return charts.line_chart("Validation ROUGE (F1 × 100)", series, y_label="ROUGE")
+        return tensorboard.proxy(request, path)

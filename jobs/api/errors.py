@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from jobs.services import BatchInvalid, InvalidInput
+from jobs.services.errors import BatchInvalid, InvalidInput
 
 
 def exception_handler(exc, context):
@@ -16,7 +18,7 @@ def exception_handler(exc, context):
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, InvalidInput):
-        body = {"detail": exc.message}
+        body: dict[str, Any] = {"detail": exc.message}
         if exc.field:
             body[exc.field] = [exc.message]
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

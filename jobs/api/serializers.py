@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from jobs.links import tensorboard_url
+from jobs.admin.tensorboard import tensorboard_url
 from jobs.models import (
     Document,
     ModelKind,
@@ -13,7 +13,7 @@ from jobs.models import (
     TrainableKind,
     TrainingRun,
 )
-from jobs.services import DocumentInput
+from jobs.services.documents import DocumentInput
 
 
 class SentenceSerializer(serializers.Serializer):
@@ -26,8 +26,7 @@ class SentenceSerializer(serializers.Serializer):
 
 
 class SummarySerializer(serializers.ModelSerializer):
-    sentences = SentenceSerializer(many=True, read_only=True)
-    summary = serializers.CharField(source="summary_text", read_only=True)
+    """A summary job: its state and, once it succeeded, every sentence with its score."""
 
     class Meta:
         model = Summary
@@ -50,6 +49,9 @@ class SummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    summary = serializers.CharField(source="summary_text", read_only=True)
+    sentences = SentenceSerializer(many=True, read_only=True)
+
 
 class SummaryBriefSerializer(serializers.ModelSerializer):
     class Meta:
@@ -59,6 +61,8 @@ class SummaryBriefSerializer(serializers.ModelSerializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
+    """A document with the brief state of each of its summaries."""
+
     summaries = SummaryBriefSerializer(many=True, read_only=True)
 
     class Meta:
@@ -197,6 +201,8 @@ class TrainingRunCreateSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    """Read-only: staff change versions with the promote and rollback actions."""
+
     promoted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

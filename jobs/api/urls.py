@@ -3,8 +3,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from .staff_views import ModelVersionViewSet, TrainingRunViewSet
-from .views import DocumentViewSet, SummaryViewSet
+from .documents import DocumentViewSet, SummaryViewSet
+from .training import ModelVersionViewSet, TrainingRunViewSet
 
 router = DefaultRouter()
 router.register("documents", DocumentViewSet, basename="document")

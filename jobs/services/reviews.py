@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
-from ml.text import split_sentences
-
 from ..models import Document, LabelOverride, ReviewStatus, SentenceError
-from .documents import InvalidInput
+from ..text import split_sentences
+from .errors import InvalidInput
 
 
 @transaction.atomic
@@ -51,3 +52,19 @@ def _mark(error: SentenceError, status: str, by) -> None:
     error.reviewed_by = by
     error.reviewed_at = timezone.now()
     error.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
+
+
+REVIEW_ACTIONS = {"flip": flip_label, "confirm": confirm_label}
+
+
+@transaction.atomic
+def review_errors(errors: Iterable[SentenceError], action: str, by) -> int:
+    """Flip the gold label of (or confirm) each sentence; all or nothing."""
+    if action not in REVIEW_ACTIONS:
+        raise InvalidInput(f"unknown review action '{action}'; use flip or confirm")
+    apply = REVIEW_ACTIONS[action]
+    count = 0
+    for error in errors:
+        apply(error, by)
+        count += 1
+    return count

@@ -2,49 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import ModelVersion
-from .documents import InvalidInput
+from .errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
 GATE_METRIC = "val_rouge"  # mean of validation ROUGE-1/2/Lsum F1
-
-
-def checkpoint_sha256(directory: Path) -> str:
-    """sha256 of the weights file, so a served model can be traced to its bytes."""
-    from ml.checkpoint import WEIGHTS_NAME
-
-    digest = hashlib.sha256()
-    with open(Path(directory) / WEIGHTS_NAME, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def evaluate_version(version: ModelVersion, examples: list[Any], device: str) -> dict | None:
-    """ROUGE of a stored version on the given examples (the new run's validation set)."""
-    from ml.evaluate import evaluate
-    from ml.inference import load_system
-
-    if not Path(version.checkpoint_dir).is_dir():
-        logger.warning("%s: checkpoint %s is missing", version, version.checkpoint_dir)
-        return None
-    scores = evaluate(load_system(version.checkpoint_dir, device), examples)
-    return {
-        "val_rouge1": scores.rouge1,
-        "val_rouge2": scores.rouge2,
-        "val_rougeLsum": scores.rougeLsum,
-        GATE_METRIC: (scores.rouge1 + scores.rouge2 + scores.rougeLsum) / 3,
-    }
 
 
 @transaction.atomic

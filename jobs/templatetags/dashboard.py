@@ -2,8 +2,6 @@
 
 from django import template
 
-from ..services import dashboard
-
 register = template.Library()
 
 
@@ -13,9 +11,10 @@ def jobs_overview(context):
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("jobs.view_trainingrun"):
         return {"overview": None}
-    from ..admin.training_runs import progress_bar
+    from ..admin.base import progress_bar
+    from ..admin.queries import overview
 
-    data = dashboard.overview()
+    data = overview()
     return {
         "overview": data,
         "runs": [(run, progress_bar(run)) for run in data.active_runs],

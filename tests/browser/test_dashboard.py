@@ -15,7 +15,6 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from jobs import services
 from jobs.models import (
     JobStatus,
     LabelOverride,
@@ -24,9 +23,10 @@ from jobs.models import (
     SentenceError,
     TrainingRun,
 )
+from jobs.workers import train as train_worker
 from ml.text import split_sentences
 from tests.factories import DocumentFactory, SummaryFactory, UserFactory
-from tests.jobs.test_admin import ensure_retrain_schedule
+from tests.jobs.admin.helpers import ensure_retrain_schedule
 from tests.jobs.training_fixtures import make_corpus, tiny_params
 
 from .conftest import login, shoot
@@ -149,7 +149,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     )
     expect(page.locator(".jobs-status").first).to_have_text("Queued")
 
-    services.run_training(run.pk)  # what the training worker does, in-process
+    train_worker.run(run.pk)  # what the training worker does, in-process
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED, run.error
     page.goto(f"/admin/jobs/trainingrun/{run.pk}/change/")

@@ -11,7 +11,7 @@ import pytest
 from devstack import demo, processes
 from devstack.management.commands import runstack
 from devstack.supervisor import Supervisor
-from jobs import services
+from jobs.services.documents import DocumentInput, validate_document
 from ml.text import detect_language, split_sentences
 
 
@@ -22,10 +22,8 @@ def test_sample_corpus_is_valid_and_varied():
     languages = [detect_language(d.text) for d in docs]
     assert "ko" in languages
     for doc in docs:
-        services.validate_document(
-            services.DocumentInput(
-                text=doc.text, title=doc.id, reference_summary=doc.reference_summary
-            )
+        validate_document(
+            DocumentInput(text=doc.text, title=doc.id, reference_summary=doc.reference_summary)
         )
         n = len(split_sentences(doc.text))
         assert 6 <= n <= 15, (doc.id, n)

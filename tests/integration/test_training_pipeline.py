@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs import services
 from jobs.models import JobStatus, ModelVersion, SentenceError, Summary, TrainingRun
+from jobs.services.leases import reap_stale_jobs
+from jobs.services.training import start_training
 from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
 
 pytestmark = pytest.mark.integration
@@ -106,7 +107,7 @@ def test_killed_training_worker_resumes_from_checkpoint(workers, staff, settings
     settings.TRAINING_STALE_AFTER = 3
     make_corpus(staff)
     first_worker = workers.start("training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
-    run = services.start_training(
+    run = start_training(
         "bertsumext", params=tiny_params(max_steps=60, eval_every=10), triggered_by=staff
     )
     wait_for(
@@ -127,7 +128,7 @@ def test_killed_training_worker_resumes_from_checkpoint(workers, staff, settings
         "a stale heartbeat",
         workers,
     )
-    assert services.reap_stale_jobs().requeued == 1
+    assert reap_stale_jobs().requeued == 1
     done = wait_for(lambda: finished(run.pk), 300, "the resumed run", workers)
     assert done.status == JobStatus.SUCCEEDED, done.error
     assert done.attempts == 2

@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs import services
 from jobs.models import Split
+from jobs.services.documents import import_examples
+from jobs.services.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -38,8 +39,8 @@ class Command(BaseCommand):
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read {path}: {exc}") from exc
         try:
-            created, skipped = services.import_examples(user, examples, split)
-        except services.InvalidInput as exc:
+            created, skipped = import_examples(user, examples, split)
+        except InvalidInput as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             self.style.SUCCESS(

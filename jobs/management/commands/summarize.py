@@ -5,9 +5,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs import engines, services
+from jobs import engines
+from jobs.api.uploads import read_upload
 from jobs.models import ModelKind
-from jobs.uploads import read_upload
+from jobs.services.documents import DocumentInput, validate_document
+from jobs.services.errors import InvalidInput
+from jobs.services.summaries import summarize_text
 
 
 class Command(BaseCommand):
@@ -31,11 +34,9 @@ class Command(BaseCommand):
             name, data = path.name, path.read_bytes()
         try:
             _title, text = read_upload(name, data)
-            services.validate_document(
-                services.DocumentInput(text=text, model=model, max_sentences=max_sentences)
-            )
-            result, resolved = services.summarize_text(text, model, max_sentences)
-        except (services.InvalidInput, engines.ModelUnavailable) as exc:
+            validate_document(DocumentInput(text=text, model=model, max_sentences=max_sentences))
+            result, resolved = summarize_text(text, model, max_sentences)
+        except (InvalidInput, engines.ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         if json:
             self.stdout.write(_as_json(result, resolved))

@@ -8,8 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from jobs import services
 from jobs.models import ModelVersion, TrainingRun
+from jobs.services.training import cancel_training, start_training
+from jobs.services.versions import promote, rollback
 
 from .serializers import (
     ModelVersionSerializer,
@@ -29,7 +30,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def create(self, request):
         form = TrainingRunCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        run = services.start_training(
+        run = start_training(
             form.validated_data["kind"],
             params=form.validated_data["params"],
             triggered_by=request.user,
@@ -42,7 +43,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
-        if not services.cancel_training(run):
+        if not cancel_training(run):
             return Response(
                 {"detail": f"run {run.pk} already finished ({run.status})"},
                 status=status.HTTP_409_CONFLICT,
@@ -63,7 +64,7 @@ class ModelVersionViewSet(
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
         version = self.get_object()
-        services.promote(version, request.user)
+        promote(version, request.user)
         version.refresh_from_db()
         return Response(self.get_serializer(version).data)
 
@@ -72,5 +73,5 @@ class ModelVersionViewSet(
     def rollback(self, request):
         form = RollbackSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        version = services.rollback(form.validated_data["kind"], request.user)
+        version = rollback(form.validated_data["kind"], request.user)
         return Response(self.get_serializer(version).data)

@@ -1,4 +1,4 @@
-"""REST API views: parse and check the request, call one service, render."""
+"""REST API for clients: documents and their summaries (parse, call one service, render)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from jobs import services
 from jobs.models import Document, Summary
-from jobs.uploads import read_upload
+from jobs.services.documents import (
+    DocumentInput,
+    Submission,
+    delete_document,
+    submit_document,
+    submit_documents,
+)
+from jobs.services.summaries import request_summary
 
 from .parsers import JSONLinesParser, JSONLParser
 from .serializers import (
@@ -22,9 +28,10 @@ from .serializers import (
     SummarizeOptionsSerializer,
     SummarySerializer,
 )
+from .uploads import read_upload
 
 
-def _created_response(submissions: list[services.Submission], many: bool) -> Response:
+def _created_response(submissions: list[Submission], many: bool) -> Response:
     context = {"summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary}}
     docs = [s.document for s in submissions]
     data = DocumentCreatedSerializer(docs if many else docs[0], many=many, context=context).data
@@ -60,7 +67,7 @@ class DocumentViewSet(
             upload.is_valid(raise_exception=True)
             d = upload.validated_data
             title, text = read_upload(d["file"].name, d["file"].read())
-            item = services.DocumentInput(
+            item = DocumentInput(
                 text=text,
                 title=d["title"] or title,
                 reference_summary=d["reference_summary"],
@@ -74,7 +81,7 @@ class DocumentViewSet(
             serializer = DocumentInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             item = serializer.to_input()
-        return _created_response([services.submit_document(request.user, item)], many=False)
+        return _created_response([submit_document(request.user, item)], many=False)
 
     @extend_schema(
         request={
@@ -105,7 +112,7 @@ class DocumentViewSet(
                 errors[str(i)] = serializer.errors
         if errors:
             raise ValidationError({"detail": "no document was stored", "errors": errors})
-        return _created_response(services.submit_documents(request.user, items), many=True)
+        return _created_response(submit_documents(request.user, items), many=True)
 
     @extend_schema(request=SummarizeOptionsSerializer, responses={202: SummarySerializer})
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
@@ -113,7 +120,7 @@ class DocumentViewSet(
         document = self.get_object()
         options = SummarizeOptionsSerializer(data=request.data or {})
         options.is_valid(raise_exception=True)
-        summary = services.request_summary(
+        summary = request_summary(
             document,
             request.user,
             model=options.validated_data["model"],
@@ -122,7 +129,7 @@ class DocumentViewSet(
         return Response(SummarySerializer(summary).data, status=status.HTTP_202_ACCEPTED)
 
     def perform_destroy(self, instance):
-        services.delete_document(instance)
+        delete_document(instance)
 
 
 class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -1,4 +1,5 @@
-"""REST API: contract of DESIGN.md §4, owner scoping and clear 4xx on bad input."""
+"""REST API for clients: the documents and summaries contract, owner scoping and clear 4xx
+on bad input."""
 
 import json
 
@@ -6,8 +7,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from jobs import services
 from jobs.models import Document, Summary
+from jobs.services.summaries import request_summary
+from jobs.workers import summarize as summarize_worker
 from tests.factories import ARTICLE, DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +46,7 @@ def test_create_json_returns_document_and_queued_summary(api, user):
 def test_summary_detail_after_worker_ran(api):
     resp = api.post("/api/documents/", {"text": ARTICLE, "model": "lead3"}, format="json")
     summary_id = resp.json()["summary"]["id"]
-    services.run_summary(summary_id)
+    summarize_worker.run(summary_id)
     body = api.get(f"/api/summaries/{summary_id}/").json()
     assert body["status"] == "succeeded"
     assert body["model"] == "lead3"
@@ -186,13 +188,13 @@ def test_owner_scoping(api, user):
     assert [d["id"] for d in listed["results"]] == [mine.pk]
     assert api.get(f"/api/documents/{theirs.pk}/").status_code == 404
     assert api.post(f"/api/documents/{theirs.pk}/summarize/", {}, format="json").status_code == 404
-    their_summary = services.request_summary(theirs, theirs.owner)
+    their_summary = request_summary(theirs, theirs.owner)
     assert api.get(f"/api/summaries/{their_summary.pk}/").status_code == 404
 
 
 def test_owner_deletes_a_document_with_its_summaries(api, user):
     doc = DocumentFactory(owner=user)
-    summary = services.request_summary(doc, user)
+    summary = request_summary(doc, user)
     theirs = DocumentFactory(owner=UserFactory())
     assert api.delete(f"/api/documents/{theirs.pk}/").status_code == 404
     assert Document.objects.filter(pk=theirs.pk).exists()
@@ -200,7 +202,7 @@ def test_owner_deletes_a_document_with_its_summaries(api, user):
     assert api.delete(f"/api/documents/{doc.pk}/").status_code == 204
     assert api.get(f"/api/documents/{doc.pk}/").status_code == 404
     assert not Summary.objects.filter(pk=summary.pk).exists()
-    services.run_summary(summary.pk)  # its task arrives after the delete: dropped quietly
+    summarize_worker.run(summary.pk)  # its task arrives after the delete: dropped quietly
     assert not Summary.objects.filter(pk=summary.pk).exists()
     assert api.delete(f"/api/documents/{doc.pk}/").status_code == 404
 

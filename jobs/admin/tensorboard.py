@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ CHUNK = 64 * 1024
 def upstream_url() -> str:
     """Where TensorBoard listens (never shown to browsers)."""
     return settings.TENSORBOARD_INTERNAL_URL
+
+
+def tensorboard_url(run, request=None) -> str:
+    """TensorBoard, through the admin's staff-only proxy, filtered to one run.
+
+    The run's logdir is run-<id> under TENSORBOARD_LOGDIR; runFilter is a regular
+    expression, anchored so that run-1 does not also show run-10..19.
+    """
+    url = f"{reverse('admin:jobs_trainingrun_tensorboard')}?runFilter=%5Erun-{run.pk}%24#timeseries"
+    return request.build_absolute_uri(url) if request is not None else url
 
 
 def proxy(request: HttpRequest, path: str = "") -> HttpResponse:

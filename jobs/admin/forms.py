@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from .models import Split, TrainableKind
+from ..models import Split, TrainableKind
 
 SPLITS = [(value, label) for value, label in Split.choices if value]
 

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import PurePath
 
-from .services import InvalidInput
+from jobs.services.errors import InvalidInput
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 _BLOCK_TAGS = {

@@ -1,25 +1,20 @@
-"""What the staff dashboard (Django admin) shows and does.
+"""What the staff dashboard (Django admin) shows: its read models.
 
-Read side: a document's sentences highlighted by the latest summary's scores
-with ROUGE against its reference, a misclassified sentence in its context, a
-training run's history from its TensorBoard event files, its metrics beside the
-baselines. Write side: bulk review of misclassified sentences and launching a
-retraining run, both through the services in this package.
+A document's sentences highlighted by the latest summary's scores with ROUGE
+against its reference, a misclassified sentence in its context, a training
+run's history from its TensorBoard event files, its metrics beside the
+baselines, and the front page's overview. Every write is in ``jobs.services``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-
-from ml.text import split_sentences
 
 from ..models import (
     Document,
@@ -28,15 +23,10 @@ from ..models import (
     ModelVersion,
     ReviewStatus,
     SentenceError,
-    Split,
     Summary,
-    TrainableKind,
     TrainingRun,
-    Trigger,
 )
-from .documents import InvalidInput
-from .reviews import confirm_label, flip_label
-from .training import start_training
+from ..text import rouge_of, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +123,7 @@ def document_view(document: Document, summary: Summary | None = None) -> Documen
     if position < len(text):
         view.segments.append(Segment(text[position:]))
     if view.reference_sentences:
-        from ml.rouge import score_summary
-
-        view.rouge = score_summary([s.text for s in view.selected], document.reference_summary)
+        view.rouge = rouge_of([s.text for s in view.selected], document.reference_summary)
     return view
 
 
@@ -270,64 +258,6 @@ def open_corrections_by_run() -> list[TrainingRun]:
         with_error_counts(TrainingRun.objects.all())
         .filter(all_errors__gt=0)
         .order_by("-created_at", "-id")
-    )
-
-
-# --- writes --------------------------------------------------------------------------
-
-
-REVIEW_ACTIONS = {"flip": flip_label, "confirm": confirm_label}
-
-
-@transaction.atomic
-def review_errors(errors: Iterable[SentenceError], action: str, by) -> int:
-    """Flip the gold label of (or confirm) each sentence; all or nothing."""
-    if action not in REVIEW_ACTIONS:
-        raise InvalidInput(f"unknown review action '{action}'; use flip or confirm")
-    apply = REVIEW_ACTIONS[action]
-    count = 0
-    for error in errors:
-        apply(error, by)
-        count += 1
-    return count
-
-
-@dataclass(frozen=True)
-class RetrainingRequest:
-    kind: str
-    params: dict[str, Any]
-    train_split: str = Split.TRAIN
-    val_split: str = Split.VALIDATION
-    from_active: bool = False  # fine-tune the active version instead of the base encoder
-
-
-def training_defaults(kind: str = TrainableKind.BERTSUMEXT) -> dict[str, Any]:
-    """The settings a run gets for what it leaves out (the kind's recipe and
-    TRAINING_DEFAULTS over the config's own defaults)."""
-    from .training import training_config
-
-    return training_config(kind, {}).to_dict()
-
-
-def launch_retraining(request: RetrainingRequest, by) -> TrainingRun:
-    """Staff "Launch retraining": queue a run; fine-tune the active version if asked."""
-    params = dict(request.params)
-    if request.from_active:
-        active = ModelVersion.objects.filter(kind=request.kind, is_active=True).first()
-        if active is None:
-            raise InvalidInput(f"no {request.kind} version is active to start from", "from_active")
-        if not Path(active.checkpoint_dir).is_dir():
-            raise InvalidInput(
-                f"the checkpoint of {active} is missing: {active.checkpoint_dir}", "from_active"
-            )
-        params["init_from"] = active.checkpoint_dir
-    return start_training(
-        request.kind,
-        params=params,
-        triggered_by=by,
-        trigger=Trigger.MANUAL,
-        train_split=request.train_split,
-        val_split=request.val_split,
     )
 
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from jobs.models import Document
 from tests.factories import ARTICLE
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,23 @@
+"""Errors the services raise for bad input; the API and admin show their message."""
+
+from __future__ import annotations
+
+
+class InvalidInput(ValueError):
+    """Bad input from a client or operator; the message says what is wrong."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BatchInvalid(InvalidInput):
+    """Some documents of a batch are invalid; `errors` maps item index to message."""
+
+    def __init__(self, errors: dict[int, str]):
+        first = min(errors)
+        super().__init__(
+            f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}"
+        )
+        self.errors = errors

@@ -1,0 +1,32 @@
+"""Messages to the workers: sent by task name, on commit.
+
+The names are the ones the tasks in ``jobs.tasks`` are registered under (and
+that messages already in the broker carry), so they never change. Sending by
+name keeps the write layer free of the task modules; the queues are the ones
+CELERY_TASK_ROUTES gives these names.
+
+A message is sent only once the transaction commits, so a rolled-back request
+never leaves a message for a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from celery import current_app
+from django.db import transaction
+
+SUMMARIZE = "jobs.summarize"
+TRAIN = "jobs.train"
+REAP_STALE_JOBS = "jobs.reap_stale_jobs"
+RETRAIN_IF_NEW_DATA = "jobs.retrain_if_new_data"
+
+INFERENCE_QUEUE = "inference"
+TRAINING_QUEUE = "training"
+QUEUES = {SUMMARIZE: INFERENCE_QUEUE, TRAIN: TRAINING_QUEUE}
+
+
+def enqueue_on_commit(task_name: str, *args: object) -> None:
+    """Send `task_name(*args)` to its queue once the current transaction commits."""
+    options = {"queue": QUEUES[task_name]} if task_name in QUEUES else {}
+    transaction.on_commit(partial(current_app.send_task, task_name, args=list(args), **options))

@@ -1,0 +1,57 @@
+"""Summaries: queue one, run one again, summarize a text synchronously."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from .. import engines
+from ..models import Document, JobStatus, Summary
+from . import leases
+from .validation import validate_max_sentences, validate_model
+
+
+def create_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
+    """A QUEUED summary row, its message sent on commit (callers validate first)."""
+    summary = Summary.objects.create(
+        document=document,
+        status=JobStatus.QUEUED,
+        requested_by=requested_by,
+        requested_model=model,
+        model=model,
+        max_sentences=max_sentences,
+    )
+    leases.enqueue(leases.SUMMARY, summary)
+    return summary
+
+
+@transaction.atomic
+def request_summary(document: Document, requested_by, model: str = "", max_sentences: int = 3):
+    """Queue a new summary of an existing document."""
+    model = validate_model(model)
+    validate_max_sentences(max_sentences)
+    return create_summary(document, requested_by, model, max_sentences)
+
+
+@transaction.atomic
+def requeue_summary(summary: Summary) -> bool:
+    """Staff action: run a failed or cancelled summary again (fresh attempts)."""
+    summary = Summary.objects.select_for_update().get(pk=summary.pk)
+    if summary.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return False
+    summary.status = JobStatus.QUEUED
+    summary.attempts = 0
+    summary.error = ""
+    summary.lease_token = None
+    summary.finished_at = None
+    summary.save()
+    leases.enqueue(leases.SUMMARY, summary)
+    return True
+
+
+def summarize_text(text: str, model: str = "", max_sentences: int = 3):
+    """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved)."""
+    resolved = engines.resolve(validate_model(model))
+    validate_max_sentences(max_sentences)
+    system = engines.get_system(resolved)
+    result = system.summarize([text], max_sentences=max_sentences)[0]
+    return result, resolved

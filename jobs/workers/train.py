@@ -1,0 +1,230 @@
+"""The training worker: train one queued run to the end (prepare, fit, record).
+
+Idempotent; a second attempt (after a lost worker) resumes from the run's last
+checkpoint. The outcome is stored only while the attempt holds the run's lease.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import (
+    Document,
+    ErrorKind,
+    JobStatus,
+    ModelVersion,
+    SentenceError,
+    TrainableKind,
+    TrainingRun,
+)
+from ..services import leases
+from ..services.training import active_extractor, training_config
+from ..services.versions import apply_promotion_gate
+from .checkpoints import (
+    checkpoint_sha256,
+    evaluate_version,
+    latest_checkpoint_step,
+    training_device,
+)
+from .heartbeat import Heartbeat
+from .training_data import TrainingData, build_training_data
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Plan:
+    """What one attempt trains with."""
+
+    data: TrainingData
+    out_dir: Path
+    device: str
+    config: Any
+    trainer: Callable[..., Any]
+    trainer_kwargs: dict[str, Any]
+
+
+def run(run_id: int) -> None:
+    """Train a queued run to the end. Idempotent; resumes from the last checkpoint."""
+    claimed = leases.claim(leases.TRAINING_RUN, run_id)
+    if claimed is None:
+        return
+    job, lease = claimed
+    interval = settings.TRAINING_HEARTBEAT_SECONDS
+    try:
+        with Heartbeat(leases.TRAINING_RUN, run_id, lease, interval) as heartbeat:
+            plan = prepare(job, lease)
+            if plan is None:
+                return
+            result = fit(job, plan, heartbeat)
+            if heartbeat.lease_lost:
+                logger.warning("run %s: lease lost during training; result discarded", run_id)
+                return
+            record(job, lease, plan, result)
+    except Exception as exc:
+        logger.exception("run %s failed", run_id)
+        _finish(job, lease, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+def _finish(job: TrainingRun, lease: uuid.UUID, **fields: Any) -> bool:
+    return leases.finish(leases.TRAINING_RUN, job.pk, lease, **fields)
+
+
+def prepare(job: TrainingRun, lease: uuid.UUID) -> Plan | None:
+    """Read the data and settings; None (and the run FAILED) when there is no data."""
+    data = build_training_data(job)
+    if not data.train or not data.val:
+        _finish(job, lease, status=JobStatus.FAILED, error="no training or validation documents")
+        return None
+    out_dir = Path(job.out_dir)
+    resumed_from = latest_checkpoint_step(out_dir)
+    device = training_device()
+    config = training_config(job.kind, job.params)
+    # Stop by itself (checkpoint + validation) before Celery's soft time limit.
+    budget = max(1.0, (settings.TRAINING_SOFT_TIME_LIMIT - 300) / 60)
+    config.max_minutes = min(config.max_minutes or budget, budget)
+    trainer, trainer_kwargs = _trainer(job, out_dir, data)
+    TrainingRun.objects.filter(pk=job.pk, lease_token=lease).update(
+        data_sha256=data.sha256,
+        data_summary=data.summary,
+        device=device,
+        resumed_from_step=resumed_from,
+    )
+    return Plan(data, out_dir, device, config, trainer, trainer_kwargs)
+
+
+def _trainer(
+    job: TrainingRun, out_dir: Path, data: TrainingData
+) -> tuple[Callable[..., Any], dict]:
+    """The ml train function of the run's kind and its extra arguments."""
+    if job.kind != TrainableKind.MATCHSUM:
+        from ml.train import train
+
+        return train, {}
+    from ml.matchsum_train import train_matchsum
+
+    # The extractor is chosen by the first attempt; ml copies it into out_dir, and a
+    # resumed attempt uses that copy even if another version was promoted meanwhile.
+    chosen = job.data_summary.get("extractor_version")
+    version = ModelVersion.objects.filter(pk=chosen).first() if chosen else active_extractor()
+    if version is None:
+        raise ValueError("no active BertSumExt version to build candidates with")
+    kwargs = {} if (out_dir / "extractor").is_dir() else {"extractor_dir": version.checkpoint_dir}
+    data.summary["extractor_version"] = version.pk
+    return train_matchsum, kwargs
+
+
+def fit(job: TrainingRun, plan: Plan, heartbeat: Heartbeat) -> Any:
+    """TrainingRun the ml trainer, writing progress and watching for cancel or a lost lease."""
+    last_write = 0.0
+
+    def on_progress(step: int, total: int, loss: float) -> None:
+        nonlocal last_write
+        if time.monotonic() - last_write >= settings.TRAINING_PROGRESS_SECONDS or step == total:
+            heartbeat.beat(progress_step=step, progress_total=total, last_loss=loss)
+            last_write = time.monotonic()
+
+    return plan.trainer(
+        plan.config,
+        plan.data.train,
+        plan.data.val,
+        out_dir=plan.out_dir,
+        log_dir=job.tensorboard_logdir,
+        on_progress=on_progress,
+        should_stop=lambda: heartbeat.cancelled or heartbeat.lease_lost,
+        device=plan.device,
+        resume=True,
+        **plan.trainer_kwargs,
+    )
+
+
+def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
+    """Store the outcome: cancelled, failed, or a new ModelVersion through the gate."""
+    data_summary = {**plan.data.summary, "report": _jsonable(result.data)}
+    if result.stopped == "cancelled":
+        status = JobStatus.CANCELLED
+        _finish(job, lease, status=status, data_summary=data_summary, progress_step=result.steps)
+        return
+    if result.best_dir is None:
+        _finish(job, lease, status=JobStatus.FAILED, error="training produced no model")
+        return
+    metrics = _metrics(job, plan, result)
+    with transaction.atomic():
+        if not _finish(
+            job,
+            lease,
+            status=JobStatus.SUCCEEDED,
+            metrics=metrics,
+            data_summary=data_summary,
+            progress_step=result.steps,
+        ):
+            return
+        version = ModelVersion.objects.create(
+            kind=job.kind,
+            run=job,
+            checkpoint_dir=str(result.best_dir),
+            checkpoint_sha256=checkpoint_sha256(result.best_dir),
+            metrics=metrics,
+        )
+        store_sentence_errors(job, result.validation)
+        apply_promotion_gate(version)
+
+
+def _metrics(job: TrainingRun, plan: Plan, result: Any) -> dict[str, Any]:
+    """The run's metrics, with the active version measured on the same validation set."""
+    metrics = dict(result.metrics)
+    metrics["stopped"] = result.stopped
+    active = ModelVersion.objects.filter(kind=job.kind, is_active=True).first()
+    if active is not None:
+        scores = evaluate_version(active, plan.data.val, plan.device)
+        if scores is not None:
+            metrics.update({f"active_{k}": v for k, v in scores.items()})
+            metrics["active_version"] = active.pk
+    return metrics
+
+
+def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
+    """The misclassified validation sentences, for staff review."""
+    if validation is None:
+        return
+    found = [*validation.false_positives, *validation.false_negatives]
+    # Lock the documents so none is deleted between this check and the insert; one
+    # deleted while the run trained has no row to point at and is left out.
+    existing = set(
+        Document.objects.select_for_update()
+        .filter(pk__in={int(m.document_id) for m in found})
+        .values_list("pk", flat=True)
+    )
+    rows = [
+        SentenceError(
+            run=job,
+            document_id=int(m.document_id),
+            sentence_index=m.index,
+            text=m.text,
+            start=m.start,
+            end=m.end,
+            label=m.label,
+            probability=m.probability,
+            kind=ErrorKind.FALSE_POSITIVE
+            if m.kind == "false_positive"
+            else ErrorKind.FALSE_NEGATIVE,
+        )
+        for m in found
+        if int(m.document_id) in existing
+    ]
+    SentenceError.objects.bulk_create(rows, batch_size=500)
+
+
+def _jsonable(obj: Any) -> Any:
+    plain = asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+    return json.loads(json.dumps(plain, default=str))

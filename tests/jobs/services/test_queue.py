@@ -1,0 +1,52 @@
+"""Messages to the workers: sent by task name, to the task's queue, only on commit."""
+
+import pytest
+from celery import current_app
+from django.conf import settings
+
+from jobs import tasks
+from jobs.services import queue
+from jobs.services.documents import DocumentInput, submit_document
+from jobs.services.training import start_training
+from tests.factories import ARTICLE
+from tests.jobs.training_fixtures import make_corpus, tiny_params
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, **options: calls.append((name, options))
+    )
+    return calls
+
+
+def test_a_submitted_document_sends_jobs_summarize_to_inference_on_commit(
+    user, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sub = submit_document(user, DocumentInput(text=ARTICLE))
+        assert sent == []  # nothing before the commit
+    assert len(callbacks) == 1
+    assert sent == [("jobs.summarize", {"args": [sub.summary.pk], "queue": "inference"})]
+
+
+def test_a_started_run_sends_jobs_train_to_training_on_commit(
+    staff, sent, django_capture_on_commit_callbacks
+):
+    make_corpus(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    assert sent == [("jobs.train", {"args": [run.pk], "queue": "training"})]
+
+
+def test_the_names_are_the_registered_tasks_and_the_queues_their_routes():
+    assert tasks.summarize.name == queue.SUMMARIZE == "jobs.summarize"
+    assert tasks.train.name == queue.TRAIN == "jobs.train"
+    assert tasks.reap_stale_jobs.name == queue.REAP_STALE_JOBS == "jobs.reap_stale_jobs"
+    assert tasks.retrain_if_new_data.name == queue.RETRAIN_IF_NEW_DATA
+    for name, queue_name in queue.QUEUES.items():
+        assert settings.CELERY_TASK_ROUTES[name] == {"queue": queue_name}
+    assert settings.CELERY_BEAT_SCHEDULE["reap-stale-jobs"]["task"] == queue.REAP_STALE_JOBS

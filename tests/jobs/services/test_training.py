@@ -1,0 +1,113 @@
+"""Training runs in the service: start, settings, one per kind, cancel, schedule."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from jobs.models import (
+    JobStatus,
+    TrainingRun,
+    Trigger,
+)
+from jobs.services.errors import InvalidInput
+from jobs.services.reviews import set_label
+from jobs.services.training import cancel_training, start_training
+from jobs.workers import train as train_worker
+from tests.jobs.training_fixtures import make_corpus, tiny_params
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
+
+
+def test_start_training_refuses_without_data(staff):
+    with pytest.raises(InvalidInput, match="no documents in split 'train'"):
+        start_training("bertsumext", triggered_by=staff)
+    assert not TrainingRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "needle"),
+    [
+        ("bertsumext", {"batch_size": 0}, "invalid training params"),
+        ("bertsumext", {"no_such_setting": 1}, "invalid training params"),
+        ("bertsumext", {"probe_epochs": -1}, "probe_epochs must be >= 0"),
+        ("bertsumext", [1], "params must be a JSON object"),
+        ("matchsum", {}, "train and promote a bertsumext version first"),
+        ("gpt", {}, "unknown kind"),
+    ],
+)
+def test_start_training_bad_params(staff, kind, params, needle):
+    make_corpus(staff)
+    with pytest.raises(InvalidInput, match=needle):
+        start_training(kind, params=params, triggered_by=staff)
+    assert not TrainingRun.objects.exists()
+
+
+def test_training_settings_layer_recipe_deployment_defaults_and_params(settings):
+    from jobs.services.training import training_config
+
+    # The shipped recipe: BertSumExt trains as measured best; MatchSum gets none of it.
+    shipped = training_config("bertsumext", {})
+    assert shipped.model.sentence_pooling == "mean" and shipped.train_windows == "all"
+    assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
+    assert not hasattr(training_config("matchsum", {}), "head_lr")
+
+    settings.TRAINING_DEFAULTS_BY_KIND = {
+        "bertsumext": {"model": {"sentence_pooling": "mean", "max_pos": 256}, "batch_size": 4},
+    }
+    settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
+    config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})
+    assert (config.model.sentence_pooling, config.model.max_pos) == ("mean", 128)
+    assert config.model.attention_dropout == 0.1
+    assert (config.batch_size, config.lr) == (16, 1e-4)  # deployment over recipe, params last
+    assert training_config("matchsum", {}).batch_size == 16  # a kind without a recipe
+
+
+def test_one_active_run_per_kind(staff):
+    make_corpus(staff)
+    start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    with pytest.raises(InvalidInput, match="already queued or running"):
+        start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+
+
+def test_cancel_queued_and_running(staff):
+    make_corpus(staff)
+    run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    assert cancel_training(run) is True
+    run.refresh_from_db()
+    assert run.status == JobStatus.CANCELLED
+    assert cancel_training(run) is False
+    train_worker.run(run.pk)  # a late message for a cancelled run does nothing
+    run.refresh_from_db()
+    assert run.attempts == 0
+
+    running = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    TrainingRun.objects.filter(pk=running.pk).update(status=JobStatus.RUNNING)
+    running.refresh_from_db()
+    assert cancel_training(running) is True
+    running.refresh_from_db()
+    assert running.status == JobStatus.RUNNING and running.cancel_requested
+
+
+def test_scheduled_retrain_only_with_new_data_or_corrections(staff, settings):
+    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would."""
+    from jobs.tasks import retrain_if_new_data
+
+    def scheduled_runs():
+        return list(TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).order_by("pk"))
+
+    settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == []  # no data at all
+    docs = make_corpus(staff)
+    retrain_if_new_data("bertsumext")
+    (first,) = scheduled_runs()
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == [first]  # one is running
+    TrainingRun.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+    retrain_if_new_data("bertsumext")
+    assert scheduled_runs() == [first]  # nothing new since
+    TrainingRun.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    set_label(docs[0], 0, 0, staff)  # a correction
+    retrain_if_new_data("bertsumext")
+    assert len(scheduled_runs()) == 2
