@@ -14,7 +14,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -79,10 +79,11 @@ class Credentials:
     password: str
 
 
-def demo_credentials(var_dir: Path, environ: dict[str, str] | None = None) -> Credentials:
+def demo_credentials(var_dir: Path, environ: Mapping[str, str] | None = None) -> Credentials:
     """DJANGO_SUPERUSER_USERNAME/PASSWORD when set, else ``demo`` and a password
     generated once and kept in ``var/demo-credentials.json`` (mode 600)."""
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        environ = os.environ
     stored_path = var_dir / "demo-credentials.json"
     stored: dict[str, str] = {}
     if stored_path.exists():

@@ -188,7 +188,9 @@ class Supervisor:
         timeout = self.opts["startup_timeout"]
         self.out.write(f"Waiting for {url} (up to {timeout:.0f}s) ...")
         deadline = time.monotonic() + timeout
-        problem = f"{self.child('web').what} did not answer {url}; see {self.child('web').log_path}"
+        problem: str | None = (
+            f"{self.child('web').what} did not answer {url}; see {self.child('web').log_path}"
+        )
         tensorboard_ok = self.opts["no_tensorboard"]
         while time.monotonic() < deadline:
             self.check_children()
