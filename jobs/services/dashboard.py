@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from ml.text import split_sentences
+from ml.text.sentences import split_sentences
 
 from ..models import (
     Document,
@@ -133,7 +133,7 @@ def document_view(document: Document, summary: Summary | None = None) -> Documen
     if position < len(text):
         view.segments.append(Segment(text[position:]))
     if view.reference_sentences:
-        from ml.rouge import score_summary
+        from ml.text.rouge import score_summary
 
         view.rouge = score_summary([s.text for s in view.selected], document.reference_summary)
     return view

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ml.text import detect_language
+from ml.text.sentences import detect_language
 
 from .. import engines
 from ..models import TERMINAL_STATUSES, Document, JobStatus, ModelKind, Split, Summary

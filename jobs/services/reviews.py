@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from ml.text import split_sentences
+from ml.text.sentences import split_sentences
 
 from ..models import Document, LabelOverride, ReviewStatus, SentenceError
 from .documents import InvalidInput

@@ -86,26 +86,11 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
 
 
 def training_config(kind: str, params: dict[str, Any]) -> Any:
-    """The kind's recipe (TRAINING_DEFAULTS_BY_KIND), then TRAINING_DEFAULTS, then the
-    run's params, each overriding the one before ("model" merged key by key): an
-    ml.train.TrainConfig for BertSumExt, an ml.matchsum_train.MatchSumTrainConfig
-    for MatchSum."""
-    if kind == TrainableKind.MATCHSUM:
-        from ml.matchsum_train import MatchSumTrainConfig as Config
-    else:
-        from ml.train import TrainConfig as Config
+    """The kind's recipe (the ml config dataclass defaults), then TRAINING_DEFAULTS, then
+    the run's params, each overriding the one before ("model" merged key by key)."""
+    from ml.registry import resolve_train_config
 
-    merged: dict[str, Any] = {}
-    for layer in (
-        settings.TRAINING_DEFAULTS_BY_KIND.get(kind, {}),
-        settings.TRAINING_DEFAULTS,
-        params,
-    ):
-        model = merged.get("model")
-        merged.update(layer)
-        if isinstance(model, dict) and isinstance(layer.get("model"), dict):
-            merged["model"] = {**model, **layer["model"]}
-    return Config(**merged)
+    return resolve_train_config(kind, settings.TRAINING_DEFAULTS, params)
 
 
 def active_extractor() -> ModelVersion | None:
@@ -193,7 +178,7 @@ def cancel_training(run: TrainingRun) -> bool:
 
 def build_training_data(run: TrainingRun) -> TrainingData:
     """ml Examples from the database; staff overrides replace oracle labels."""
-    from ml.data import Example
+    from ml.text.data import Example
 
     def examples(queryset) -> list[Example]:
         overrides: dict[int, dict[int, int]] = {}
@@ -312,7 +297,7 @@ def _finish_run(run_id: int, lease: uuid.UUID, **fields: Any) -> bool:
 
 
 def _latest_checkpoint_step(out_dir: Path) -> int | None:
-    from ml.checkpoint import list_training_checkpoints
+    from ml.checkpoints import list_training_checkpoints
 
     found = list_training_checkpoints(out_dir / "checkpoints")
     if not found:
@@ -359,7 +344,7 @@ def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
     config.max_minutes = min(config.max_minutes or budget, budget)
     train_kwargs: dict[str, Any] = {}
     if run.kind == TrainableKind.MATCHSUM:
-        from ml.matchsum_train import train_matchsum as train
+        from ml.models.matchsum.train import train_matchsum as train
 
         # The extractor is chosen by the first attempt; ml copies it into out_dir, and a
         # resumed attempt uses that copy even if another version was promoted meanwhile.
@@ -371,7 +356,7 @@ def _train(run: TrainingRun, lease: uuid.UUID, heartbeat: _Heartbeat) -> None:
             train_kwargs["extractor_dir"] = version.checkpoint_dir
         data.summary["extractor_version"] = version.pk
     else:
-        from ml.train import train
+        from ml.models.bertsumext.train import train
     TrainingRun.objects.filter(pk=run.pk, lease_token=lease).update(
         data_sha256=data.sha256,
         data_summary=data.summary,

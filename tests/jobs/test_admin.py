@@ -26,8 +26,8 @@ from jobs.models import (
     TrainingRun,
 )
 from jobs.services import dashboard
-from ml.rouge import score_summary
-from ml.text import split_sentences
+from ml.text.rouge import score_summary
+from ml.text.sentences import split_sentences
 from tests.factories import ARTICLE, DocumentFactory, SummaryFactory, UserFactory
 from tests.jobs.training_fixtures import make_corpus, tiny_params
 

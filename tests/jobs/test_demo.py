@@ -10,7 +10,7 @@ import pytest
 
 from jobs import demo, services
 from jobs.management.commands import runstack
-from ml.text import detect_language, split_sentences
+from ml.text.sentences import detect_language, split_sentences
 
 
 def test_sample_corpus_is_valid_and_varied():

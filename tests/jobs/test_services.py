@@ -198,7 +198,7 @@ def test_request_summary_for_existing_document(user):
 
 
 def test_import_examples_skips_duplicates(user):
-    from ml.data import Example
+    from ml.text.data import Example
 
     examples = [Example("a", ARTICLE, "Ref one."), Example("b", ARTICLE + " More.", "Ref.")]
     assert services.import_examples(user, examples, "train") == (2, 0)

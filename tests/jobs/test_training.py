@@ -56,21 +56,25 @@ def test_start_training_bad_params(staff, kind, params, needle):
 def test_training_settings_layer_recipe_deployment_defaults_and_params(settings):
     from jobs.services.training import training_config
 
-    # The shipped recipe: BertSumExt trains as measured best; MatchSum gets none of it.
+    # The shipped recipe (the ml config defaults): BertSumExt trains as measured best;
+    # MatchSum gets none of BertSumExt's settings.
     shipped = training_config("bertsumext", {})
     assert shipped.model.sentence_pooling == "mean" and shipped.train_windows == "all"
     assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
     assert not hasattr(training_config("matchsum", {}), "head_lr")
+    # With no deployment override the service trains what `python -m ml train` trains.
+    from ml.registry import resolve_train_config
 
-    settings.TRAINING_DEFAULTS_BY_KIND = {
-        "bertsumext": {"model": {"sentence_pooling": "mean", "max_pos": 256}, "batch_size": 4},
-    }
+    settings.TRAINING_DEFAULTS = {}
+    for kind in ("bertsumext", "matchsum"):
+        assert training_config(kind, {}) == resolve_train_config(kind, {}, {})
+
     settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
     config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})
     assert (config.model.sentence_pooling, config.model.max_pos) == ("mean", 128)
     assert config.model.attention_dropout == 0.1
     assert (config.batch_size, config.lr) == (16, 1e-4)  # deployment over recipe, params last
-    assert training_config("matchsum", {}).batch_size == 16  # a kind without a recipe
+    assert training_config("matchsum", {}).batch_size == 16  # the override applies to every kind
 
 
 def test_one_active_run_per_kind(staff):
@@ -167,7 +171,7 @@ def test_promote_and_rollback(staff, tmp_path):
 
 def test_review_rows_skip_documents_deleted_while_the_run_trained(staff):
     from jobs.services.training import _store_sentence_errors
-    from ml.train import MisclassifiedSentence, ValidationOutput
+    from ml.training.results import MisclassifiedSentence, ValidationOutput
 
     kept, deleted = make_corpus(staff, train=1, val=1)[:2]
     run = TrainingRun.objects.create(kind="bertsumext")
@@ -261,9 +265,9 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
     run = services.start_training(
         "bertsumext", params=tiny_params(max_steps=50), triggered_by=staff
     )
-    import ml.train
+    import ml.models.bertsumext.train
 
-    real_train = ml.train.train
+    real_train = ml.models.bertsumext.train.train
 
     def train_and_cancel(*args, on_progress, **kwargs):
         def progress(step, total, loss):
@@ -273,7 +277,7 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
 
         return real_train(*args, on_progress=progress, **kwargs)
 
-    monkeypatch.setattr(ml.train, "train", train_and_cancel)
+    monkeypatch.setattr(ml.models.bertsumext.train, "train", train_and_cancel)
     services.run_training(run.pk)
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED
