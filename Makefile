@@ -92,9 +92,9 @@ format: $(DEV_STAMP)  ## ruff format and the safe ruff fixes
 	$(VENV)/bin/ruff format .
 
 bench: $(RUNTIME_STAMP)  ## run bench/*.py (BENCH=bench/x.py runs one); results go in BENCHMARKS.md
-	@scripts="$(or $(BENCH),$(wildcard bench/*.py))"; \
+	@scripts="$(or $(BENCH),$(filter-out bench/__init__.py,$(wildcard bench/*.py)))"; \
 	if [ -z "$$scripts" ]; then echo "no benchmark scripts in bench/ yet"; exit 0; fi; \
-	for s in $$scripts; do echo "== $$s"; $(PY) $$s || exit $$?; done
+	for s in $$scripts; do echo "== $$s"; $(PY) -m $$(echo "$${s%.py}" | tr / .) || exit $$?; done
 
 clean:  ## stop the stack and delete var/ (database, logs, Redis data, checkpoints, TensorBoard runs); keeps .venv
 	@if [ -x $(PY) ] && { [ -f $(VAR_DIR)/runstack.json ] || [ -S $(VAR_DIR)/redis/redis.sock ]; }; then \

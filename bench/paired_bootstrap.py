@@ -5,7 +5,7 @@ Each system summarizes every document once; the per-document ROUGE F1 difference
 and the share of resamples where A is not better are reported for ROUGE-1, ROUGE-2
 and ROUGE-Lsum. One JSON object on stdout (also written to ``--out``).
 
-    .venv/bin/python bench/paired_bootstrap.py --a var/bench/matchsum/best \\
+    .venv/bin/python -m bench.paired_bootstrap --a var/bench/matchsum/best \\
         --b var/bench/bertsumext/best --data ../shared/data/cnndm/test.jsonl
 
 ``--a``/``--b`` take a checkpoint directory (BertSumExt or MatchSum) or a baseline
@@ -17,16 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ml.registry import load_system
+from ml.text.baselines import get_baseline
+from ml.text.data import iter_batches, load_examples
+from ml.text.rouge import score_summary
 
-from ml.baselines import get_baseline  # noqa: E402
-from ml.data import iter_batches, load_examples  # noqa: E402
-from ml.inference import load_system  # noqa: E402
-from ml.rouge import score_summary  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")
 

@@ -6,9 +6,9 @@ several epochs, validating ROUGE after each against Lead-3 on the same documents
 It answers two questions cheaply: how far a frozen all-MiniLM-L6-v2 gets, and
 whether a trained head is a better start for fine-tuning than a random one
 ("linear probing then fine-tuning"); ``--save DIR`` writes the encoder with the
-best head as a checkpoint that ``bench/train_bertsumext.py --init-from DIR`` uses.
+best head as a checkpoint that ``python -m bench.train_bertsumext --init-from DIR`` uses.
 
-    .venv/bin/python bench/probe_head.py --epochs 8 --save var/bench/probe
+    .venv/bin/python -m bench.probe_head --epochs 8 --save var/bench/probe
 """
 
 from __future__ import annotations
@@ -17,34 +17,29 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from ml.baselines import Lead  # noqa: E402
-from ml.bertsumext import BertSumExt, BertSumExtConfig  # noqa: E402
-from ml.checkpoint import save_pretrained  # noqa: E402
-from ml.data import load_examples  # noqa: E402
-from ml.encoders import load_tokenizer  # noqa: E402
-from ml.evaluate import evaluate  # noqa: E402
-from ml.ext_data import cached_features, document_windows  # noqa: E402
-from ml.inference import select_sentences  # noqa: E402
-from ml.probe import encode_windows, head_batch, train_head  # noqa: E402
-from ml.rouge import mean_scores, score_summary  # noqa: E402
-from ml.train import training_windows  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+from bench.common import DATA, ROOT, log
+from ml.encoders import load_tokenizer
+from ml.evaluate import evaluate
+from ml.models.bertsumext.checkpoint import save_pretrained
+from ml.models.bertsumext.config import BertSumExtConfig
+from ml.models.bertsumext.features import cached_features, document_windows
+from ml.models.bertsumext.model import BertSumExt
+from ml.models.bertsumext.probe import encode_windows, head_batch, train_head
+from ml.models.bertsumext.train import training_windows
+from ml.text.baselines import Lead
+from ml.text.data import load_examples
+from ml.text.rouge import mean_scores, score_summary
+from ml.text.selection import select_sentences
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cnndm"))
+    p.add_argument("--data", default=str(DATA))
     p.add_argument("--cache", default=str(ROOT / "var" / "cache" / "bertsumext"))
     p.add_argument("--val-limit", type=int, default=500)
     p.add_argument("--train-limit", type=int, default=None)
@@ -53,7 +48,34 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--sentence-pooling", choices=("cls", "mean"), default="mean")
     p.add_argument("--save", default=None, help="write encoder + best head here")
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def val_rouge(head: Any, val_docs: list, val_data: list, val_windows: list, val_vecs: list) -> dict:
+    """ROUGE of the head's top-3 summaries on the validation documents."""
+    head.eval()
+    probs: list[list[float | None]] = [[None] * len(d.spans) for d in val_docs]
+    with torch.no_grad():
+        for i in range(0, len(val_windows), 64):
+            chunk = list(range(i, min(i + 64, len(val_windows))))
+            inputs = head_batch([val_windows[j] for j in chunk], val_vecs, chunk)
+            p_ = torch.sigmoid(head(*inputs[:3]))
+            for r, j in enumerate(chunk):
+                w = val_windows[j]
+                doc = val_docs[w.doc]
+                for k in range(w.score_from, len(w.cls_positions)):
+                    probs[w.doc][doc.scored[w.sentences[k]]] = float(p_[r, k])
+    head.train()
+    scores = []
+    for doc, ex, pr in zip(val_docs, val_data, probs, strict=True):
+        sents = [ex.text[s:e] for s, e in doc.spans]
+        chosen = select_sentences(sents, pr, 3)
+        scores.append(score_summary([sents[i] for i in chosen], ex.reference))
+    return mean_scores(scores).as_dict()
+
+
+def main() -> int:
+    args = parse_args()
     torch.manual_seed(1)  # the head's initialisation
 
     data = Path(args.data)
@@ -83,33 +105,11 @@ def main() -> int:
     log(f"lead-3 on {len(val_data)} validation docs: {lead.as_dict()}")
 
     head = model.head
-
-    def val_rouge() -> dict[str, float]:
-        head.eval()
-        probs: list[list[float | None]] = [[None] * len(d.spans) for d in val_docs]
-        with torch.no_grad():
-            for i in range(0, len(val_windows), 64):
-                chunk = list(range(i, min(i + 64, len(val_windows))))
-                inputs = head_batch([val_windows[j] for j in chunk], val_vecs, chunk)
-                p_ = torch.sigmoid(head(*inputs[:3]))
-                for r, j in enumerate(chunk):
-                    w = val_windows[j]
-                    doc = val_docs[w.doc]
-                    for k in range(w.score_from, len(w.cls_positions)):
-                        probs[w.doc][doc.scored[w.sentences[k]]] = float(p_[r, k])
-        head.train()
-        scores = []
-        for doc, ex, pr in zip(val_docs, val_data, probs, strict=True):
-            sents = [ex.text[s:e] for s, e in doc.spans]
-            chosen = select_sentences(sents, pr, 3)
-            scores.append(score_summary([sents[i] for i in chosen], ex.reference))
-        return mean_scores(scores).as_dict()
-
     history: list[dict] = []
     best: dict = {}
 
     def after_epoch(epoch: int, loss: float) -> None:
-        r = val_rouge()
+        r = val_rouge(head, val_docs, val_data, val_windows, val_vecs)
         history.append({"epoch": epoch, "loss": loss, **r})
         log(f"epoch {epoch}: loss {loss:.4f} val {r}")
         if not best or r["rouge1"] + r["rouge2"] > best["rouge1"] + best["rouge2"]:

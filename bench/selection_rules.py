@@ -7,7 +7,7 @@ baseline the *same* menu of selection rules (top-k sentences, or a word budget),
 picks each system's best rule on validation.jsonl, and reports both on test.jsonl
 with the mean summary length, so a gain can be read at equal tuning.
 
-    .venv/bin/python bench/selection_rules.py --system var/bench/bertsumext/best
+    .venv/bin/python -m bench.selection_rules --system var/bench/bertsumext/best
 
 Several ``--system`` checkpoints are an ensemble: their sentence probabilities are
 averaged. Each model scores each document once (cached in ``--out``); every rule
@@ -22,12 +22,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ml.models.bertsumext.summarizer import Summarizer
+from ml.text.data import Example, load_examples
+from ml.text.rouge import mean_scores, score_summary
+from ml.text.selection import select_sentences
 
-from ml.data import Example, load_examples  # noqa: E402
-from ml.inference import Summarizer, select_sentences  # noqa: E402
-from ml.rouge import mean_scores, score_summary  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RULES: list[tuple[str, dict]] = [(f"top-{k}", {"max_sentences": k}) for k in (1, 2, 3, 4)] + [
     (f"<= {b} words", {"max_sentences": None, "word_budget": b}) for b in range(30, 100, 10)

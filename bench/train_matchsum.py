@@ -6,7 +6,7 @@ the same machine at the same time:
 1. pooling: with ``--pooling auto``, the untrained encoder's validation ROUGE with
    [CLS] pooling (the paper) and mean pooling (how all-MiniLM-L6-v2 was trained) on
    the first ``--pooling-docs`` validation documents; training uses the better one;
-2. training with ``ml.matchsum_train.train_matchsum`` under a time budget on the
+2. training with ``ml.models.matchsum.train.train_matchsum`` under a time budget on the
    first ``--train-limit`` CNN training stories, validating on the first
    ``--val-limit`` validation documents and keeping the best checkpoint;
 3. test.jsonl: MatchSum, its own BertSumExt extractor, Lead-3 and TextRank through
@@ -15,7 +15,7 @@ the same machine at the same time:
 
 Usage (from the repository root):
 
-    nohup .venv/bin/python bench/train_matchsum.py --max-minutes 25 \
+    nohup .venv/bin/python -m bench.train_matchsum --max-minutes 25 \
         > var/bench/matchsum.log 2>&1 &
 
 The data is read from ../shared/data/cnndm (never copied into the repository).
@@ -26,31 +26,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
-
-from ml.baselines import Lead, TextRank  # noqa: E402
-from ml.data import load_examples  # noqa: E402
-from ml.encoders import load_tokenizer  # noqa: E402
-from ml.evaluate import evaluate  # noqa: E402
-from ml.inference import Summarizer  # noqa: E402
-from ml.matchsum import MatchSum, MatchSumConfig  # noqa: E402
-from ml.matchsum_data import build_documents, extractor_fingerprint  # noqa: E402
-from ml.matchsum_inference import MatchSumSummarizer  # noqa: E402
-from ml.matchsum_train import MatchSumTrainConfig, train_matchsum, validate_matchsum  # noqa: E402
-
-
-def log(msg: str) -> None:
-    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+from bench import common
+from ml.encoders import load_tokenizer
+from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.matchsum.config import MatchSumConfig, MatchSumTrainConfig
+from ml.models.matchsum.features import build_documents, extractor_fingerprint
+from ml.models.matchsum.model import MatchSum
+from ml.models.matchsum.summarizer import MatchSumSummarizer
+from ml.models.matchsum.train import train_matchsum, validate_matchsum
+from ml.text.baselines import Lead, TextRank
 
 
 class Timed:
@@ -81,16 +73,18 @@ def zero_shot_pooling(
         model = MatchSum.from_pretrained_encoder(model_config)
         result = validate_matchsum(model, tokenizer, docs, examples, torch.device("cpu"), config)
         out[pooling] = result.metrics
-        log(f"zero-shot {pooling}: {result.metrics}")
+        common.log(f"zero-shot {pooling}: {result.metrics}")
     return out
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "cnndm"))
-    p.add_argument("--extractor", default=str(ROOT / "var" / "bench" / "bertsumext" / "best"))
-    p.add_argument("--out", default=str(ROOT / "var" / "bench" / "matchsum"))
-    p.add_argument("--cache", default=str(ROOT / "var" / "cache" / "matchsum"))
+    p.add_argument("--data", default=str(common.DATA))
+    p.add_argument(
+        "--extractor", default=str(common.ROOT / "var" / "bench" / "bertsumext" / "best")
+    )
+    p.add_argument("--out", default=str(common.ROOT / "var" / "bench" / "matchsum"))
+    p.add_argument("--cache", default=str(common.ROOT / "var" / "cache" / "matchsum"))
     p.add_argument("--max-minutes", type=float, default=25.0, help="training-loop budget")
     p.add_argument("--train-limit", type=int, default=1200, help="first N training stories")
     p.add_argument("--val-limit", type=int, default=150)
@@ -110,38 +104,17 @@ def main() -> int:
     )
     p.add_argument("--eval-only", action="store_true")
     p.add_argument("--no-resume", action="store_true")
-    args = p.parse_args()
+    return p.parse_args()
 
-    data = Path(args.data)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    extractor_dir = Path(args.extractor)
-    results: dict = {
-        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}",
-        "command": " ".join([".venv/bin/python", *sys.argv]),
-        "args": vars(args),
-    }
-    results_path = out / "results.json"
-    if results_path.exists():
-        results = {**json.loads(results_path.read_text()), **results}
 
-    def save() -> None:
-        results_path.write_text(json.dumps(results, indent=2))
-
-    train_data = load_examples(data / "train.jsonl", limit=args.train_limit)
-    val_data = load_examples(data / "validation.jsonl", limit=args.val_limit)
-    test_data = load_examples(data / "test.jsonl", limit=args.test_limit)
-    log(f"data: train {len(train_data)}, validation {len(val_data)}, test {len(test_data)}")
-
+def train_config(args: argparse.Namespace, train_documents: int) -> MatchSumTrainConfig:
     model_config = MatchSumConfig(
         pooling="cls" if args.pooling == "auto" else args.pooling,
         attention_dropout=args.attention_dropout,
         max_candidate_tokens=args.max_candidate_tokens,
     )
-    steps = max(10, int(args.epochs * len(train_data) / args.batch_size))
-    config = MatchSumTrainConfig(
+    steps = max(10, int(args.epochs * train_documents / args.batch_size))
+    return MatchSumTrainConfig(
         model=model_config,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -155,73 +128,63 @@ def main() -> int:
         cache_dir=args.cache,
         eval_batch_size=32,
     )
-    if not args.eval_only:
-        if args.pooling == "auto":
-            start = time.perf_counter()
-            zero = zero_shot_pooling(extractor_dir, val_data[: args.pooling_docs], config)
-            best = max(zero, key=lambda k: zero[k].get("val_rouge", 0.0))
-            config.model.pooling = best
-            results["pooling"] = {
-                "zero_shot": zero,
-                "chosen": best,
-                "documents": min(args.pooling_docs, len(val_data)),
-                "seconds": time.perf_counter() - start,
-                "extractor": str(extractor_dir),
-                "extractor_sha256": extractor_fingerprint(extractor_dir),
-                "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}",
-            }
-            save()
-            log(f"pooling: {best}")
-            if args.pooling_only:
-                return 0
-        log(f"training: {steps} steps planned, eval every {config.eval_every}")
-        last = [time.perf_counter()]
 
-        def progress(step: int, total: int, loss: float) -> None:
-            if step % 10 == 0 or step == total:
-                now = time.perf_counter()
-                log(f"step {step}/{total} loss {loss:.4f} ({now - last[0]:.0f}s)")
-                last[0] = now
 
-        import logging
+def choose_pooling(
+    args: argparse.Namespace, config: MatchSumTrainConfig, val_data: list, results: common.Results
+) -> None:
+    """1. With --pooling auto: the better zero-shot pooling becomes config.model.pooling."""
+    extractor_dir = Path(args.extractor)
+    start = time.perf_counter()
+    zero = zero_shot_pooling(extractor_dir, val_data[: args.pooling_docs], config)
+    best = max(zero, key=lambda k: zero[k].get("val_rouge", 0.0))
+    config.model.pooling = best
+    results["pooling"] = {
+        "zero_shot": zero,
+        "chosen": best,
+        "documents": min(args.pooling_docs, len(val_data)),
+        "seconds": time.perf_counter() - start,
+        "extractor": str(extractor_dir),
+        "extractor_sha256": extractor_fingerprint(extractor_dir),
+        "date": common.now(),
+    }
+    results.save()
+    common.log(f"pooling: {best}")
 
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
-        start = time.perf_counter()
-        result = train_matchsum(
-            config,
-            train_data,
-            val_data,
-            out,
-            out / "tensorboard",
-            on_progress=progress,
-            resume=not args.no_resume,
-            extractor_dir=extractor_dir,
-        )
-        results["training"] = {
-            "stopped": result.stopped,
-            "steps": result.steps,
-            "seconds": time.perf_counter() - start,
-            "best_dir": str(result.best_dir),
-            "metrics": result.metrics,
-            "history": result.history,
-            "data_report": {
-                "documents": result.data.documents,
-                "used": result.data.used,
-                "skipped": {k: len(v) for k, v in result.data.skipped.items()},
-                "sentences": result.data.sentences,
-                "sentences_cut": result.data.sentences_cut,
-                "positive_labels": result.data.positive_labels,
-                "positive_labels_cut": result.data.positive_labels_cut,
-            },
-            "config": config.to_dict()
-            | {"model": {k: v for k, v in config.model.to_dict().items() if k != "encoder_config"}},
-        }
-        save()
-        log(f"training done: {result.stopped}, best {result.metrics}")
 
-    # 3. Test set: everything through the same evaluator; summarize() time per system.
-    best_dir = out / "best"
-    matchsum = Timed(MatchSumSummarizer.load(best_dir, "cpu", 32, "fp32"))
+def train_run(
+    args: argparse.Namespace,
+    config: MatchSumTrainConfig,
+    data: tuple[list, list],
+    results: common.Results,
+) -> None:
+    """2. Training under the time budget; the best checkpoint lands in OUT/best."""
+    common.log(f"training: {config.max_steps} steps planned, eval every {config.eval_every}")
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
+    out = Path(args.out)
+    start = time.perf_counter()
+    result = train_matchsum(
+        config,
+        *data,
+        out,
+        out / "tensorboard",
+        on_progress=common.progress_logger(10),
+        resume=not args.no_resume,
+        extractor_dir=Path(args.extractor),
+    )
+    results["training"] = common.training_summary(
+        result,
+        config,
+        seconds=time.perf_counter() - start,
+        data_report=common.data_report(result.data),
+    )
+    results.save()
+    common.log(f"training done: {result.stopped}, best {result.metrics}")
+
+
+def test_run(best_dir: Path, test_data: list, results: common.Results) -> None:
+    """3. Test ROUGE and summarize() seconds per document of every system."""
+    matchsum = Timed(MatchSumSummarizer.load(best_dir, "cpu", batch_size=32, precision="fp32"))
     bertsumext = Timed(Summarizer.load(best_dir / "extractor", "cpu", 16, "fp32"))
     systems = [
         ("matchsum", matchsum),
@@ -230,24 +193,36 @@ def main() -> int:
         ("textrank", Timed(TextRank())),
     ]
     results["test"] = {}
-    for name, system in systems:
-        start = time.perf_counter()
-        scores = evaluate(system, test_data)
-        results["test"][name] = {
-            **scores.as_dict(),
-            "n": scores.n,
-            "seconds": time.perf_counter() - start,
-            "summarize_s_per_doc": system.seconds / scores.n,
-        }
-        save()
-        log(f"test {name}: {results['test'][name]}")
+
+    def cost(system: Any, scores: Any) -> dict[str, Any]:
+        return {"summarize_s_per_doc": system.seconds / scores.n}
+
+    common.evaluate_systems(results, systems, test_data, cost)
     results["extractor_sha256"] = extractor_fingerprint(best_dir / "extractor")
     results["inference_cost"] = {
         "matchsum_s_per_doc": matchsum.seconds / len(test_data),
         "bertsumext_s_per_doc": bertsumext.seconds / len(test_data),
         "matchsum_over_bertsumext": matchsum.seconds / max(bertsumext.seconds, 1e-9),
     }
-    save()
+    results.save()
+
+
+def main() -> int:
+    args = parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = common.Results(out, args, "bench.train_matchsum")
+    train_data, val_data, test_data = common.load_splits(
+        Path(args.data), args.train_limit, args.val_limit, args.test_limit
+    )
+    config = train_config(args, len(train_data))
+    if not args.eval_only:
+        if args.pooling == "auto":
+            choose_pooling(args, config, val_data, results)
+            if args.pooling_only:
+                return 0
+        train_run(args, config, (train_data, val_data), results)
+    test_run(out / "best", test_data, results)
     print(json.dumps(results, indent=2))
     return 0
 

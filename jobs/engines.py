@@ -91,15 +91,15 @@ def get_system(resolved: Resolved) -> Any:
 
 def _load(resolved: Resolved) -> Any:
     if resolved.kind == ModelKind.LEAD3:
-        from ml.baselines import Lead
+        from ml.text.baselines import Lead
 
         return Lead(3)
     if resolved.kind == ModelKind.TEXTRANK:
-        from ml.baselines import TextRank
+        from ml.text.baselines import TextRank
 
         return TextRank()
     if resolved.checkpoint:
-        from ml.inference import load_system
+        from ml.registry import load_system
 
         return load_system(Path(resolved.checkpoint), settings.INFERENCE_DEVICE)
     raise ModelUnavailable(f"model '{resolved.kind}' is not available")

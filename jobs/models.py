@@ -156,7 +156,9 @@ class TrainingRun(models.Model):
 
     kind = models.CharField(max_length=16, choices=TrainableKind.choices)
     params = models.JSONField(
-        default=dict, blank=True, help_text="ml.train.TrainConfig overrides (JSON)."
+        default=dict,
+        blank=True,
+        help_text="Training settings over the kind's recipe (JSON; ml config fields).",
     )
     train_split = models.CharField(max_length=16, choices=Split.choices, default=Split.TRAIN)
     val_split = models.CharField(max_length=16, choices=Split.choices, default=Split.VALIDATION)

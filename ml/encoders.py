@@ -17,13 +17,14 @@ from transformers import (
     AutoConfig,
     AutoModel,
     AutoTokenizer,
-    BertConfig,
-    BertModel,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+from ml.models import DEFAULT_ENCODER
+
+__all__ = ["DEFAULT_ENCODER", "EncoderNotFoundError", "load_pretrained_encoder", "load_tokenizer"]
+
 _DEFAULT_ALIASES = {
     "default",
     "all-minilm-l6-v2",
@@ -107,6 +108,19 @@ def encoder_from_config(config_dict: dict[str, Any]) -> PreTrainedModel:
     return AutoModel.from_config(config)
 
 
+def model_encoder(
+    encoder: PreTrainedModel | None, encoder_config: dict[str, Any] | None, model: str
+) -> PreTrainedModel:
+    """A model's encoder: the one given, else a random one from its stored config."""
+    if encoder is not None:
+        return encoder
+    if encoder_config is None:
+        raise ValueError(
+            f"config.encoder_config is empty: use {model}.from_pretrained_encoder(config)"
+        )
+    return encoder_from_config(encoder_config)
+
+
 def set_attention_dropout(model: nn.Module, p: float) -> None:
     """Set the attention-probability dropout of a loaded encoder (config and modules)."""
     config = getattr(model, "config", None)
@@ -160,30 +174,3 @@ def extend_position_embeddings(model: PreTrainedModel, max_pos: int) -> None:
     if hasattr(embeddings, "token_type_ids"):
         embeddings.token_type_ids = torch.zeros((1, new_rows), dtype=torch.long, device=device)
     model.config.max_position_embeddings = new_rows
-
-
-def tiny_bert_config(
-    hidden_size: int = 32,
-    num_layers: int = 2,
-    num_heads: int = 2,
-    intermediate_size: int = 64,
-    max_position_embeddings: int = 128,
-) -> dict[str, Any]:
-    """A tiny random BERT config (as a dict) with the packaged model's vocabulary, for tests."""
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=max_position_embeddings,
-        type_vocab_size=2,
-    )
-    return config.to_dict()
-
-
-def tiny_bert_encoder(**kwargs: int) -> tuple[BertModel, PreTrainedTokenizerBase]:
-    """A random tiny ``BertModel`` built in-process and the packaged tokenizer (tests only)."""
-    model = encoder_from_config(tiny_bert_config(**kwargs))
-    assert isinstance(model, BertModel)
-    return model, load_tokenizer(DEFAULT_ENCODER)

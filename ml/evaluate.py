@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ml.data import Example, iter_batches
-from ml.rouge import Scores, mean_scores, score_summary
-from ml.summary import Summary
+from ml.text.data import Example, iter_batches
+from ml.text.rouge import Scores, mean_scores, score_summary
+from ml.text.summary import Summary
 
 
 def _summarize(system: Any, batch: list[Example], max_sentences: int) -> list[Summary]:

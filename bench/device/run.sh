@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a bare GPU machine (python3 with torch + transformers, no network): unpack .gpu/
-# (made by bench/device/pack.sh) once, then run bench/train_bertsumext.py with the
+# (made by bench/device/pack.sh) once, then run python -m bench.train_bertsumext with the
 # given arguments (add --device cuda --precision bf16). Results land in
 # $OUT/$NAME.json (NAME defaults to "results"), the log in $OUT/$NAME.log.
 set -euo pipefail
@@ -27,14 +27,14 @@ transformers.__version__, "cuda", torch.cuda.is_available() and torch.cuda.get_d
 fi
 mkdir -p "$OUT"
 set +e
-"$PY" bench/train_bertsumext.py --encoder "$work/minilm" --data "$work/cnndm" \
+"$PY" -m bench.train_bertsumext --encoder "$work/minilm" --data "$work/cnndm" \
     --out "$work/$NAME" --cache "$work/cache" --no-resume "$@" > "$OUT/$NAME.log" 2>&1
 rc=$?
 cp "$work/$NAME/results.json" "$OUT/$NAME.json" 2>/dev/null
 grep -E "throughput|training done|test |Error|error" "$OUT/$NAME.log" | cut -c1-400
-if [ "$rc" = 0 ] && [ -n "${SELECTION_SECONDS:-}" ]; then  # optional: bench/selection_rules.py
+if [ "$rc" = 0 ] && [ -n "${SELECTION_SECONDS:-}" ]; then  # optional: python -m bench.selection_rules
     device=$("$PY" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
-    timeout "$SELECTION_SECONDS" "$PY" bench/selection_rules.py --system "$work/$NAME/best" \
+    timeout "$SELECTION_SECONDS" "$PY" -m bench.selection_rules --system "$work/$NAME/best" \
         --data "$work/cnndm" --device "$device" --out "$OUT/selection_rules" ${SELECTION_ARGS:-}
 fi
 exit "$rc"

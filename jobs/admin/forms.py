@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 from django import forms
+
+from ml.registry import DEFAULT_KIND, train_config_class
+from ml.training.config import setting_fields
 
 from ..models import Split, TrainableKind
 
 SPLITS = [(value, label) for value, label in Split.choices if value]
 
-# The main ml.train.TrainConfig settings, offered as fields; anything else goes in
-# "More settings (JSON)". An empty field keeps the deployment's TRAINING_DEFAULTS.
-MAIN_PARAMS = ("max_steps", "epochs", "batch_size", "lr", "warmup_steps", "eval_every")
+# The main train settings, offered as fields; anything else goes in "More settings
+# (JSON)". Each field's type, lower bound and help come from the ml config that
+# declares the setting (every kind has these); an empty field keeps the recipe.
+MAIN_PARAMS = (
+    "max_steps",
+    "epochs",
+    "batch_size",
+    "lr",
+    "warmup_steps",
+    "eval_every",
+    "max_minutes",
+)
+LABELS = {"lr": "Learning rate", "eval_every": "Validate every"}
+
+
+def setting_form_fields(names: tuple[str, ...]) -> dict[str, forms.Field]:
+    """Optional form fields for these train settings, as the ml config declares them."""
+    by_name = {f.name: (f, hint) for f, hint in setting_fields(train_config_class(DEFAULT_KIND))}
+    form_fields: dict[str, forms.Field] = {}
+    for name in names:
+        field, hint = by_name[name]
+        number = float if float in (hint, *typing.get_args(hint)) else int
+        field_class = forms.FloatField if number is float else forms.IntegerField
+        form_fields[name] = field_class(
+            required=False,
+            min_value=field.metadata.get("minimum"),
+            label=LABELS.get(name),
+            help_text=field.metadata["help"][:1].upper() + field.metadata["help"][1:] + ".",
+        )
+    return form_fields
 
 
 class LaunchRetrainingForm(forms.Form):
@@ -29,31 +60,19 @@ class LaunchRetrainingForm(forms.Form):
         label="Fine-tune the active version",
         help_text="Start from the active version's weights instead of the base encoder.",
     )
-    max_steps = forms.IntegerField(
-        required=False, min_value=1, help_text="Optimizer steps; overrides epochs."
-    )
-    epochs = forms.FloatField(required=False, min_value=0.01)
-    batch_size = forms.IntegerField(required=False, min_value=1, max_value=1024)
-    lr = forms.FloatField(
-        required=False, min_value=0, label="Learning rate", help_text="Peak, e.g. 5e-5."
-    )
-    warmup_steps = forms.IntegerField(required=False, min_value=0)
-    eval_every = forms.IntegerField(
-        required=False, min_value=1, help_text="Validate and checkpoint every N steps."
-    )
-    max_minutes = forms.FloatField(
-        required=False, min_value=1, help_text="Stop (checkpoint and validate) after this long."
-    )
     extra = forms.CharField(
         required=False,
         label="More settings (JSON)",
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80, "spellcheck": "false"}),
-        help_text='Other ml.train.TrainConfig settings, e.g. {"grad_accum": 2, '
+        help_text='Other settings of the kind\'s train config, e.g. {"grad_accum": 2, '
         '"model": {"max_pos": 512}}. The fields above win over the same keys here.',
     )
 
     def __init__(self, *args: Any, defaults: dict[str, Any] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        extra = self.fields.pop("extra")
+        self.fields.update(setting_form_fields(MAIN_PARAMS))
+        self.fields["extra"] = extra
         # Show what an empty field means: the deployment's default for that setting.
         for name, value in (defaults or {}).items():
             if name in self.fields and value is not None:
@@ -78,7 +97,7 @@ class LaunchRetrainingForm(forms.Form):
         """The run's params: the JSON settings with the filled-in fields on top."""
         data = self.cleaned_data
         params = dict(data["extra"])
-        for name in (*MAIN_PARAMS, "max_minutes"):
+        for name in MAIN_PARAMS:
             if data.get(name) is not None:
                 params[name] = data[name]
         if data.get("encoder"):
@@ -96,7 +115,7 @@ class LaunchRetrainingForm(forms.Form):
             "train_split": run.train_split,
             "val_split": run.val_split,
         }
-        for name in (*MAIN_PARAMS, "max_minutes"):
+        for name in MAIN_PARAMS:
             if name in params:
                 initial[name] = params.pop(name)
         model = params.get("model")

@@ -194,7 +194,9 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 class TrainingRunCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
     params = serializers.JSONField(
-        required=False, default=dict, help_text="ml.train.TrainConfig overrides"
+        required=False,
+        default=dict,
+        help_text="Training settings over the kind's recipe (fields of its ml train config)",
     )
     train_split = serializers.ChoiceField(choices=Split.choices, default=Split.TRAIN)
     val_split = serializers.ChoiceField(choices=Split.choices, default=Split.VALIDATION)

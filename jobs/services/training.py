@@ -20,6 +20,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from ml.registry import resolve_train_config
+from ml.training.config import ConfigError
+
 from ..models import (
     TERMINAL_STATUSES,
     Document,
@@ -57,32 +60,15 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
         raise InvalidInput("params must be a JSON object of training settings", "params")
     try:
         training_config(kind, params)
-    except (TypeError, ValueError) as exc:
+    except ConfigError as exc:
         raise InvalidInput(f"invalid training params: {exc}", "params") from exc
     return params
 
 
 def training_config(kind: str, params: dict[str, Any]) -> Any:
-    """The kind's recipe (TRAINING_DEFAULTS_BY_KIND), then TRAINING_DEFAULTS, then the
-    run's params, each overriding the one before ("model" merged key by key): an
-    ml.train.TrainConfig for BertSumExt, an ml.matchsum_train.MatchSumTrainConfig
-    for MatchSum."""
-    if kind == TrainableKind.MATCHSUM:
-        from ml.matchsum_train import MatchSumTrainConfig as Config
-    else:
-        from ml.train import TrainConfig as Config  # type: ignore[assignment]
-
-    merged: dict[str, Any] = {}
-    for layer in (
-        settings.TRAINING_DEFAULTS_BY_KIND.get(kind, {}),
-        settings.TRAINING_DEFAULTS,
-        params,
-    ):
-        model = merged.get("model")
-        merged.update(layer)
-        if isinstance(model, dict) and isinstance(layer.get("model"), dict):
-            merged["model"] = {**model, **layer["model"]}
-    return Config(**merged)
+    """The kind's ml train config: its recipe (the config's defaults), then the
+    deployment's TRAINING_DEFAULTS, then the run's params ("model" merged key by key)."""
+    return resolve_train_config(kind, settings.TRAINING_DEFAULTS, params)
 
 
 def active_extractor() -> ModelVersion | None:

@@ -25,7 +25,7 @@ def training_device() -> str:
 
 
 def latest_checkpoint_step(out_dir: Path) -> int | None:
-    from ml.checkpoint import list_training_checkpoints
+    from ml.checkpoints import list_training_checkpoints
 
     found = list_training_checkpoints(out_dir / "checkpoints")
     if not found:
@@ -36,7 +36,7 @@ def latest_checkpoint_step(out_dir: Path) -> int | None:
 
 def checkpoint_sha256(directory: Path) -> str:
     """sha256 of the weights file, so a served model can be traced to its bytes."""
-    from ml.checkpoint import WEIGHTS_NAME
+    from ml.checkpoints import WEIGHTS_NAME
 
     digest = hashlib.sha256()
     with open(Path(directory) / WEIGHTS_NAME, "rb") as f:
@@ -48,7 +48,7 @@ def checkpoint_sha256(directory: Path) -> str:
 def evaluate_version(version: ModelVersion, examples: list[Any], device: str) -> dict | None:
     """ROUGE of a stored version on the given examples (the new run's validation set)."""
     from ml.evaluate import evaluate
-    from ml.inference import load_system
+    from ml.registry import load_system
 
     if not Path(version.checkpoint_dir).is_dir():
         logger.warning("%s: checkpoint %s is missing", version, version.checkpoint_dir)

@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from ml.registry import train_function
+
 from ..models import (
     Document,
     ErrorKind,
@@ -107,11 +109,9 @@ def _trainer(
     job: TrainingRun, out_dir: Path, data: TrainingData
 ) -> tuple[Callable[..., Any], dict]:
     """The ml train function of the run's kind and its extra arguments."""
+    train = train_function(job.kind)
     if job.kind != TrainableKind.MATCHSUM:
-        from ml.train import train
-
         return train, {}
-    from ml.matchsum_train import train_matchsum
 
     # The extractor is chosen by the first attempt; ml copies it into out_dir, and a
     # resumed attempt uses that copy even if another version was promoted meanwhile.
@@ -121,7 +121,7 @@ def _trainer(
         raise ValueError("no active BertSumExt version to build candidates with")
     kwargs = {} if (out_dir / "extractor").is_dir() else {"extractor_dir": version.checkpoint_dir}
     data.summary["extractor_version"] = version.pk
-    return train_matchsum, kwargs
+    return train, kwargs
 
 
 def fit(job: TrainingRun, plan: Plan, heartbeat: Heartbeat) -> Any:

@@ -20,7 +20,7 @@ class TrainingData:
 
 
 def _examples(queryset) -> list[Any]:
-    from ml.data import Example
+    from ml.text.data import Example
 
     overrides: dict[int, dict[int, int]] = {}
     for o in LabelOverride.objects.filter(document__in=queryset):

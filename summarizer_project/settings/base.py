@@ -218,28 +218,10 @@ TENSORBOARD_INTERNAL_URL = env(
     "TENSORBOARD_INTERNAL_URL", default=f"http://127.0.0.1:{TENSORBOARD_PORT}"
 )
 TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
-# ml.train.TrainConfig settings every run starts from; a run's params override them
-# ("model" is merged key by key). Attention dropout 0 lets SDPA take its fast path.
-TRAINING_DEFAULTS = env.json(
-    "TRAINING_DEFAULTS", default={"model": {"attention_dropout": 0.0}, "eval_every": 200}
-)
-# Each kind's recipe, under TRAINING_DEFAULTS. BertSumExt's is the best measured on
-# CNN/DailyMail (BENCHMARKS.md): mean-pooled sentence vectors, every window of a long
-# document, a higher lr for the new head than for the pretrained encoder.
-TRAINING_DEFAULTS_BY_KIND = env.json(
-    "TRAINING_DEFAULTS_BY_KIND",
-    default={
-        "bertsumext": {
-            "model": {"sentence_pooling": "mean"},
-            "train_windows": "all",
-            "batch_size": 4,
-            "lr": 7e-5,
-            "head_lr": 2e-4,
-            "warmup_steps": 50,
-        },
-        "matchsum": {},
-    },
-)
+# Each kind's training recipe is its ml config dataclass defaults (ml.registry,
+# docs/ml.md). TRAINING_DEFAULTS is an operator override applied on top for every
+# kind; a run's params override it ("model" is merged key by key).
+TRAINING_DEFAULTS = env.json("TRAINING_DEFAULTS", default={})
 SCHEDULED_TRAINING_PARAMS = env.json("SCHEDULED_TRAINING_PARAMS", default={})
 # Below the broker's visibility timeout, or Redis hands the same run to a second
 # worker. The trainer stops itself (checkpoint + validation) 5 minutes before.

@@ -24,7 +24,7 @@ from jobs.models import (
     TrainingRun,
 )
 from jobs.workers import train as train_worker
-from ml.text import split_sentences
+from ml.text.sentences import split_sentences
 from tests.factories import DocumentFactory, SummaryFactory, UserFactory
 from tests.jobs.admin.helpers import ensure_retrain_schedule
 from tests.jobs.training_fixtures import make_corpus, tiny_params

@@ -12,7 +12,7 @@ from devstack import demo, processes
 from devstack.management.commands import runstack
 from devstack.supervisor import Supervisor
 from jobs.services.documents import DocumentInput, validate_document
-from ml.text import detect_language, split_sentences
+from ml.text.sentences import detect_language, split_sentences
 
 
 def test_sample_corpus_is_valid_and_varied():

@@ -3,7 +3,7 @@
 import random
 
 from tests.factories import DocumentFactory
-from tests.ml.ext_fixtures import WORDS, tiny_config
+from tests.ml.fixtures.bertsumext import WORDS, tiny_config
 
 
 def tiny_params(**overrides):
@@ -45,7 +45,7 @@ def make_corpus(owner, train=6, val=3, sentences=6, seed=0):
 
 def tiny_match_params(**overrides):
     """MatchSum on a random 32-wide BERT (candidates from the active tiny BertSumExt)."""
-    from ml.encoders import tiny_bert_config
+    from tests.ml.fixtures.encoders import tiny_bert_config
 
     params = {
         "model": {

@@ -11,9 +11,8 @@ from ml.encoders import (
     packaged_encoder_dir,
     resolve_encoder,
     set_attention_dropout,
-    tiny_bert_config,
-    tiny_bert_encoder,
 )
+from tests.ml.fixtures.encoders import tiny_bert_config, tiny_bert_encoder
 
 
 def test_default_names_resolve_to_the_packaged_model():

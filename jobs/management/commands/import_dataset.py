@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=None)
 
     def handle(self, *args, path, split, owner, limit, **options):
-        from ml.data import load_examples
+        from ml.text.data import load_examples
 
         User = get_user_model()
         if owner:

@@ -15,7 +15,7 @@ from jobs.models import (
     SentenceError,
     TrainingRun,
 )
-from ml.text import split_sentences
+from ml.text.sentences import split_sentences
 from tests.factories import DocumentFactory, SummaryFactory
 
 REFERENCE = "Organisers said two thousand people lined the banks.\nThe festival ends Monday."

@@ -9,8 +9,8 @@ from jobs.models import (
     JobStatus,
     LabelOverride,
 )
-from ml.rouge import score_summary
-from ml.text import split_sentences
+from ml.text.rouge import score_summary
+from ml.text.sentences import split_sentences
 from tests.factories import ARTICLE, DocumentFactory, SummaryFactory, UserFactory
 from tests.jobs.admin.helpers import REFERENCE, succeeded_summary
 

@@ -12,7 +12,7 @@ from jobs.models import (
     TrainingRun,
 )
 from jobs.workers.training_data import build_training_data
-from ml.text import split_sentences
+from ml.text.sentences import split_sentences
 from tests.jobs.admin.helpers import make_errors
 
 pytestmark = pytest.mark.django_db

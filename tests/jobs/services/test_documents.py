@@ -68,7 +68,7 @@ def test_batch_is_all_or_nothing(user):
 
 
 def test_import_examples_skips_duplicates(user):
-    from ml.data import Example
+    from ml.text.data import Example
 
     examples = [Example("a", ARTICLE, "Ref one."), Example("b", ARTICLE + " More.", "Ref.")]
     assert import_examples(user, examples, "train") == (2, 0)

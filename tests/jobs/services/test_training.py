@@ -46,21 +46,29 @@ def test_start_training_bad_params(staff, kind, params, needle):
 def test_training_settings_layer_recipe_deployment_defaults_and_params(settings):
     from jobs.services.training import training_config
 
-    # The shipped recipe: BertSumExt trains as measured best; MatchSum gets none of it.
+    # The shipped recipe (the ml config defaults): BertSumExt trains as measured best;
+    # MatchSum gets none of BertSumExt's settings.
     shipped = training_config("bertsumext", {})
     assert shipped.model.sentence_pooling == "mean" and shipped.train_windows == "all"
     assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
     assert not hasattr(training_config("matchsum", {}), "head_lr")
+    # With no deployment override the service trains what `python -m ml train` with
+    # only the paths trains.
+    from ml import cli
+    from ml.cli.train import resolve_cli_config
 
-    settings.TRAINING_DEFAULTS_BY_KIND = {
-        "bertsumext": {"model": {"sentence_pooling": "mean", "max_pos": 256}, "batch_size": 4},
-    }
+    settings.TRAINING_DEFAULTS = {}
+    for kind in ("bertsumext", "matchsum"):
+        paths = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", "out"]
+        args = cli.build_parser().parse_args([*paths, "--model", kind])
+        assert training_config(kind, {}) == resolve_cli_config(args)
+
     settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
     config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})
     assert (config.model.sentence_pooling, config.model.max_pos) == ("mean", 128)
     assert config.model.attention_dropout == 0.1
     assert (config.batch_size, config.lr) == (16, 1e-4)  # deployment over recipe, params last
-    assert training_config("matchsum", {}).batch_size == 16  # a kind without a recipe
+    assert training_config("matchsum", {}).batch_size == 16  # the override applies to every kind
 
 
 def test_one_active_run_per_kind(staff):

@@ -70,7 +70,7 @@ def test_run_training_end_to_end_in_process(staff):
 
 def test_review_rows_skip_documents_deleted_while_the_run_trained(staff):
     from jobs.workers.train import store_sentence_errors
-    from ml.train import MisclassifiedSentence, ValidationOutput
+    from ml.training.results import MisclassifiedSentence, ValidationOutput
 
     kept, deleted = make_corpus(staff, train=1, val=1)[:2]
     run = TrainingRun.objects.create(kind="bertsumext")
@@ -106,9 +106,9 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
     settings.TRAINING_PROGRESS_SECONDS = 0  # write progress (and read the flag) every step
     make_corpus(staff)
     run = start_training("bertsumext", params=tiny_params(max_steps=50), triggered_by=staff)
-    import ml.train
+    import ml.models.bertsumext.train
 
-    real_train = ml.train.train
+    real_train = ml.models.bertsumext.train.train
 
     def train_and_cancel(*args, on_progress, **kwargs):
         def progress(step, total, loss):
@@ -118,7 +118,7 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
 
         return real_train(*args, on_progress=progress, **kwargs)
 
-    monkeypatch.setattr(ml.train, "train", train_and_cancel)
+    monkeypatch.setattr(ml.models.bertsumext.train, "train", train_and_cancel)
     train_worker.run(run.pk)
     run.refresh_from_db()
     assert run.status == JobStatus.CANCELLED

@@ -1,0 +1,1 @@
+"""MatchSum (Zhong et al. 2020): candidate summaries ranked by a Siamese encoder."""

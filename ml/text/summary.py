@@ -1,0 +1,63 @@
+"""The result types every summarizer in ``ml`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of the source text with its model score.
+
+    ``start``/``end`` are character offsets into the original text, so
+    ``text[start:end] == sentence.text`` always holds.
+    """
+
+    index: int
+    text: str
+    start: int
+    end: int
+    score: float
+    selected: bool
+
+
+@dataclass
+class Summary:
+    """An extractive summary: every sentence of the document, in document order."""
+
+    sentences: list[ScoredSentence]
+    system: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def selected(self) -> list[ScoredSentence]:
+        return [s for s in self.sentences if s.selected]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.selected)
+
+
+def summary_of(
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    scores: Sequence[float | None],
+    chosen: set[int],
+    system: str,
+    notes: list[str],
+) -> Summary:
+    """Every sentence ``text[start:end]`` of ``spans`` with its score (None: 0.0), the
+    ``chosen`` ones selected."""
+    sentences = [
+        ScoredSentence(
+            index=i,
+            text=text[s:e],
+            start=s,
+            end=e,
+            score=float(scores[i] or 0.0),
+            selected=i in chosen,
+        )
+        for i, (s, e) in enumerate(spans)
+    ]
+    return Summary(sentences=sentences, system=system, notes=notes)
