@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0004_verbose_names'),
+        ("jobs", "0004_verbose_names"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='trainingrun',
-            name='params',
-            field=models.JSONField(blank=True, default=dict, help_text="Training settings over the kind's recipe (JSON; ml config fields)."),
+            model_name="trainingrun",
+            name="params",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Training settings over the kind's recipe (JSON; ml config fields).",
+            ),
         ),
     ]
