@@ -5,17 +5,20 @@ name (``jobs.services.queue``), so the names and queues here are the contract
 with messages already in the broker: they never change.
 """
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
-from .services import leases, queue
+from .services import leases, queue, schedules
 from .services.training import retrain_if_new_data as retrain
 from .workers import summarize as summarize_worker
 from .workers import train as train_worker
 
 
 def _limits(prefix: str) -> dict[str, int]:
-    """The soft and hard time limits of settings.<prefix>_[SOFT_]TIME_LIMIT."""
+    """The soft and hard time limits of settings.<prefix>_[SOFT_]TIME_LIMIT: every task
+    sets both, so none mixes its own hard limit with the global soft one."""
     return {
         "soft_time_limit": getattr(settings, f"{prefix}_SOFT_TIME_LIMIT"),
         "time_limit": getattr(settings, f"{prefix}_TIME_LIMIT"),
@@ -27,9 +30,19 @@ def summarize(summary_id: int) -> None:
     summarize_worker.run(summary_id)
 
 
-@shared_task(name=queue.REAP_STALE_JOBS, time_limit=120)
-def reap_stale_jobs() -> None:
-    leases.reap_stale_jobs()
+def _recorded(task: Any):
+    """Record the run under the PeriodicTask that sent it (django-celery-beat's
+    periodic_task_name header), else under the task's name."""
+    request = task.request
+    header = getattr(request, "periodic_task_name", None)  # a worker: a message header
+    schedule = header or (request.headers or {}).get("periodic_task_name") or task.name
+    return schedules.recorded(schedule, task.name)
+
+
+@shared_task(bind=True, name=queue.REAP_STALE_JOBS, **_limits("SCHEDULED"))
+def reap_stale_jobs(self) -> None:
+    with _recorded(self):
+        leases.reap_stale_jobs()
 
 
 @shared_task(name=queue.TRAIN, **_limits("TRAINING"))
@@ -37,6 +50,7 @@ def train(run_id: int) -> None:
     train_worker.run(run_id)
 
 
-@shared_task(name=queue.RETRAIN_IF_NEW_DATA, time_limit=120)
-def retrain_if_new_data(kind: str = "bertsumext") -> None:
-    retrain(kind)
+@shared_task(bind=True, name=queue.RETRAIN_IF_NEW_DATA, **_limits("SCHEDULED"))
+def retrain_if_new_data(self, kind: str = "bertsumext") -> None:
+    with _recorded(self):
+        retrain(kind)

@@ -180,11 +180,17 @@ CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 SUMMARY_SOFT_TIME_LIMIT = env.int("SUMMARY_SOFT_TIME_LIMIT", default=240)
 SUMMARY_TIME_LIMIT = env.int("SUMMARY_TIME_LIMIT", default=300)
+# The periodic tasks (reaper, scheduled retraining) are short: they only send jobs.
+# Every task sets both limits; Celery refuses to send one whose soft limit exceeds
+# its hard one (`manage.py check` refuses such a config: jobs.E004).
+SCHEDULED_SOFT_TIME_LIMIT = env.int("SCHEDULED_SOFT_TIME_LIMIT", default=100)
+SCHEDULED_TIME_LIMIT = env.int("SCHEDULED_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+REAPER_INTERVAL_SECONDS = env.float("REAPER_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
-    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": 60.0},
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -50,6 +50,19 @@ class WorkerPool:
         self.procs: list[subprocess.Popen] = []
 
     def start(self, queues: str = "inference,default", **env_extra: str) -> subprocess.Popen:
+        n = len(self.procs)
+        argv = [
+            *("-m", "celery", "-A", "summarizer_project", "worker", "-Q", queues, "-c", "1"),
+            *("--loglevel", "INFO", "-n", f"test-{os.getpid()}-{n}@%h"),
+            *("--without-gossip", "--without-mingle"),
+        ]
+        return self.start_command(f"worker-{n}", [sys.executable, *argv], **env_extra)
+
+    def start_command(
+        self, name: str, argv: list[str], ping: bool = True, **env_extra: str
+    ) -> subprocess.Popen:
+        """Start `argv` (a worker unless ping=False) on the test database and broker;
+        its output goes to <tmp_path>/<name>.log."""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "summarizer_project.settings.test",
@@ -58,28 +71,10 @@ class WorkerPool:
             "PYTHONUNBUFFERED": "1",
             **env_extra,
         }
-        n = len(self.procs)
-        log = self.tmp_path / f"worker-{n}.log"
+        log = self.tmp_path / f"{name}.log"
         with open(log, "w") as out:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "summarizer_project",
-                    "worker",
-                    "-Q",
-                    queues,
-                    "-c",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "-n",
-                    f"test-{os.getpid()}-{n}@%h",
-                    "--without-gossip",
-                    "--without-mingle",
-                ],
+                argv,
                 cwd=ROOT,
                 env=env,
                 stdout=out,
@@ -87,16 +82,17 @@ class WorkerPool:
                 start_new_session=True,
             )
         self.procs.append(proc)
-        try:
-            _wait_for_worker(self.app, proc)
-        except RuntimeError as exc:
-            raise RuntimeError(f"{exc}; worker log:\n{log.read_text()}") from exc
+        if ping:
+            try:
+                _wait_for_worker(self.app, proc)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}; log:\n{log.read_text()}") from exc
         return proc
 
     def logs(self) -> str:
         return "\n".join(
             f"--- {p.name} ---\n{p.read_text()[-5000:]}"
-            for p in sorted(self.tmp_path.glob("worker-*.log"))
+            for p in sorted(self.tmp_path.glob("*.log"))
         )
 
     @staticmethod

@@ -6,7 +6,14 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from jobs.models import JobStatus, ModelVersion, SentenceError, Summary, TrainingRun
+from jobs.models import (
+    ErrorKind,
+    JobStatus,
+    ModelVersion,
+    SentenceError,
+    Summary,
+    TrainingRun,
+)
 from jobs.services.leases import reap_stale_jobs
 from jobs.services.training import start_training
 from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
@@ -45,6 +52,23 @@ def finished(run_id):
     return run if run.status not in (JobStatus.QUEUED, JobStatus.RUNNING) else None
 
 
+def assert_misclassified_sentences_stored(run):
+    """The run keeps its misclassified validation sentences, each a real mistake.
+
+    The references are each document's first two sentences, so those are the oracle
+    labels, and a run has no misclassified sentence exactly when its validation
+    summaries are the references (ROUGE 100): there are errors iff val_rouge < 100.
+    """
+    errors = list(SentenceError.objects.filter(run=run).select_related("document"))
+    assert bool(errors) == (run.metrics["val_rouge"] < 100 - 1e-6), run.metrics
+    for error in errors:
+        doc = error.document
+        assert doc.split == run.val_split
+        assert doc.text[error.start : error.end] == error.text
+        assert error.label == (1 if error.sentence_index < 2 else 0)
+        assert error.kind == (ErrorKind.FALSE_NEGATIVE if error.label else ErrorKind.FALSE_POSITIVE)
+
+
 def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     docs = make_corpus(staff)
     workers.start("inference,default,training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
@@ -70,7 +94,7 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     assert run.status == JobStatus.SUCCEEDED, run.error
     first = ModelVersion.objects.get(run=run)
     assert first.is_active
-    assert SentenceError.objects.filter(run=run).exists() or run.metrics["val_rouge"] > 70
+    assert_misclassified_sentences_stored(run)
 
     # The next default summary is produced by the promoted version.
     resp = staff_api.post("/api/documents/", {"text": docs[0].text}, format="json")

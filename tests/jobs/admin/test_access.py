@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
 
+from jobs import checks
 from jobs.models import (
     JobStatus,
     LabelOverride,
+    ModelVersion,
     ReviewStatus,
     SentenceError,
     Summary,
     TrainingRun,
 )
+from jobs.services import queue
 from tests.factories import SummaryFactory, UserFactory
 from tests.jobs.admin.helpers import (
     dashboard_urls,
@@ -95,11 +100,26 @@ def test_every_dashboard_page_renders_for_staff(staff_client, staff, tmp_path, f
     run, document, errors = make_errors(staff)
     version = make_version(tmp_path, active=True)
     summary = succeeded_summary(document)
+    before = state_of_the_service()
     for url in dashboard_urls(run, version, errors[0], document, summary):
         response = staff_client.get(url)
         assert response.status_code == 200, url
-    assert Path(version.checkpoint_dir).is_dir()
-    assert Summary.objects.count() == 1
+    # Showing a page never changes anything: not the promote / roll back / launch
+    # confirmation pages, not TensorBoard's proxy, not the review list.
+    assert state_of_the_service() == before
+    assert Path(version.checkpoint_dir).is_dir()  # rollback's GET removed no checkpoint
+    page = staff_client.get(reverse("admin:jobs_summary_change", args=[summary.pk])).content
+    assert summary.sentences[0]["text"] in page.decode()  # the pages show the objects
+
+
+def state_of_the_service():
+    return {
+        "summaries": list(Summary.objects.values_list("pk", "status", "attempts")),
+        "runs": list(TrainingRun.objects.values_list("pk", "status")),
+        "active": list(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True)),
+        "reviews": list(SentenceError.objects.values_list("pk", "review_status")),
+        "overrides": LabelOverride.objects.count(),
+    }
 
 
 def test_front_page_overview(staff_client, staff, tmp_path):
@@ -126,7 +146,20 @@ def test_front_page_overview(staff_client, staff, tmp_path):
     assert 'data-testid="overview"' not in client.get(reverse("admin:index")).content.decode()
 
 
-def test_schedule_admin_lists_the_retraining_schedule(staff_client):
-    ensure_retrain_schedule()
+def test_the_retraining_schedule_is_weekly_valid_and_listed(staff_client):
+    ensure_retrain_schedule()  # migration 0003's own function: what it creates is tested
+    task = PeriodicTask.objects.get(task=queue.RETRAIN_IF_NEW_DATA)
+    crontab = task.crontab
+    fields = (crontab.minute, crontab.hour, crontab.day_of_week, crontab.day_of_month)
+    assert fields == ("0", "3", "0", "*") and str(crontab.timezone) == "UTC"
+    assert (task.enabled, json.loads(task.kwargs), task.queue) == (
+        True,
+        {"kind": "bertsumext"},
+        "default",
+    )
+    # Beat can send it: a registered task whose limits Celery accepts.
+    assert checks.periodic_task_rows(None, databases=["default"]) == []
     html = staff_client.get(reverse("admin:django_celery_beat_periodictask_changelist")).content
-    assert b"Retrain BertSumExt when there is new labelled data" in html
+    assert task.name.encode() in html
+    front = staff_client.get(reverse("admin:index")).content.decode()
+    assert f'<tr data-schedule="{task.name}">' in front and "not run yet" in front

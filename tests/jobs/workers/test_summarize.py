@@ -1,8 +1,10 @@
 """The inference worker: a summary from claim to result, idempotent, errors recorded."""
 
+import logging
+
 import pytest
 
-from jobs.models import JobStatus
+from jobs.models import JobStatus, Summary
 from jobs.workers import summarize as summarize_worker
 from tests.factories import SummaryFactory
 
@@ -47,8 +49,14 @@ def test_run_summary_is_idempotent_for_finished_jobs():
     assert summary.finished_at == finished_at
 
 
-def test_run_summary_for_missing_row_is_a_noop():
-    summarize_worker.run(987654)  # must not raise
+def test_run_summary_for_missing_row_is_a_noop(caplog):
+    other = SummaryFactory()
+    with caplog.at_level(logging.WARNING, logger="jobs.services.leases"):
+        summarize_worker.run(987654)  # a deleted row: dropped, no raise
+    assert "summary 987654 does not exist (deleted?); dropping the task" in caplog.text
+    assert not Summary.objects.filter(pk=987654).exists()  # nothing made up for it
+    other.refresh_from_db()
+    assert (other.status, other.attempts) == (JobStatus.QUEUED, 0)  # nothing else touched
 
 
 def test_engine_error_is_recorded_as_failed(monkeypatch):
