@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from jobs.models import Document, Summary
@@ -19,7 +17,9 @@ from jobs.services.documents import (
 )
 from jobs.services.summaries import request_summary
 
-from .parsers import JSONLinesParser, JSONLParser
+from .errors import ApiError, first_message, validation_body
+from .fields import safe_name
+from .parsers import BATCH_PARSERS, JSONParser, LimitedMultiPartParser
 from .serializers import (
     DocumentCreatedSerializer,
     DocumentInputSerializer,
@@ -28,7 +28,11 @@ from .serializers import (
     SummarizeOptionsSerializer,
     SummarySerializer,
 )
+from .throttles import UploadThrottle
 from .uploads import read_upload
+
+UPLOAD_ACTIONS = ("create", "batch", "summarize")
+_ITEM_NOT_OBJECT = "each item must be a JSON object with a 'text' field"
 
 
 def _created_response(submissions: list[Submission], many: bool) -> Response:
@@ -36,6 +40,51 @@ def _created_response(submissions: list[Submission], many: bool) -> Response:
     docs = [s.document for s in submissions]
     data = DocumentCreatedSerializer(docs if many else docs[0], many=many, context=context).data
     return Response(data, status=status.HTTP_201_CREATED)
+
+
+def _upload_input(request) -> DocumentInput:
+    extra_files = [name for name in request.FILES if name != "file"]
+    if extra_files or len(request.FILES.getlist("file")) > 1:
+        errors = {safe_name(n): ["unknown field"] for n in extra_files}
+        raise ApiError(
+            "send exactly one file, in the 'file' field", errors or {"file": ["one file"]}
+        )
+    upload = FileUploadSerializer(data=request.data)
+    upload.is_valid(raise_exception=True)
+    d = upload.validated_data
+    title, text = read_upload(d["file"].name, d["file"].read())
+    return DocumentInput(
+        text=text,
+        title=d["title"] or title,
+        reference_summary=d["reference_summary"],
+        model=d["model"],
+        max_sentences=d["max_sentences"],
+        summarize=d["summarize"],
+        split=d["split"],
+    )
+
+
+def _batch_inputs(data) -> list[DocumentInput]:
+    if not isinstance(data, list):
+        raise ApiError("send a JSON list of documents, or JSON Lines (one object per line)")
+    items, errors = [], {}
+    for i, obj in enumerate(data):
+        if not isinstance(obj, dict):
+            errors[str(i)] = [_ITEM_NOT_OBJECT]
+            continue
+        serializer = DocumentInputSerializer(data=obj)
+        if serializer.is_valid():
+            items.append(serializer.to_input())
+        else:
+            errors[str(i)] = validation_body(serializer.errors)["errors"] or [_ITEM_NOT_OBJECT]
+    if errors:
+        first = min(errors, key=int)
+        raise ApiError(
+            f"no document was stored: {len(errors)} item(s) invalid; first at item {first}: "
+            f"{first_message(errors[first])}",
+            errors,
+        )
+    return items
 
 
 class DocumentViewSet(
@@ -49,35 +98,25 @@ class DocumentViewSet(
     serializer_class = DocumentSerializer
     queryset = Document.objects.none()  # typing hint for the schema; see get_queryset
     lookup_value_regex = "[0-9]+"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, LimitedMultiPartParser]
 
     def get_queryset(self):
         return Document.objects.filter(owner=self.request.user).prefetch_related("summaries")
 
+    def get_throttles(self):
+        return [UploadThrottle()] if self.action in UPLOAD_ACTIONS else []
+
     @extend_schema(
         request={
             "application/json": DocumentInputSerializer,
-            "multipart/form-data": FileUploadSerializer,
+            "multipart/form-data": OpenApiRequest(FileUploadSerializer),
         },
-        responses={201: DocumentCreatedSerializer, 400: OpenApiResponse(description="bad input")},
+        responses={201: DocumentCreatedSerializer},
     )
     def create(self, request):
         if request.content_type.startswith("multipart/"):
-            upload = FileUploadSerializer(data=request.data)
-            upload.is_valid(raise_exception=True)
-            d = upload.validated_data
-            title, text = read_upload(d["file"].name, d["file"].read())
-            item = DocumentInput(
-                text=text,
-                title=d["title"] or title,
-                reference_summary=d["reference_summary"],
-                model=d["model"],
-                max_sentences=d["max_sentences"],
-                summarize=d["summarize"],
-            )
+            item = _upload_input(request)
         else:
-            if not isinstance(request.data, dict):
-                raise ParseError("send one JSON object with a 'text' field")
             serializer = DocumentInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             item = serializer.to_input()
@@ -85,40 +124,23 @@ class DocumentViewSet(
 
     @extend_schema(
         request={
-            "application/json": DocumentInputSerializer(many=True),
-            "application/x-ndjson": DocumentInputSerializer,
+            media_type: DocumentInputSerializer(many=True)
+            for media_type in ("application/json", "application/x-ndjson", "application/jsonl")
         },
         responses={201: DocumentCreatedSerializer(many=True)},
     )
-    @action(
-        detail=False,
-        methods=["post"],
-        parser_classes=[JSONParser, JSONLinesParser, JSONLParser],
-    )
+    @action(detail=False, methods=["post"], parser_classes=BATCH_PARSERS, pagination_class=None)
     def batch(self, request):
-        """A JSON list, or a JSON Lines body, of documents; all or nothing."""
-        data = request.data
-        if not isinstance(data, list):
-            raise ParseError("send a JSON list of documents, or JSON Lines (one object per line)")
-        items, errors = [], {}
-        for i, obj in enumerate(data):
-            if not isinstance(obj, dict):
-                errors[str(i)] = "each item must be a JSON object with a 'text' field"
-                continue
-            serializer = DocumentInputSerializer(data=obj)
-            if serializer.is_valid():
-                items.append(serializer.to_input())
-            else:
-                errors[str(i)] = serializer.errors
-        if errors:
-            raise ValidationError({"detail": "no document was stored", "errors": errors})
+        """A JSON list, or a JSON Lines body (one object per line), of documents; all or
+        nothing. The answer is a plain list (not paginated)."""
+        items = _batch_inputs(request.data)
         return _created_response(submit_documents(request.user, items), many=True)
 
     @extend_schema(request=SummarizeOptionsSerializer, responses={202: SummarySerializer})
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def summarize(self, request, pk=None):
         document = self.get_object()
-        options = SummarizeOptionsSerializer(data=request.data or {})
+        options = SummarizeOptionsSerializer(data=request.data)
         options.is_valid(raise_exception=True)
         summary = request_summary(
             document,

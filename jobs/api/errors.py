@@ -1,25 +1,127 @@
-"""Map service errors to 4xx responses with a message that says what is wrong."""
+"""One error shape for every 4xx/5xx of the API:
+
+    {"detail": "<one sentence>", "errors": {<field or item index>: [messages] or nested}}
+
+`errors` is always present (`{}` when no field is to blame). The DRF exception handler
+below shapes DRF's own errors (validation, parse, auth, 404, 405, 415, 429), the
+services' InvalidInput and Django's RequestDataTooBig; jobs.api.middleware shapes
+what Django answers outside DRF (unknown /api/ URLs, bodies refused before the view,
+unhandled errors).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import JsonResponse
 from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from jobs.services.errors import BatchInvalid, InvalidInput
 
+logger = logging.getLogger(__name__)
+
+
+class ApiError(APIException):
+    """A 4xx with a sentence and the fields (or item indexes) it concerns."""
+
+    def __init__(self, detail: str, errors: dict | None = None, status_code: int = 400):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.errors = errors or {}
+
+
+class BodyTooLarge(ApiError):
+    def __init__(self, size: int | None = None):
+        limit = settings.MAX_UPLOAD_BYTES
+        what = f"{size:,} bytes" if size is not None else f"more than {limit:,} bytes"
+        super().__init__(
+            f"the request body is {what}; the limit is {limit:,} bytes (MAX_UPLOAD_BYTES)",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+
+
+def error_body(detail: str, errors: dict | None = None) -> dict[str, Any]:
+    return {"detail": detail or "the request failed", "errors": errors or {}}
+
+
+def error_response(status_code: int, detail: str, errors: dict | None = None) -> JsonResponse:
+    """The error shape as a plain Django response (outside DRF)."""
+    return JsonResponse(error_body(detail, errors), status=status_code)
+
+
+def too_large_response(size: int | None = None) -> JsonResponse:
+    exc = BodyTooLarge(size)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+def first_message(value: Any, path: str = "") -> str:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            name = path if key == "non_field_errors" else f"{path}.{key}" if path else str(key)
+            return first_message(inner, name)
+        return ""
+    if isinstance(value, list | tuple):
+        return first_message(value[0], path) if value else ""
+    text = str(value)
+    return f"{path}: {text}" if path and not text.startswith(path.rsplit(".", 1)[-1]) else text
+
+
+def _field_errors(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _field_errors(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_field_errors(v) for v in value]
+    return str(value)
+
+
+def validation_body(detail: Any) -> dict[str, Any]:
+    """A DRF ValidationError's detail (dict, list or str) in the error shape."""
+    if isinstance(detail, dict):
+        errors = _field_errors({k: v for k, v in detail.items() if k != "non_field_errors"})
+        return error_body(first_message(detail), errors)
+    return error_body(first_message(detail))
+
+
+def _service_error(exc: InvalidInput) -> Response:
+    if isinstance(exc, BatchInvalid):
+        errors: dict[str, Any] = {
+            str(i): {exc.fields[i]: [message.removeprefix(f"{exc.fields[i]}: ")]}
+            if i in exc.fields
+            else [message]
+            for i, message in exc.errors.items()
+        }
+        detail = f"no document was stored: {exc.message}"
+        return Response(error_body(detail, errors), status=status.HTTP_400_BAD_REQUEST)
+    else:
+        errors = {exc.field: [exc.message]} if exc.field else {}
+    return Response(error_body(exc.message, errors), status=status.HTTP_400_BAD_REQUEST)
+
 
 def exception_handler(exc, context):
-    if isinstance(exc, BatchInvalid):
-        return Response(
-            {"detail": exc.message, "errors": {str(k): v for k, v in exc.errors.items()}},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
     if isinstance(exc, InvalidInput):
-        body: dict[str, Any] = {"detail": exc.message}
-        if exc.field:
-            body[exc.field] = [exc.message]
-        return Response(body, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)
+        return _service_error(exc)
+    if isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # e.g. too many form fields or files
+        exc = ApiError(str(exc) or "the request was refused as malformed")
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled error in %s", context.get("view"), exc_info=exc)
+        return Response(
+            error_body("internal server error; the error was logged"),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, ApiError):
+        response.data = error_body(str(exc.detail), exc.errors)
+    elif isinstance(exc, ValidationError):
+        response.data = validation_body(exc.detail)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        response.data = error_body(str(detail) or response.status_text)
+    return response

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from jobs.admin.tensorboard import tensorboard_url
@@ -14,6 +15,21 @@ from jobs.models import (
     TrainingRun,
 )
 from jobs.services.documents import DocumentInput
+
+from .fields import (
+    FormBooleanField,
+    FormIntegerField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+
+_SERVED_HELP = (
+    "The model that serves (or served) the summary; empty while a summary that asked "
+    "for the default model is queued (the worker decides then)."
+)
 
 
 class SentenceSerializer(serializers.Serializer):
@@ -51,9 +67,22 @@ class SummarySerializer(serializers.ModelSerializer):
 
     summary = serializers.CharField(source="summary_text", read_only=True)
     sentences = SentenceSerializer(many=True, read_only=True)
+    requested_model = serializers.ChoiceField(
+        choices=ModelKind.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The model the client asked for; empty for the default.",
+    )
+    model = serializers.ChoiceField(
+        choices=ModelKind.choices, allow_blank=True, read_only=True, help_text=_SERVED_HELP
+    )
 
 
 class SummaryBriefSerializer(serializers.ModelSerializer):
+    model = serializers.ChoiceField(
+        choices=ModelKind.choices, allow_blank=True, read_only=True, help_text=_SERVED_HELP
+    )
+
     class Meta:
         model = Summary
         fields = ["id", "status", "model", "created_at"]
@@ -93,34 +122,50 @@ class DocumentCreatedSerializer(DocumentSerializer):
         return SummarySerializer(summary).data if summary else None
 
 
-class SummarizeOptionsSerializer(serializers.Serializer):
-    model = serializers.ChoiceField(
-        choices=ModelKind.choices,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Default: the active BertSumExt, else lead3 (the summary says so).",
-    )
-    max_sentences = serializers.IntegerField(
+_MODEL_HELP = (
+    "Default (empty): the active BertSumExt, else lead3 (the summary says so in notes). "
+    "lead3 and textrank are always available; bertsumext and matchsum only once a "
+    "version is active (or BERTSUMEXT_CHECKPOINT is set), else 400."
+)
+# Some character that is not whitespace, and no NUL (the OpenAPI pattern says both).
+NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
+_SPLIT_HELP = (
+    "Mark the document as training data: train, validation or test "
+    "(with a reference_summary). Empty for documents that are only summarized."
+)
+
+
+def _max_sentences(field_class=StrictIntegerField):
+    return field_class(
         required=False, default=3, min_value=1, max_value=settings.MAX_SUMMARY_SENTENCES
     )
 
 
-class DocumentInputSerializer(SummarizeOptionsSerializer):
-    text = serializers.CharField(
-        trim_whitespace=False, allow_blank=False, max_length=settings.MAX_DOCUMENT_CHARS
+class SummarizeOptionsSerializer(StrictSerializer):
+    model = StrictChoiceField(
+        choices=ModelKind.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_MODEL_HELP,
     )
-    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-    reference_summary = serializers.CharField(
+    max_sentences = _max_sentences()
+
+
+class DocumentInputSerializer(SummarizeOptionsSerializer):
+    text = StrictCharField(
+        trim_whitespace=False,
+        allow_blank=False,
+        max_length=settings.MAX_DOCUMENT_CHARS,
+        validators=[RegexValidator(NON_BLANK_TEXT, "text is empty: send the document's text")],
+    )
+    title = StrictCharField(required=False, allow_blank=True, default="", max_length=300)
+    reference_summary = StrictCharField(
         required=False, allow_blank=True, default="", trim_whitespace=False
     )
-    summarize = serializers.BooleanField(required=False, default=True)
-    split = serializers.ChoiceField(
-        choices=Split.choices,
-        required=False,
-        default=Split.NONE,
-        help_text="Mark the document as training data: train, validation or test "
-        "(with a reference_summary). Empty for documents that are only summarized.",
+    summarize = StrictBooleanField(required=False, default=True)
+    split = StrictChoiceField(
+        choices=Split.choices, required=False, default=Split.NONE, help_text=_SPLIT_HELP
     )
 
     def validate_text(self, value: str) -> str:
@@ -129,23 +174,51 @@ class DocumentInputSerializer(SummarizeOptionsSerializer):
         return value
 
     def to_input(self) -> DocumentInput:
-        d = self.validated_data
-        return DocumentInput(
-            text=d["text"],
-            title=d["title"],
-            reference_summary=d["reference_summary"],
-            model=d["model"],
-            max_sentences=d["max_sentences"],
-            summarize=d["summarize"],
-            split=d["split"],
-        )
+        return DocumentInput(**{name: self.validated_data[name] for name in _INPUT_FIELDS})
 
 
-class FileUploadSerializer(SummarizeOptionsSerializer):
-    file = serializers.FileField(help_text=".txt, .md or .html, UTF-8")
+_INPUT_FIELDS = (
+    "text",
+    "title",
+    "reference_summary",
+    "model",
+    "max_sentences",
+    "summarize",
+    "split",
+)
+
+
+class FileUploadSerializer(StrictSerializer):
+    """Form fields are strings: max_sentences "3" and summarize "true"/"false" are parsed."""
+
+    file = serializers.FileField(help_text="One .txt, .md or .html file, UTF-8.")
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-    reference_summary = serializers.CharField(required=False, allow_blank=True, default="")
-    summarize = serializers.BooleanField(required=False, default=True)
+    reference_summary = serializers.CharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    model = serializers.ChoiceField(
+        choices=ModelKind.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_MODEL_HELP,
+    )
+    max_sentences = _max_sentences(FormIntegerField)
+    summarize = FormBooleanField(required=False, default=True)
+    split = serializers.ChoiceField(
+        choices=Split.choices, required=False, default=Split.NONE, help_text=_SPLIT_HELP
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of every 4xx/5xx answer."""
+
+    detail = serializers.CharField(help_text="One sentence that says what is wrong.")
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text="Messages by field name or batch item index (nested for items); {} when "
+        "no specific field is to blame.",
+    )
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):
@@ -191,15 +264,15 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         return tensorboard_url(obj, self.context.get("request"))
 
 
-class TrainingRunCreateSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
+class TrainingRunCreateSerializer(StrictSerializer):
+    kind = StrictChoiceField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
     params = serializers.JSONField(
         required=False,
         default=dict,
         help_text="Training settings over the kind's recipe (fields of its ml train config)",
     )
-    train_split = serializers.ChoiceField(choices=Split.choices, default=Split.TRAIN)
-    val_split = serializers.ChoiceField(choices=Split.choices, default=Split.VALIDATION)
+    train_split = StrictChoiceField(choices=Split.choices, default=Split.TRAIN)
+    val_split = StrictChoiceField(choices=Split.choices, default=Split.VALIDATION)
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -225,5 +298,5 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RollbackSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=TrainableKind.choices)
+class RollbackSerializer(StrictSerializer):
+    kind = StrictChoiceField(choices=TrainableKind.choices)

@@ -12,6 +12,8 @@ from jobs.models import ModelVersion, TrainingRun
 from jobs.services.training import cancel_training, start_training
 from jobs.services.versions import promote, rollback
 
+from .errors import ApiError
+from .parsers import JSONParser
 from .serializers import (
     ModelVersionSerializer,
     RollbackSerializer,
@@ -22,6 +24,7 @@ from .serializers import (
 
 class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser]
     serializer_class = TrainingRunSerializer
     queryset = TrainingRun.objects.select_related("triggered_by", "version")
     lookup_value_regex = "[0-9]+"
@@ -39,15 +42,12 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={202: TrainingRunSerializer, 409: None})
+    @extend_schema(request=None, responses={202: TrainingRunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         run = self.get_object()
         if not cancel_training(run):
-            return Response(
-                {"detail": f"run {run.pk} already finished ({run.status})"},
-                status=status.HTTP_409_CONFLICT,
-            )
+            raise ApiError(f"run {run.pk} already finished ({run.status})", status_code=409)
         run.refresh_from_db()
         return Response(self.get_serializer(run).data, status=status.HTTP_202_ACCEPTED)
 
@@ -56,6 +56,7 @@ class ModelVersionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     permission_classes = [IsAdminUser]
+    parser_classes = [JSONParser]
     serializer_class = ModelVersionSerializer
     queryset = ModelVersion.objects.select_related("promoted_by")
     lookup_value_regex = "[0-9]+"

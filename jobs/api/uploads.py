@@ -77,9 +77,10 @@ def html_to_text(html: str) -> tuple[str, str]:
 
 
 def read_upload(name: str, data: bytes) -> tuple[str, str]:
-    """Decode an uploaded file. Returns (title, text); raises InvalidInput."""
+    """Decode an uploaded file (a name without an extension is plain text).
+    Returns (title, text); raises InvalidInput."""
     suffix = PurePath(name or "").suffix.lower()
-    if suffix not in ALLOWED_SUFFIXES:
+    if suffix not in (*ALLOWED_SUFFIXES, ""):
         raise InvalidInput(
             f"unsupported file type '{suffix or name}'; upload .txt, .md or .html", "file"
         )

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from ..models import Document, Split, Summary
 from ..text import detect_language
+from .characters import check_storable
 from .errors import BatchInvalid, InvalidInput
 from .summaries import create_summary
 from .validation import validate_max_sentences, validate_model, validate_split
@@ -45,8 +46,8 @@ def validate_document(item: DocumentInput) -> DocumentInput:
             f"text is {len(item.text):,} characters; the limit is {settings.MAX_DOCUMENT_CHARS:,}",
             "text",
         )
-    if "\x00" in item.text:
-        raise InvalidInput("text contains NUL characters; send plain text", "text")
+    for name in ("text", "title", "reference_summary", "source_id"):
+        check_storable(getattr(item, name), name)
     validate_split(item.split)
     validate_max_sentences(item.max_sentences)
     validate_model(item.model)
@@ -92,13 +93,16 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
             f"the batch has {len(items)} documents; the limit is {settings.MAX_BATCH_DOCUMENTS}"
         )
     errors: dict[int, str] = {}
+    fields: dict[int, str] = {}
     for i, item in enumerate(items):
         try:
             validate_document(item)
         except InvalidInput as exc:
             errors[i] = f"{exc.field + ': ' if exc.field else ''}{exc.message}"
+            if exc.field:
+                fields[i] = exc.field
     if errors:
-        raise BatchInvalid(errors)
+        raise BatchInvalid(errors, fields)
     with transaction.atomic():
         return [submit_document(owner, item) for item in items]
 

@@ -13,11 +13,13 @@ class InvalidInput(ValueError):
 
 
 class BatchInvalid(InvalidInput):
-    """Some documents of a batch are invalid; `errors` maps item index to message."""
+    """Some documents of a batch are invalid; `errors` maps item index to message,
+    `fields` item index to the field at fault (when one is)."""
 
-    def __init__(self, errors: dict[int, str]):
+    def __init__(self, errors: dict[int, str], fields: dict[int, str] | None = None):
         first = min(errors)
         super().__init__(
             f"{len(errors)} document(s) invalid; first at item {first}: {errors[first]}"
         )
         self.errors = errors
+        self.fields = fields or {}

@@ -145,6 +145,11 @@ SPECTACULAR_SETTINGS = {
         "SplitEnum": "jobs.models.Split.choices",
         "JobStatusEnum": "jobs.models.JobStatus.choices",
     },
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "jobs.api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -239,3 +244,31 @@ TRAINING_STALE_AFTER = env.int("TRAINING_STALE_AFTER", default=120)
 # A new version is promoted unless its validation ROUGE (mean of R1/R2/RLsum)
 # is more than this many points below the active version's on the same data.
 PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)
+
+# --- API limits and throttling (jobs/api: parsers, middleware, throttles) --------
+# Every body over MAX_UPLOAD_BYTES gets a JSON 413 (Content-Length checked first,
+# then while reading); JSON nested deeper than MAX_JSON_DEPTH gets a 400.
+MAX_UPLOAD_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
+MIDDLEWARE.insert(1, "jobs.api.middleware.ApiErrorMiddleware")
+# DRF rates ("N/second|minute|hour|day"; empty: no limit). Failed logins count per
+# client IP and per username; uploads (document create, batch, summarize) per user.
+THROTTLE_RATES = {
+    "login_ip": env("THROTTLE_LOGIN_IP", default="30/hour") or None,
+    "login_user": env("THROTTLE_LOGIN_USER", default="10/hour") or None,
+    "uploads": env("THROTTLE_UPLOADS", default="600/hour") or None,
+}
+# The client address the per-IP throttle counts: REMOTE_ADDR unless NUM_PROXIES
+# reverse proxies in front append to X-Forwarded-For (then the address they saw).
+# With DRF's default (None) a client could rotate X-Forwarded-For to dodge it.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
+# Throttle counts live in the cache: Redis (REDIS_URL), so every
+# web worker process shares them; test settings use locmem.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # redis-py spells the embedded Redis's socket unix:// (kombu: redis+socket://)
+        "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
+        "KEY_PREFIX": "summarizer",
+    }
+}

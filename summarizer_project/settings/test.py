@@ -34,3 +34,7 @@ if CELERY_BROKER_URL.startswith("redis+socket://"):
 else:
     CELERY_BROKER_URL = f"{CELERY_BROKER_URL.rsplit('/', 1)[0]}/{_TEST_REDIS_DB}"
 REDIS_URL = CELERY_BROKER_URL
+
+# Throttle counts per test process; the suite's own tests lower THROTTLE_RATES.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+THROTTLE_RATES = {"login_ip": None, "login_user": None, "uploads": None}

@@ -1,0 +1,36 @@
+"""POST /api/auth/token/: a user's token for username and password; failed attempts
+are throttled per client IP and per username (429 with Retry-After)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+
+from .fields import StrictSerializer
+from .parsers import API_PARSERS, LimitedFormParser
+from .throttles import LoginIPThrottle, LoginUserThrottle
+
+
+class TokenRequestSerializer(StrictSerializer, AuthTokenSerializer):
+    """username and password; other fields are refused."""
+
+
+class TokenView(ObtainAuthToken):
+    parser_classes = [*API_PARSERS, LimitedFormParser]
+    serializer_class = TokenRequestSerializer
+    throttle_classes = [LoginIPThrottle, LoginUserThrottle]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            for throttle in self.get_throttles():
+                throttle.record_failure(request, self)
+            raise

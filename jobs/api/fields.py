@@ -1,0 +1,82 @@
+"""Strict request fields: JSON types are not coerced (0 is not a string, "3" is not an
+integer, 1 is not a boolean) and unknown fields are refused by name."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+def safe_name(name: object) -> str:
+    """A client-sent name fit to echo in an error (no NUL, no lone surrogate)."""
+    text = str(name)[:100].encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=safe_name(data))
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {"invalid": "A JSON integer is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "Must be true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class FormBooleanField(serializers.BooleanField):
+    """A form value: "true" or "false" only."""
+
+    default_error_messages = {"invalid": 'Must be "true" or "false".'}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.strip().lower() in ("true", "false"):
+            return data.strip().lower() == "true"
+        self.fail("invalid")
+
+
+class FormIntegerField(serializers.IntegerField):
+    """A form value: decimal digits only ("3", not "3.0" or "+3")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or str(data).isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses a body that is not an object, and fields it does not declare."""
+
+    def to_internal_value(self, data):
+        if not hasattr(data, "keys"):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["send one JSON object (got a JSON array or value)"]}
+            )
+        unknown = sorted(set(data.keys()) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {safe_name(name): ["unknown field"] for name in unknown}
+            )
+        return super().to_internal_value(data)
