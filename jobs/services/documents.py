@@ -14,7 +14,12 @@ from ..models import Document, Split, Summary
 from ..text import detect_language
 from .errors import BatchInvalid, InvalidInput
 from .summaries import create_summary
-from .validation import validate_max_sentences, validate_model, validate_split
+from .validation import (
+    validate_max_sentences,
+    validate_model,
+    validate_sentence_count,
+    validate_split,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ def validate_document(item: DocumentInput) -> DocumentInput:
         )
     if "\x00" in item.text:
         raise InvalidInput("text contains NUL characters; send plain text", "text")
+    validate_sentence_count(item.text)
     validate_split(item.split)
     validate_max_sentences(item.max_sentences)
     validate_model(item.model)
