@@ -25,11 +25,14 @@ def redis_child(log_dir: Path) -> Child:
 
 def _celery_children(opts: dict[str, Any], log_dir: Path) -> list[Child]:
     celery = [*_tool("celery", "celery"), "--app=summarizer_project"]
+    # Inference children are replaced after a task that left them above
+    # settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD (the app's config applies it).
     inference = "worker --loglevel=INFO --queues=inference,default --hostname=inference@%h"
-    # One run at a time; a fresh child process per run gives its memory back.
+    # One run at a time; a fresh child process per run gives its memory back, so
+    # the memory limit (meant for inference) is off: a training child is large.
     training = (
         "worker --loglevel=INFO --queues=training --hostname=training@%h "
-        "--concurrency=1 --max-tasks-per-child=1"
+        "--concurrency=1 --max-tasks-per-child=1 --max-memory-per-child=0"
     )
     concurrency = f"--concurrency={opts['inference_concurrency']}"
     specs = [

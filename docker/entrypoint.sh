@@ -23,15 +23,18 @@ migrate)
     exec python manage.py migrate --noinput
     ;;
 worker-inference)
+    # Children are replaced after a task that left them above
+    # CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB (default in settings/base.py).
     exec celery -A summarizer_project worker --loglevel "${LOG_LEVEL:-INFO}" \
         --queues inference,default --hostname "inference@%h" \
         --concurrency "${INFERENCE_CONCURRENCY:-2}"
     ;;
 worker-training)
-    # One training run at a time; a fresh child per run returns its (GPU) memory.
+    # One training run at a time; a fresh child per run returns its (GPU) memory,
+    # so the inference workers' memory limit is off here.
     exec celery -A summarizer_project worker --loglevel "${LOG_LEVEL:-INFO}" \
         --queues training --hostname "training@%h" \
-        --concurrency 1 --max-tasks-per-child 1
+        --concurrency 1 --max-tasks-per-child 1 --max-memory-per-child 0
     ;;
 beat)
     # The schedule lives in the database (django_celery_beat DatabaseScheduler).

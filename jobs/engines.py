@@ -97,7 +97,8 @@ def _load(resolved: Resolved) -> Any:
     if resolved.kind == ModelKind.TEXTRANK:
         from ml.text.baselines import TextRank
 
-        return TextRank()
+        # Every accepted document fits in the graph, so it gets the full-graph ranking.
+        return TextRank(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
     if resolved.checkpoint:
         from ml.registry import load_system
 

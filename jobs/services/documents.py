@@ -15,7 +15,12 @@ from ..text import detect_language
 from .characters import check_storable
 from .errors import BatchInvalid, InvalidInput
 from .summaries import create_summary
-from .validation import validate_max_sentences, validate_model, validate_split
+from .validation import (
+    validate_max_sentences,
+    validate_model,
+    validate_sentence_count,
+    validate_split,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ def validate_document(item: DocumentInput) -> DocumentInput:
         )
     for name in ("text", "title", "reference_summary", "source_id"):
         check_storable(getattr(item, name), name)
+    validate_sentence_count(item.text)
     validate_split(item.split)
     validate_max_sentences(item.max_sentences)
     validate_model(item.model)

@@ -7,7 +7,7 @@ from django.db import transaction
 from .. import engines
 from ..models import Document, JobStatus, Summary
 from . import leases
-from .validation import validate_max_sentences, validate_model
+from .validation import validate_max_sentences, validate_model, validate_sentence_count
 
 
 def create_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
@@ -29,6 +29,8 @@ def request_summary(document: Document, requested_by, model: str = "", max_sente
     """Queue a new summary of an existing document."""
     model = validate_model(model)
     validate_max_sentences(max_sentences)
+    # A document stored before MAX_DOCUMENT_SENTENCES was lowered may exceed it.
+    validate_sentence_count(document.text)
     return create_summary(document, requested_by, model, max_sentences)
 
 

@@ -209,6 +209,18 @@ JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 MAX_DOCUMENT_CHARS = env.int("MAX_DOCUMENT_CHARS", default=1_000_000)
 MAX_BATCH_DOCUMENTS = env.int("MAX_BATCH_DOCUMENTS", default=1000)
 MAX_SUMMARY_SENTENCES = env.int("MAX_SUMMARY_SENTENCES", default=20)
+# Work per job (issue #15). Every model's cost grows with the sentence count
+# (TextRank's graph, BertSumExt's windows): documents with more sentences are
+# refused at upload (400). At 2,000 sentences BertSumExt takes ~35 s on one core
+# (BENCHMARKS.md, "Long documents"). An inference worker's child is replaced after
+# a task that took its peak RSS above CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB (0:
+# never): 1 GiB = a child's steady 572 MiB with BertSumExt loaded, 687 MiB after a
+# 2,000-sentence document, plus headroom. The training worker turns it off on its
+# command line (a fresh child per run already; its model is large).
+MAX_DOCUMENT_SENTENCES = env.int("MAX_DOCUMENT_SENTENCES", default=2000)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_048_576
+)
 
 # --- Models -------------------------------------------------------------------
 # A BertSumExt checkpoint directory (written by `python -m ml train`). When set,

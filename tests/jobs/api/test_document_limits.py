@@ -1,0 +1,88 @@
+"""MAX_DOCUMENT_SENTENCES: too many sentences is a 400 naming the field, on every upload path."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from jobs.models import Document, Summary
+
+
+def sentences(n: int) -> str:
+    return " ".join(f"Sentence number {i} is here." for i in range(n))
+
+
+def assert_nothing_stored():
+    assert not Document.objects.exists()
+    assert not Summary.objects.exists()
+
+
+def test_json_over_the_default_limit_names_the_field_and_both_numbers(api, settings):
+    assert settings.MAX_DOCUMENT_SENTENCES == 2000
+    resp = api.post("/api/documents/", {"text": sentences(20_000)}, format="json")
+    assert resp.status_code == 400, resp.content
+    body = resp.content.decode()
+    assert "text has 20,000 sentences; the limit is 2,000" in body
+    assert "text" in resp.json()  # the field the message is about
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize("name", ["long.txt", "long.md"])
+def test_file_upload_over_the_limit_is_refused(api, settings, name):
+    settings.MAX_DOCUMENT_SENTENCES = 20
+    f = SimpleUploadedFile(name, sentences(21).encode(), "text/plain")
+    resp = api.post("/api/documents/", {"file": f}, format="multipart")
+    assert resp.status_code == 400, resp.content
+    assert "text has 21 sentences; the limit is 20" in resp.content.decode()
+    assert_nothing_stored()
+
+
+def test_html_upload_counts_the_extracted_text(api, settings):
+    settings.MAX_DOCUMENT_SENTENCES = 5
+    html = "<html><body>" + "".join(f"<p>Para {i} ends.</p>" for i in range(6)) + "</body></html>"
+    f = SimpleUploadedFile("page.html", html.encode(), "text/html")
+    resp = api.post("/api/documents/", {"file": f}, format="multipart")
+    assert resp.status_code == 400, resp.content
+    assert "the limit is 5" in resp.content.decode()
+    assert_nothing_stored()
+
+
+def test_batch_with_one_long_document_stores_nothing(api, settings):
+    settings.MAX_DOCUMENT_SENTENCES = 20
+    batch = [{"text": sentences(3)}, {"text": sentences(25)}]
+    resp = api.post("/api/documents/batch/", batch, format="json")
+    assert resp.status_code == 400, resp.content
+    assert "text has 25 sentences; the limit is 20" in resp.content.decode()
+    assert_nothing_stored()
+
+
+def test_exactly_the_limit_is_accepted_even_with_extra_punctuation(api, settings):
+    settings.MAX_DOCUMENT_SENTENCES = 20
+    # 20 sentences but ~60 full stops: the cheap bound is exceeded, the real count is not.
+    text = " ".join(f"Dr. Smith met Mr. Jones on day {i}." for i in range(20))
+    resp = api.post("/api/documents/", {"text": text}, format="json")
+    assert resp.status_code == 201, resp.content
+    assert Document.objects.count() == 1
+
+
+def test_summarizing_again_a_document_over_a_lowered_limit_is_refused(api, user, settings):
+    from jobs.services.documents import DocumentInput, submit_document
+
+    document = submit_document(user, DocumentInput(text=sentences(30), summarize=False)).document
+    settings.MAX_DOCUMENT_SENTENCES = 20
+    resp = api.post(f"/api/documents/{document.pk}/summarize/", {"model": "lead3"}, format="json")
+    assert resp.status_code == 400, resp.content
+    assert "text has 30 sentences; the limit is 20" in resp.content.decode()
+    assert not Summary.objects.exists()
+
+
+def test_the_served_textrank_graph_covers_every_accepted_document(settings):
+    from jobs import engines
+
+    settings.MAX_DOCUMENT_SENTENCES = 3000
+    engines._cache.pop("textrank", None)
+    try:
+        system = engines.get_system(engines.resolve("textrank"))
+        assert system.max_graph_sentences == 3000
+    finally:
+        engines._cache.pop("textrank", None)
