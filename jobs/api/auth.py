@@ -9,13 +9,19 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 
-from .fields import StrictSerializer
+from .fields import StrictCharField, StrictSerializer
 from .parsers import API_PARSERS, LimitedFormParser
 from .throttles import LoginIPThrottle, LoginUserThrottle
 
 
 class TokenRequestSerializer(StrictSerializer, AuthTokenSerializer):
-    """username and password; other fields are refused."""
+    """username and password, both JSON strings (a number would be coerced and get
+    past the per-username throttle); other fields are refused."""
+
+    username = StrictCharField(label="Username", write_only=True)
+    password = StrictCharField(
+        label="Password", style={"input_type": "password"}, trim_whitespace=False, write_only=True
+    )
 
 
 class TokenView(ObtainAuthToken):

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.signals import got_request_exception
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -24,7 +25,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from jobs.services.errors import BatchInvalid, InvalidInput
 
-logger = logging.getLogger(__name__)
+request_logger = logging.getLogger("django.request")
+
+
+def report_unhandled(request: Any) -> None:
+    """Report the exception being handled as Django reports an uncaught one: the
+    django.request logger (ADMINS mail, log handlers) and got_request_exception (error
+    trackers; the test client re-raises it). Called inside the except block."""
+    django_request = getattr(request, "_request", request)  # DRF wraps Django's request
+    request_logger.error(
+        "Internal Server Error: %s",
+        django_request.path,
+        exc_info=True,
+        extra={"status_code": 500, "request": django_request},
+    )
+    got_request_exception.send(sender=None, request=django_request)
 
 
 class ApiError(APIException):
@@ -112,7 +127,7 @@ def exception_handler(exc, context):
         exc = ApiError(str(exc) or "the request was refused as malformed")
     response = drf_exception_handler(exc, context)
     if response is None:
-        logger.exception("unhandled error in %s", context.get("view"), exc_info=exc)
+        report_unhandled(context.get("request"))
         return Response(
             error_body("internal server error; the error was logged"),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,

@@ -4,15 +4,14 @@ outside DRF, unknown URLs (Django's 404 page, also with DEBUG on) and unhandled 
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from rest_framework.response import Response
 
-from .errors import error_response, too_large_response
+from .errors import error_response, report_unhandled, too_large_response
 
-logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 
 
@@ -38,27 +37,32 @@ class ApiErrorMiddleware:
             return too_large_response(length)
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")
-        if response.status_code >= 400 and not content_type.startswith("application/json"):
-            return self._as_json(request, response)
-        return response
+        if response.status_code < 400 or content_type.startswith("application/json"):
+            return response
+        if isinstance(response, Response) and content_type.startswith("text/html"):
+            return response  # the browsable API shows DRF's error (already the shape) as HTML
+        return self._as_json(request, response)
 
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
             return None
         if isinstance(exception, RequestDataTooBig):
             return too_large_response()
-        logger.exception("unhandled error on %s", request.path, exc_info=exception)
+        report_unhandled(request)
         return error_response(500, "internal server error; the error was logged")
 
     @staticmethod
     def _as_json(request, response):
         code = response.status_code
-        if code == 404:
-            detail = f"no API endpoint or object at {request.path}"
+        data = getattr(response, "data", None)  # a DRF error rendered another way (OpenAPI)
+        if isinstance(data, dict) and isinstance(data.get("detail"), str):
+            shaped = error_response(code, data["detail"], data.get("errors"))
+        elif code == 404:
+            shaped = error_response(code, f"no API endpoint or object at {request.path}")
         else:
             phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
-            detail = f"{phrase.lower()}"
-        shaped = error_response(code, detail)
-        if response.has_header("Retry-After"):
-            shaped["Retry-After"] = response["Retry-After"]
+            shaped = error_response(code, phrase.lower())
+        for header in ("Retry-After", "WWW-Authenticate"):
+            if response.has_header(header):
+                shaped[header] = response[header]
         return shaped

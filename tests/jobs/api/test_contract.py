@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import sys
 
 import pytest
 from django.core.cache import cache
+from django.core.signals import got_request_exception
 from rest_framework.test import APIClient
 
 from jobs.api.errors import BodyTooLarge
@@ -135,14 +138,28 @@ def test_unknown_api_urls_get_json_404(api, settings, debug):
     assert api.get("/admin/login/").status_code == 200  # the rest of the site is untouched
 
 
-def test_unhandled_errors_get_json_500(api, monkeypatch):
+def test_unhandled_errors_get_json_500(api, monkeypatch, caplog):
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr("jobs.api.documents.submit_document", boom)
-    resp = api.post("/api/documents/", {"text": ARTICLE}, format="json")
+    reported = []
+
+    def receiver(**kwargs):
+        reported.append(sys.exc_info()[1])
+
+    got_request_exception.connect(receiver)
+    api.raise_request_exception = False  # the client re-raises a reported error by default
+    try:
+        with caplog.at_level(logging.ERROR, logger="django.request"):
+            resp = api.post("/api/documents/", {"text": ARTICLE}, format="json")
+    finally:
+        got_request_exception.disconnect(receiver)
     body = assert_error_shape(resp, 500)
     assert "secret" not in body["detail"]
+    # Reported as Django reports an uncaught error: error trackers and ADMINS mail see it.
+    assert [type(e) for e in reported] == [RuntimeError]
+    assert "Internal Server Error: /api/documents/" in caplog.text
 
 
 def test_schema_and_docs_need_authentication(api):
@@ -207,3 +224,22 @@ def test_base_settings_cache_is_the_shared_redis():
     shared.set("probe", 1, 10)
     assert shared.get("probe") == 1
     shared.delete("probe")
+
+
+def test_a_numeric_username_is_refused_not_coerced(db):
+    # A number would be turned into "1234", authenticate as that user and escape the
+    # per-username throttle, which counts string usernames only.
+    UserFactory(username="1234")
+    resp = APIClient().post(
+        "/api/auth/token/", {"username": 1234, "password": "pass-word-123"}, format="json"
+    )
+    body = assert_error_shape(resp, 400)
+    assert "username" in body["errors"]
+
+
+def test_the_browsable_api_keeps_its_error_messages(api):
+    # DRF renders its own errors; only Django's HTML pages are replaced by the JSON shape.
+    resp = api.post("/api/documents/?format=api", {"colour": "red"}, format="json")
+    assert resp.status_code == 400
+    assert resp["Content-Type"].startswith("text/html")
+    assert "unknown field" in resp.content.decode()
