@@ -349,3 +349,6 @@ class ScheduleRun(models.Model):
 
     def __str__(self) -> str:
         return self.schedule
+
+
+from .review_models import ReviewEvent, RunPrediction  # noqa: E402,F401  (registers them)

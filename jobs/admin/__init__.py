@@ -8,11 +8,11 @@ Pages need a staff login (the admin's own check); actions also need the
 model's "change" permission, which superusers have.
 
 One module per page: ``documents`` (documents and summaries), ``training_runs``,
-``model_versions`` and ``reviews`` (misclassified sentences and label
-overrides); beside them ``base`` (the read-only admin and HTML helpers),
-``queries`` (the read models), ``forms``, ``charts`` and ``tensorboard`` (the
-staff-only TensorBoard proxy). Importing this package
-registers every page.
+``model_versions``, ``reviews`` (misclassified sentences, label overrides,
+review history) and ``review_queue`` (the keyboard review page); beside
+them ``base`` (the read-only admin and HTML helpers), ``queries`` (the read
+models), ``forms``, ``charts`` and ``tensorboard`` (the staff-only TensorBoard
+proxy). Importing this package registers every page.
 """
 
 from . import documents, model_versions, reviews, training_runs  # noqa: F401  (registers)

@@ -17,6 +17,10 @@ admin.site.site_header = "Summarizer staff dashboard"
 admin.site.site_title = "Summarizer"
 admin.site.index_title = "Documents, summaries, training and review"
 admin.site.index_template = "jobs/admin_index.html"  # the overview above the app list
+# The app list stays on the front page; beside each table it took the width of its last columns.
+admin.site.enable_nav_sidebar = False
+# "View site": the API's browsable docs (the project has no public site; "/" is a 404).
+admin.site.site_url = "/api/docs/"
 
 CSS = {"all": ["jobs/dashboard.css"]}
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ..models import Document, JobStatus, Summary
+from ..models import Document, JobStatus, RunPrediction, Summary
 from ..services.summaries import requeue_summary
 from . import queries
 from .base import ReadOnlyAdmin, status_badge
@@ -89,13 +89,15 @@ class DocumentAdmin(ReadOnlyAdmin):
         document = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if document is not None:
-            summary = None
-            chosen = request.GET.get("summary", "")
+            summary = prediction = None
+            chosen, run = request.GET.get("summary", ""), request.GET.get("run", "")
             if chosen.isdigit():
                 summary = get_object_or_404(
                     Summary, pk=int(chosen), document=document, status=JobStatus.SUCCEEDED
                 )
-            extra_context["view"] = queries.document_view(document, summary)
+            elif run.isdigit():  # ?run=<id>: that training run's scores on this document
+                prediction = get_object_or_404(RunPrediction, run_id=int(run), document=document)
+            extra_context["view"] = queries.document_view(document, summary, prediction)
             extra_context["document"] = document
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -22,6 +22,7 @@ from ..models import (
     LabelOverride,
     ModelVersion,
     ReviewStatus,
+    RunPrediction,
     ScheduleRun,
     SentenceError,
     Summary,
@@ -58,6 +59,7 @@ class Segment:
 @dataclass
 class DocumentView:
     summary: Summary | None
+    prediction: RunPrediction | None = None  # a training run's scores, when no summary is shown
     segments: list[Segment] = field(default_factory=list)
     reference_sentences: list[str] = field(default_factory=list)
     rouge: dict[str, float] | None = None  # F1 x 100 of the selected sentences
@@ -77,21 +79,37 @@ def latest_summary(document: Document) -> Summary | None:
     )
 
 
-def document_view(document: Document, summary: Summary | None = None) -> DocumentView:
-    """The document text cut into sentences with the summary's scores on them."""
-    if summary is None:
+def document_view(
+    document: Document, summary: Summary | None = None, prediction: RunPrediction | None = None
+) -> DocumentView:
+    """The document text cut into sentences with scores on them: a summary's, else (a
+    training document has none) the newest training run's that validated on it."""
+    if summary is None and prediction is None:
         summary = latest_summary(document)
+        if summary is None:
+            prediction = RunPrediction.objects.filter(document=document).order_by("-id").first()
     view = DocumentView(
         summary=summary,
+        prediction=prediction,
         reference_sentences=[
             line.strip() for line in document.reference_summary.splitlines() if line.strip()
         ],
     )
+    source = summary.sentences if summary else prediction.sentences if prediction else []
+    view.segments = highlight(document, source)
+    if view.reference_sentences and any(seg.sentence for seg in view.segments):
+        view.rouge = rouge_of([s.text for s in view.selected], document.reference_summary)
+    return view
+
+
+def highlight(document: Document, sentences: list[dict[str, Any]]) -> list[Segment]:
+    """The document text cut into segments, each sentence with its score (a summary's or
+    a training run's: dicts with index, start, end, score, selected)."""
     text = document.text
-    sentences = sorted(summary.sentences if summary else [], key=lambda s: s["start"])
+    sentences = sorted(sentences, key=lambda s: s["start"])
     if not sentences:
-        view.segments = [Segment(text)]
-        return view
+        return [Segment(text)]
+    segments: list[Segment] = []
     overrides = dict(
         LabelOverride.objects.filter(document=document).values_list("sentence_index", "label")
     )
@@ -105,9 +123,9 @@ def document_view(document: Document, summary: Summary | None = None) -> Documen
         if start < position or end > len(text):
             continue  # not offsets into this text (edited document): skip rather than garble
         if start > position:
-            view.segments.append(Segment(text[position:start]))
+            segments.append(Segment(text[position:start]))
         score = s.get("score")
-        view.segments.append(
+        segments.append(
             Segment(
                 text[start:end],
                 HighlightedSentence(
@@ -122,10 +140,8 @@ def document_view(document: Document, summary: Summary | None = None) -> Documen
         )
         position = end
     if position < len(text):
-        view.segments.append(Segment(text[position:]))
-    if view.reference_sentences:
-        view.rouge = rouge_of([s.text for s in view.selected], document.reference_summary)
-    return view
+        segments.append(Segment(text[position:]))
+    return segments
 
 
 # --- a misclassified sentence in its context -------------------------------------------

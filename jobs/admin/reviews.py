@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from ..models import ErrorKind, LabelOverride, ReviewStatus, SentenceError
-from ..services.reviews import review_errors
-from . import queries
+from ..models import (
+    ErrorKind,
+    LabelOverride,
+    ReviewEvent,
+    ReviewStatus,
+    RunPrediction,
+    SentenceError,
+)
+from ..services.reviews import revert_override, review_errors
+from . import queries, review_queue
 from .base import ReadOnlyAdmin, admin_link, errors_url, status_badge
+from .review_queue import label_name, plural
 
 
 class ProbabilityRangeFilter(admin.SimpleListFilter):
@@ -69,7 +80,8 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         "probability_display",
         "gold_label",
         "review_display",
-        "document_link",
+        "decide",
+        "review_link",
         "run_link",
     ]
     list_filter = [
@@ -100,11 +112,16 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     @admin.display(description="error", ordering="kind")
     def kind_display(self, obj):
         short = "FP" if obj.kind == ErrorKind.FALSE_POSITIVE else "FN"
+        # Why it counts as an error: its rank and the run's threshold, not just "FP".
+        prediction = RunPrediction.objects.filter(run_id=obj.run_id, document_id=obj.document_id)
+        why = review_queue.describe(obj, review_queue.position(obj, prediction.first()))
         return format_html(
-            '<span class="jobs-kind jobs-kind-{}" title="{}">{}</span>',
+            '<span class="jobs-kind jobs-kind-{}" title="{}">{}</span>'
+            '<div class="jobs-muted jobs-why">{}</div>',
             obj.kind,
             obj.get_kind_display(),
             short,
+            why,
         )
 
     @admin.display(description="sentence in its context")
@@ -143,6 +160,58 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     def run_link(self, obj):
         return admin_link(obj.run, f"run {obj.run_id}")
 
+    @admin.display(description="decide")
+    def decide(self, obj):
+        """Flip / Confirm for this row: they submit the page's one CSRF form (change_list.html)
+        to the review action, which comes back to this list (?back=1)."""
+        buttons = [
+            format_html(
+                '<button type="submit" form="jobs-review" formaction="{}?back=1" class="button" '
+                'data-testid="{}-{}">{}</button>',
+                reverse("admin:jobs_sentenceerror_review_action", args=[obj.run_id, obj.pk, a]),
+                a,
+                obj.pk,
+                a.capitalize(),
+            )
+            for a in ("flip", "confirm")
+        ]
+        return format_html('<span class="jobs-nowrap">{} {}</span>', *buttons)
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.may(request) else [c for c in shown if c != "decide"]
+
+    @admin.display(description="document (run's scores)", ordering="document")
+    def review_link(self, obj):
+        """The review page: the document with this run's predictions, this sentence current."""
+        url = review_queue.review_url(obj.run_id, obj.pk)
+        return format_html('<a href="{}">{}</a>', url, obj.document)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "review/<int:run_id>/",
+                view(lambda request, run_id: review_queue.review_view(self, request, run_id)),
+                name="jobs_sentenceerror_review",
+            ),
+            path(
+                "review/<int:run_id>/undo/",
+                view(lambda request, run_id: review_queue.undo_last_view(self, request, run_id)),
+                name="jobs_sentenceerror_review_undo",
+            ),
+            path(
+                "review/<int:run_id>/<int:error_id>/<str:action>/",
+                view(
+                    lambda request, run_id, error_id, action: review_queue.action_view(
+                        self, request, run_id, error_id, action
+                    )
+                ),
+                name="jobs_sentenceerror_review_action",
+            ),
+            *super().get_urls(),
+        ]
+
     @admin.action(
         description="Flip the gold label (the model was right) — the next run trains on it",
         permissions=["operate"],
@@ -151,7 +220,8 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         count = review_errors(queryset.select_related("document"), "flip", request.user)
         self.message_user(
             request,
-            f"Flipped the gold label of {count} sentences; the next training run uses them.",
+            f"Flipped the gold label of {plural(count, 'sentence')}; the next training run "
+            "uses them.",
             messages.SUCCESS,
         )
 
@@ -161,14 +231,15 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     def confirm_labels(self, request, queryset):
         count = review_errors(queryset.select_related("document"), "confirm", request.user)
         self.message_user(
-            request, f"Confirmed the gold label of {count} sentences.", messages.SUCCESS
+            request, f"Confirmed the gold label of {plural(count, 'sentence')}.", messages.SUCCESS
         )
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
         runs = queries.open_corrections_by_run()
         extra_context["runs_with_errors"] = [
-            (run, errors_url(run, reviewed="no"), errors_url(run)) for run in runs[:10]
+            (run, errors_url(run, reviewed="no"), errors_url(run), review_queue.review_url(run.pk))
+            for run in runs[:10]
         ]
         return super().changelist_view(request, extra_context)
 
@@ -178,19 +249,88 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
     """The corrections the next training run uses in place of the oracle labels."""
 
     list_display = [
-        "document_link",
-        "sentence_index",
+        "sentence_text",
         "label",
+        "document_link",
         "created_by",
         "source",
         "updated_at",
+        "revert_button",
     ]
     list_filter = ["label", ("created_by", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["document", "created_by", "source_error"]
-    search_fields = ["document__title"]
+    search_fields = ["document__title", "source_error__text"]
+
+    @admin.display(description="sentence")
+    def sentence_text(self, obj):
+        spans = queries._sentence_spans(obj.document.text, obj.document.language)
+        if obj.sentence_index >= len(spans):
+            return f"sentence {obj.sentence_index} (no longer in the text)"
+        start, end = spans[obj.sentence_index]
+        return obj.document.text[start:end]
 
     @admin.display(description="from misclassified sentence")
     def source(self, obj):
-        return (
-            admin_link(obj.source_error, f"#{obj.source_error_id}") if obj.source_error_id else "-"
+        if not obj.source_error_id:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            review_queue.review_url(obj.source_error.run_id, obj.source_error_id),
+            f"run {obj.source_error.run_id} #{obj.source_error_id}",
         )
+
+    @admin.display(description="")
+    def revert_button(self, obj):
+        # Submits the page's one CSRF form (change_list.html) to this row's URL.
+        return format_html(
+            '<button type="submit" form="jobs-revert" formaction="{}" class="button" '
+            'data-testid="revert-{}">Revert</button>',
+            reverse("admin:jobs_labeloverride_revert", args=[obj.pk]),
+            obj.pk,
+        )
+
+    def get_list_display(self, request):
+        shown = list(super().get_list_display(request))
+        return shown if self.may(request) else [c for c in shown if c != "revert_button"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/revert/", view(self.revert_view), name="jobs_labeloverride_revert"),
+            *super().get_urls(),
+        ]
+
+    def revert_view(self, request, pk: int):
+        """POST: drop the override (history kept; undo it from the review page)."""
+        self.require(request)
+        back = reverse("admin:jobs_labeloverride_changelist")
+        if request.method == "POST":
+            override = get_object_or_404(LabelOverride, pk=pk)
+            revert_override(override, request.user)
+            self.message_user(
+                request, f"Reverted the staff label of “{self.sentence_text(override)[:80]}”."
+            )
+        return HttpResponseRedirect(back)
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(ReadOnlyAdmin):
+    """Every review decision: who, when, from which label to which."""
+
+    list_display = ["at", "by", "action", "sentence", "status_change", "label_change", "undone_at"]
+    list_filter = ["action", ("by", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["by", "error", "document"]
+
+    @admin.display(description="sentence")
+    def sentence(self, obj):
+        return (
+            obj.error.text if obj.error_id else f"sentence {obj.sentence_index} of {obj.document}"
+        )
+
+    @admin.display(description="review")
+    def status_change(self, obj):
+        return f"{obj.status_before or '–'} → {obj.status_after or '–'}"
+
+    @admin.display(description="staff label")
+    def label_change(self, obj):
+        return f"{label_name(obj.label_before)} → {label_name(obj.label_after)}"

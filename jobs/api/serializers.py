@@ -32,12 +32,19 @@ _SERVED_HELP = (
 )
 
 
+class RoundedFloatField(serializers.FloatField):
+    """A float given to 6 decimals, however it was stored (``manage.py summarize`` too)."""
+
+    def to_representation(self, value):
+        return round(float(value), 6)
+
+
 class SentenceSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     text = serializers.CharField()
     start = serializers.IntegerField(help_text="Character offset of the sentence in the text.")
     end = serializers.IntegerField(help_text="Offset one past the sentence's last character.")
-    score = serializers.FloatField()
+    score = RoundedFloatField(help_text="The model's score (rounded to 6 decimals).")
     selected = serializers.BooleanField()
 
 

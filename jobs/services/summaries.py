@@ -50,10 +50,15 @@ def requeue_summary(summary: Summary) -> bool:
     return True
 
 
-def summarize_text(text: str, model: str = "", max_sentences: int = 3):
-    """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved)."""
+def summarize_text(text: str, model: str = "", max_sentences: int = 3, on_loading=None):
+    """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved).
+
+    ``on_loading(resolved)`` is called before the model loads (seconds for a trained one).
+    """
     resolved = engines.resolve(validate_model(model))
     validate_max_sentences(max_sentences)
+    if on_loading is not None:
+        on_loading(resolved)
     system = engines.get_system(resolved)
     result = system.summarize([text], max_sentences=max_sentences)[0]
     return result, resolved

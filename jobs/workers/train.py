@@ -25,6 +25,7 @@ from ..models import (
     ErrorKind,
     JobStatus,
     ModelVersion,
+    RunPrediction,
     SentenceError,
     TrainableKind,
     TrainingRun,
@@ -200,10 +201,10 @@ def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
     found = [*validation.false_positives, *validation.false_negatives]
     # Lock the documents so none is deleted between this check and the insert; one
     # deleted while the run trained has no row to point at and is left out.
+    ids = {int(m.document_id) for m in found}
+    ids |= {int(d.id) for d in validation.documents if str(d.id).isdigit()}
     existing = set(
-        Document.objects.select_for_update()
-        .filter(pk__in={int(m.document_id) for m in found})
-        .values_list("pk", flat=True)
+        Document.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True)
     )
     rows = [
         SentenceError(
@@ -223,6 +224,33 @@ def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
         if int(m.document_id) in existing
     ]
     SentenceError.objects.bulk_create(rows, batch_size=500)
+    store_predictions(job, validation, existing)
+
+
+def store_predictions(job: TrainingRun, validation: Any, existing: set[int]) -> None:
+    """Every validation sentence's score and selection, for the review queue's pages."""
+    RunPrediction.objects.bulk_create(
+        [
+            RunPrediction(
+                run=job,
+                document_id=int(d.id),
+                sentences=[
+                    {
+                        "index": s.index,
+                        "start": s.start,
+                        "end": s.end,
+                        "score": None if s.probability is None else round(s.probability, 6),
+                        "selected": s.selected,
+                        "label": s.label,
+                    }
+                    for s in d.sentences
+                ],
+            )
+            for d in validation.documents
+            if str(d.id).isdigit() and int(d.id) in existing
+        ],
+        batch_size=200,
+    )
 
 
 def _jsonable(obj: Any) -> Any:

@@ -196,7 +196,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     first_row.locator("input[name=_selected_action]").check()
     page.select_option("select[name=action]", "flip_labels")
     page.click("button[name=index]")
-    expect(page.locator(".messagelist")).to_contain_text("Flipped the gold label of 1 sentences")
+    expect(page.locator(".messagelist")).to_contain_text("Flipped the gold label of 1 sentence;")
     flipped = SentenceError.objects.get(pk=error_id)
     assert flipped.review_status == ReviewStatus.FLIPPED and flipped.reviewed_by == staff
     override = LabelOverride.objects.get(
@@ -204,6 +204,12 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     )
     assert override.label == 1 - flipped.label
     shoot(page, "07-misclassified")
+    # The document link opens the review page: the run's score on every sentence.
+    page.locator("#result_list td.field-review_link a").first.click()
+    expect(page.get_by_test_id("why")).to_contain_text("score")
+    scored = page.get_by_test_id("document-text").locator(".jobs-score")
+    expect(scored.first).to_be_visible()
+    shoot(page, "07b-review-page")
 
     # --- model versions: promote with a confirmation step, then roll back -------------------
     new_version = ModelVersion.objects.get(run=run)

@@ -161,3 +161,66 @@ def test_health_problem_names_the_missing_worker_and_its_log(tmp_path):
     assert "training worker" in problem and "worker-training.log" in problem
     problem = cmd.health_problem({**healthy, "database": "down: OperationalError"})
     assert "database is down" in problem and "web.log" in problem
+
+
+def test_training_leaves_the_held_out_documents_out():
+    docs = demo.load_corpus()
+    parts = demo.corpus_parts(docs)
+    assert [len(parts[k]) for k in ("train", "held out", "validation")] == [4, 2, 3]
+    assert [d for part in parts.values() for d in part] == docs[:4] + docs[4:6] + docs[6:]
+    records = [json.loads(line) for line in demo.training_body(docs).decode().splitlines()]
+    held = {d.id for d in parts["held out"]}
+    assert held and not held & {r["title"] for r in records}
+    assert [r["split"] for r in records] == ["train"] * 4 + ["validation"] * 3
+
+
+def test_training_progress_has_step_elapsed_eta_and_says_when_it_validates():
+    def run(status, step=0, total=0, loss=None):
+        return {"status": status, "progress_step": step, "progress_total": total, "last_loss": loss}
+
+    progress = demo.Progress(7, eval_every=12, now=0.0)
+    assert progress.line(run("queued"), 0.0) == (
+        "  run 7: queued, waiting for the training worker, 0:00 elapsed"
+    )
+    assert progress.line(run("queued"), 2.0) is None  # nothing new, and not 10 s yet
+    assert "preparing" in progress.line(run("running"), 4.0)
+    assert progress.line(run("running", 2, 24, 0.5), 20.0) == (
+        "  run 7: training, step 2/24, 0:20 elapsed, loss 0.500"
+    )
+    # 10 s per step since step 2: 12 steps left at step 12 -> ETA 2:00.
+    line = progress.line(run("running", 12, 24, 0.4), 120.0)
+    assert line == (
+        "  run 7: validating (and saving a checkpoint), step 12/24, 2:00 elapsed, "
+        "ETA 2:00, loss 0.400"
+    )
+    # A long validation is not a silent gap: the same state is printed again every 10 s.
+    assert progress.line(run("running", 12, 24, 0.4), 125.0) is None
+    assert progress.line(run("running", 12, 24, 0.4), 131.0).startswith("  run 7: validating")
+    assert "succeeded" in progress.line(run("succeeded", 24, 24, 0.3), 250.0)
+
+
+def test_the_demo_says_whether_the_gate_promoted_and_why():
+    promoted = {"label": "bertsumext v1", "is_active": True, "gate_note": "promoted: beats Lead-3"}
+    kept = {
+        "label": "bertsumext v1",
+        "is_active": False,
+        "gate_note": "not promoted: below Lead-3 by 0.81",
+    }
+    assert demo.promotion_text(promoted).startswith("Promoted bertsumext v1")
+    assert "Gate: promoted: beats Lead-3" in demo.promotion_text(promoted)
+    text = demo.promotion_text(kept)
+    assert text.startswith("Not promoted: bertsumext v1 is kept but does not serve")
+    assert "Gate: not promoted: below Lead-3 by 0.81" in text
+
+
+def test_the_demo_ends_with_urls_login_and_what_to_try(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    credentials = demo.demo_credentials(tmp_path, environ={})
+    client = demo.ApiClient("http://127.0.0.1:8152")
+    client.credentials = credentials
+    lines = demo.ending_text(client).splitlines()
+    text = "\n".join(lines)
+    assert "http://127.0.0.1:8152/admin/" in text and "/api/docs/" in text
+    assert f"username {credentials.username}" in text
+    assert str(tmp_path / "demo-credentials.json") in text
+    assert lines[-3].startswith("Try next:")

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jobs import engines
 from jobs.api.uploads import read_upload
-from jobs.models import ModelKind
+from jobs.models import JobStatus, ModelKind, Summary
 from jobs.services.documents import DocumentInput, validate_document
 from jobs.services.errors import InvalidInput
 from jobs.services.summaries import summarize_text
@@ -29,17 +29,19 @@ class Command(BaseCommand):
             name, data = "stdin.txt", sys.stdin.buffer.read()
         else:
             path = Path(file)
+            if path.is_dir():
+                raise CommandError(f"{file} is a directory: give one file (or - for stdin)")
             if not path.is_file():
                 raise CommandError(f"no such file: {file}")
             name, data = path.name, path.read_bytes()
         try:
             _title, text = read_upload(name, data)
             validate_document(DocumentInput(text=text, model=model, max_sentences=max_sentences))
-            result, resolved = summarize_text(text, model, max_sentences)
+            result, resolved = summarize_text(text, model, max_sentences, on_loading=self._loading)
         except (InvalidInput, engines.ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc
         if json:
-            self.stdout.write(_as_json(result, resolved))
+            self.stdout.write(_as_json(result, resolved, max_sentences))
             return
         if resolved.note:
             self.stderr.write(resolved.note)
@@ -47,16 +49,35 @@ class Command(BaseCommand):
         for s in result.selected:
             self.stdout.write(f"[{s.index}] ({s.score:.3f}) {s.text}")
 
+    def _loading(self, resolved) -> None:
+        # On stderr, so `--json` output stays one JSON object.
+        self.stderr.write(f"loading model {resolved.kind} ({resolved.version_label}) …")
+        self.stderr.flush()
 
-def _as_json(result, resolved) -> str:
-    return json.dumps(
-        {
-            "model": resolved.kind,
-            "model_version": resolved.version_label,
-            "notes": [n for n in [resolved.note, *result.notes] if n],
-            "summary": result.text,
-            "sentences": [s.__dict__ for s in result.sentences],
-        },
-        ensure_ascii=False,
-        indent=2,
+
+def _as_json(result, resolved, max_sentences: int) -> str:
+    """The API's summary shape (its serializer): nothing is stored, so id, document and
+    the timestamps are null."""
+    from jobs.api.serializers import SummarySerializer
+
+    summary = Summary(
+        status=JobStatus.SUCCEEDED,
+        model=resolved.kind,
+        model_version=resolved.version_label,
+        max_sentences=max_sentences,
+        attempts=1,
+        sentences=[
+            {
+                "index": s.index,
+                "text": s.text,
+                "start": s.start,
+                "end": s.end,
+                "score": s.score,
+                "selected": bool(s.selected),
+            }
+            for s in result.sentences
+        ],
+        summary_text=result.text,
+        notes="\n".join(n for n in [resolved.note, *result.notes] if n),
     )
+    return json.dumps(SummarySerializer(summary).data, ensure_ascii=False, indent=2)

@@ -12,6 +12,7 @@ from jobs.models import (
     ErrorKind,
     JobStatus,
     ModelVersion,
+    RunPrediction,
     SentenceError,
     TrainingRun,
 )
@@ -104,6 +105,8 @@ def dashboard_urls(run, version, error, document, summary):
         reverse("admin:jobs_sentenceerror_changelist"),
         reverse("admin:jobs_sentenceerror_change", args=[error.pk]),
         reverse("admin:jobs_labeloverride_changelist"),
+        reverse("admin:jobs_reviewevent_changelist"),
+        reverse("admin:jobs_sentenceerror_review", args=[error.run_id]),
         reverse("admin:django_celery_beat_periodictask_changelist"),
     ]
 
@@ -144,3 +147,50 @@ def ensure_retrain_schedule():
 
     migration = importlib.import_module("jobs.migrations.0003_retrain_schedule")
     migration.create_schedule(apps, None)
+
+
+SCORES = [0.9, 0.5, 0.01, 0.005, 0.002]  # sentences 0-2 selected (top 3), 3-4 not
+
+
+def make_review_run(owner, documents=10):
+    """A finished run whose every validation sentence is misclassified, with its
+    predictions: in each 5-sentence document the top 3 are selected against a gold
+    label of 0 (false positives) and the last 2 left out against a 1 (false negatives)."""
+    run = TrainingRun.objects.create(kind="bertsumext", status=JobStatus.SUCCEEDED)
+    errors = []
+    for d in range(documents):
+        document = DocumentFactory(
+            owner=owner, split="validation", title=f"Review doc {d}", reference_summary=REFERENCE
+        )
+        spans = split_sentences(document.text)
+        assert len(spans) == len(SCORES)
+        RunPrediction.objects.create(
+            run=run,
+            document=document,
+            sentences=[
+                {
+                    "index": i,
+                    "start": s.start,
+                    "end": s.end,
+                    "score": SCORES[i],
+                    "selected": i < 3,
+                    "label": int(i >= 3),
+                }
+                for i, s in enumerate(spans)
+            ],
+        )
+        errors += [
+            SentenceError.objects.create(
+                run=run,
+                document=document,
+                sentence_index=i,
+                text=s.text,
+                start=s.start,
+                end=s.end,
+                label=int(i >= 3),
+                probability=SCORES[i],
+                kind=ErrorKind.FALSE_POSITIVE if i < 3 else ErrorKind.FALSE_NEGATIVE,
+            )
+            for i, s in enumerate(spans)
+        ]
+    return run, errors

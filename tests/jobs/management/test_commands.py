@@ -40,10 +40,50 @@ def test_summarize_json_with_textrank(tmp_path):
     assert sum(s["selected"] for s in data["sentences"]) == 3
 
 
+@pytest.mark.django_db
+def test_summarize_json_is_the_apis_summary_shape(tmp_path, user):
+    """The same keys, notes as one string, scores rounded as the API gives them."""
+    from jobs.api.serializers import SummarySerializer
+    from jobs.services.documents import DocumentInput, submit_document
+    from jobs.workers.summarize import run as run_summary
+
+    path = tmp_path / "fest.txt"
+    path.write_text(ARTICLE)
+    out, err = StringIO(), StringIO()
+    call_command("summarize", str(path), "--model", "lead3", "--json", stdout=out, stderr=err)
+    data = json.loads(out.getvalue())
+    assert err.getvalue().startswith("loading model lead3 (builtin) …")
+    summary = submit_document(user, DocumentInput(text=ARTICLE, model="lead3")).summary
+    run_summary(summary.pk)
+    summary.refresh_from_db()
+    api = SummarySerializer(summary).data
+    assert list(data) == list(api)
+    for key in ("model", "model_version", "status", "summary", "notes", "sentences"):
+        assert data[key] == json.loads(json.dumps(api[key])), key
+    assert isinstance(data["notes"], str)
+    assert data["id"] is None and data["document"] is None
+
+
+@pytest.mark.django_db
+def test_summarize_says_loading_before_the_model_loads(tmp_path, monkeypatch):
+    from jobs import engines
+
+    path = tmp_path / "fest.txt"
+    path.write_text(ARTICLE)
+    err = StringIO()
+    seen = []
+    real = engines.get_system
+    # Record what stderr held when the load started: the message came first.
+    monkeypatch.setattr(engines, "get_system", lambda r: seen.append(err.getvalue()) or real(r))
+    call_command("summarize", str(path), stdout=StringIO(), stderr=err)
+    assert seen and "loading model lead3 (builtin) …" in seen[0]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "args", "needle"),
     [
         ("missing.txt", None, [], "no such file"),
+        ("folder", "dir", [], "folder is a directory: give one file"),
         ("doc.pdf", "x", [], "unsupported file type"),
         ("empty.txt", "  ", [], "text is empty"),
         ("doc.txt", ARTICLE, ["--max-sentences", "0"], "max_sentences"),
@@ -52,7 +92,9 @@ def test_summarize_json_with_textrank(tmp_path):
 @pytest.mark.django_db
 def test_summarize_bad_input(tmp_path, name, content, args, needle):
     path = tmp_path / name
-    if content is not None:
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
         path.write_text(content)
     with pytest.raises(CommandError, match=needle):
         call_command("summarize", str(path), *args)

@@ -7,6 +7,7 @@ import pytest
 from jobs.models import (
     JobStatus,
     ModelVersion,
+    RunPrediction,
     SentenceError,
     TrainingRun,
 )
@@ -54,6 +55,14 @@ def test_run_training_end_to_end_in_process(staff):
         assert e.document_id in val_ids
         assert e.document.text[e.start : e.end] == e.text
         assert (e.kind == "fp") == (e.label == 0)
+    # The best model's score and selection of every validation sentence, for review.
+    predictions = {p.document_id: p.sentences for p in RunPrediction.objects.filter(run=run)}
+    assert set(predictions) == val_ids
+    for e in errors:
+        row = predictions[e.document_id][e.sentence_index]
+        assert (row["start"], row["end"], row["label"]) == (e.start, e.end, e.label)
+        assert row["selected"] == (e.kind == "fp")
+        assert row["score"] == (None if e.probability is None else round(e.probability, 6))
 
     # The next default summary is served by the new version.
     summary = SummaryFactory(document=docs[0])
