@@ -10,8 +10,10 @@ model's "change" permission, which superusers have.
 One module per page: ``documents`` (documents and summaries), ``training_runs``,
 ``model_versions`` and ``reviews`` (misclassified sentences and label
 overrides); beside them ``base`` (the read-only admin and HTML helpers),
-``queries`` (the read models), ``forms``, ``charts`` and ``tensorboard`` (the
-staff-only TensorBoard proxy). Importing this package
+``queries`` (the read models), ``forms``, ``charts``, ``version_compare`` (two
+versions side by side), ``tensorboard`` (the staff-only TensorBoard proxy) and
+``flower`` (Flower through the same proxy; its URLs are the project's, before
+the admin's). Importing this package
 registers every page.
 """
 
