@@ -39,6 +39,8 @@ def refuse_if_busy(var_dir: Path, opts: dict[str, Any]) -> None:
     ports = [("web server", opts["port"], "PORT")]
     if not opts["no_tensorboard"]:
         ports.append(("TensorBoard", opts["tensorboard_port"], "TENSORBOARD_PORT"))
+    if not opts.get("no_flower", True):
+        ports.append(("Flower", settings.FLOWER_PORT, "FLOWER_PORT"))
     for what, port, var in ports:
         if port_in_use(port):
             raise CommandError(
@@ -55,6 +57,8 @@ def foreground_argv(opts: dict[str, Any]) -> list[str]:
     argv += ["--startup-timeout", str(opts["startup_timeout"]), "--grace", str(opts["grace"])]
     if opts["no_tensorboard"]:
         argv.append("--no-tensorboard")
+    if opts.get("no_flower"):
+        argv.append("--no-flower")
     if opts["demo"]:
         argv.append("--demo")
         if opts["no_train"]:

@@ -64,11 +64,30 @@ def _tensorboard_child(opts: dict[str, Any], log_dir: Path) -> Child:
     return Child("tensorboard", argv, log_dir / "tensorboard.log", "TensorBoard")
 
 
+def flower_child(log_dir: Path) -> Child:
+    """Flower on FLOWER_PORT (loopback), served to staff by the admin's proxy under
+    its --url_prefix; read-only (jobs/admin/flower.py says why)."""
+    argv = [
+        *_tool("celery", "celery"),
+        "--app=summarizer_project",
+        "flower",
+        f"--address={HOST}",
+        f"--port={settings.FLOWER_PORT}",
+        f"--url_prefix={settings.FLOWER_URL_PREFIX}",
+        "--read_only",
+        "--inspect_timeout=2000",
+    ]
+    return Child("flower", argv, log_dir / "flower.log", "Flower")
+
+
 def service_children(opts: dict[str, Any], log_dir: Path) -> list[Child]:
-    """Workers, beat, web and (unless --no-tensorboard) TensorBoard, in start order."""
+    """Workers, beat, web, (unless --no-tensorboard) TensorBoard and (unless
+    --no-flower) Flower, in start order."""
     children = [*_celery_children(opts, log_dir), _web_child(opts, log_dir)]
     if not opts["no_tensorboard"]:
         children.append(_tensorboard_child(opts, log_dir))
+    if not opts.get("no_flower", True):
+        children.append(flower_child(log_dir))
     return children
 
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Start one Summarizer process: web | worker-inference | worker-training | beat | tensorboard.
+# Start one Summarizer process: web | worker-inference | worker-training | beat | tensorboard |
+# flower.
 # Anything else is run as given (e.g. `python manage.py createsuperuser`).
 set -eu
 
@@ -37,11 +38,17 @@ worker-training)
         --concurrency 1 --max-tasks-per-child 1 --max-memory-per-child 0
     ;;
 beat)
-    # The schedule lives in the database (django_celery_beat DatabaseScheduler).
+    # The schedule lives in the database (django-celery-beat's DatabaseScheduler, which
+    # jobs.beat.RecordingScheduler extends to record refused sends; CELERY_BEAT_SCHEDULER).
     exec celery -A summarizer_project beat --loglevel "${LOG_LEVEL:-INFO}"
     ;;
 tensorboard)
     exec tensorboard --logdir "$VAR_DIR/tensorboard" --host 0.0.0.0 --port "${TENSORBOARD_PORT:-6006}"
+    ;;
+flower)
+    # Read-only, under the URL prefix web's staff-only proxy serves it at (/admin/flower/).
+    exec celery -A summarizer_project flower --address 0.0.0.0 --port "${FLOWER_PORT:-5555}" \
+        --url_prefix admin/flower --read_only --inspect_timeout 2000
     ;;
 *)
     exec "$@"

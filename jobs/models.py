@@ -244,6 +244,10 @@ class ModelVersion(models.Model):
     gate_note = models.TextField(
         blank=True, help_text="Why the promotion gate did or did not promote it."
     )
+    description = models.TextField(blank=True, help_text="Staff notes: what this version is.")
+    tags = models.JSONField(
+        default=list, blank=True, help_text="Short labels staff give the version, e.g. cnn."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -260,6 +264,45 @@ class ModelVersion(models.Model):
     @property
     def label(self) -> str:
         return f"{self.kind} v{self.pk}"
+
+
+class VersionStatus(TextChoices):
+    CANDIDATE = "candidate", "Candidate (not serving)"
+    ACTIVE = "active", "Active (serving)"
+    RETIRED = "retired", "Retired (replaced)"
+    ROLLED_BACK = "rolled_back", "Rolled back from"
+
+
+class VersionTransition(models.Model):
+    """One change of a version's status (or a gate decision that kept it): who, when,
+    why, and the metrics compared. Written by ``jobs.services.versions`` only."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=VersionStatus.choices)
+    to_status = models.CharField(max_length=16, choices=VersionStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the promotion gate decided.",
+    )
+    reason = models.TextField()
+    compared = models.JSONField(
+        default=dict, blank=True, help_text="The metrics the decision compared (mean ROUGE)."
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version}: {self.from_status} -> {self.to_status}"
+
+    @property
+    def actor(self) -> str:
+        return self.by.get_username() if self.by else "gate"
 
 
 class ErrorKind(TextChoices):

@@ -11,8 +11,10 @@ One module per page: ``documents`` (documents and summaries), ``training_runs``,
 ``model_versions``, ``reviews`` (misclassified sentences, label overrides,
 review history) and ``review_queue`` (the keyboard review page); beside
 them ``base`` (the read-only admin and HTML helpers), ``queries`` (the read
-models), ``forms``, ``charts`` and ``tensorboard`` (the staff-only TensorBoard
-proxy). Importing this package registers every page.
+models), ``forms``, ``charts``, ``version_compare`` (two versions side by
+side), ``tensorboard`` (the staff-only TensorBoard proxy) and ``flower``
+(Flower through the same proxy; its URLs are the project's, before the
+admin's). Importing this package registers every page.
 """
 
 from . import documents, model_versions, reviews, training_runs  # noqa: F401  (registers)

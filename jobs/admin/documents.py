@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ..models import Document, JobStatus, RunPrediction, Summary
-from ..services.summaries import requeue_summary
+from ..services.summaries import cancel_summary, requeue_summary
 from . import queries
 from .base import ReadOnlyAdmin, status_badge
 
@@ -140,7 +140,7 @@ class SummaryAdmin(ReadOnlyAdmin):
         "heartbeat_at",
     ]
     fields = readonly_fields
-    actions = ["requeue"]
+    actions = ["requeue", "cancel"]
 
     @admin.display(description="status", ordering="status")
     def status_display(self, obj):
@@ -170,6 +170,15 @@ class SummaryAdmin(ReadOnlyAdmin):
         skipped = total - count
         note = f" ({skipped} not failed or cancelled, left as they were)" if skipped else ""
         self.message_user(request, f"Requeued {count} of {total} summaries{note}.", level)
+
+    @admin.action(description="Cancel the selected queued summaries", permissions=["operate"])
+    def cancel(self, request, queryset):
+        total = queryset.count()
+        count = sum(cancel_summary(s, request.user) for s in queryset)
+        skipped = total - count
+        note = f" ({skipped} already running or finished, left as they were)" if skipped else ""
+        level = messages.SUCCESS if count else messages.WARNING
+        self.message_user(request, f"Cancelled {count} of {total} summaries{note}.", level)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         summary = self.get_object(request, object_id)

@@ -136,3 +136,19 @@ class ConfirmForm(forms.Form):
     """An empty POST form: the confirmation step of promote and roll back."""
 
     confirm = forms.BooleanField(required=True, initial=True, widget=forms.HiddenInput)
+
+
+class TagsField(forms.CharField):
+    """Comma-separated tags in the form, a list in the model."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+
+class DescribeForm(forms.Form):
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tags = TagsField(required=False, help_text="Comma-separated, e.g. cnn, frozen-encoder.")

@@ -11,10 +11,10 @@ from django.utils.html import format_html
 
 from ..models import ModelVersion, TrainableKind
 from ..services.errors import InvalidInput
-from ..services.versions import promote, rollback, rollback_target
-from . import queries
+from ..services.versions import describe, gate_decision, promote, rollback, rollback_target
+from . import queries, version_compare
 from .base import ReadOnlyAdmin, admin_link, fmt, json_block
-from .forms import ConfirmForm
+from .forms import ConfirmForm, DescribeForm
 
 # --- model versions --------------------------------------------------------------------------
 
@@ -31,16 +31,20 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "vs_lead3",
         "run_link",
         "promoted_at",
+        "tags_display",
         "gate_note",
     ]
     list_filter = ["kind", "is_active"]
     list_select_related = ["run", "promoted_by"]
-    actions = ["promote_selected"]
+    search_fields = ["description", "gate_note"]
+    actions = ["promote_selected", "compare_selected"]
     fields = [
         "label_display",
         "kind",
         "is_active",
         "run_link",
+        "description",
+        "tags_display",
         "gate_note",
         "promoted_at",
         "promoted_by",
@@ -63,6 +67,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             path(
                 "rollback/<str:kind>/", view(self.rollback_view), name="jobs_modelversion_rollback"
             ),
+            path(
+                "<int:version_id>/describe/",
+                view(self.describe_view),
+                name="jobs_modelversion_describe",
+            ),
+            path("compare/", view(self.compare_view), name="jobs_modelversion_compare"),
             *super().get_urls(),
         ]
 
@@ -95,6 +105,10 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             '<span class="{}">{}{}</span>', css, "+" if delta >= 0 else "", fmt(delta)
         )
 
+    @admin.display(description="tags")
+    def tags_display(self, obj):
+        return ", ".join(obj.tags or []) or "–"
+
     @admin.display(description="training run")
     def run_link(self, obj):
         return admin_link(obj.run, f"run {obj.run_id}") if obj.run_id else "-"
@@ -110,6 +124,37 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             return None
         return HttpResponseRedirect(reverse("admin:jobs_modelversion_promote", args=[version.pk]))
 
+    @admin.action(description="Compare the two selected versions")
+    def compare_selected(self, request, queryset):
+        pair = list(queryset.order_by("pk")[:3])
+        if len(pair) != 2:
+            self.message_user(request, "Select exactly two versions to compare.", messages.WARNING)
+            return None
+        url = reverse("admin:jobs_modelversion_compare")
+        return HttpResponseRedirect(f"{url}?a={pair[0].pk}&b={pair[1].pk}")
+
+    def compare_view(self, request):
+        return version_compare.compare_page(self, request)
+
+    def describe_view(self, request, version_id: int):
+        """POST only (the form is on the version page): description and tags."""
+        self.require(request)
+        version = get_object_or_404(ModelVersion, pk=version_id)
+        change_url = reverse("admin:jobs_modelversion_change", args=[version.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        form = DescribeForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, form.errors.as_text(), messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        try:
+            describe(version, form.cleaned_data["description"], form.cleaned_data["tags"])
+        except InvalidInput as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, f"Saved the description of {version}.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         version = self.get_object(request, object_id)
         extra_context = extra_context or {}
@@ -120,6 +165,11 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                     "metrics_rows": queries.metrics_table(version.metrics or {}),
                     "metrics_columns": queries.METRICS_COLUMNS,
                     "may_operate": self.may(request),
+                    "transitions": version.transitions.select_related("by"),
+                    "describe_form": DescribeForm(
+                        initial={"description": version.description, "tags": version.tags}
+                    ),
+                    "describe_url": reverse("admin:jobs_modelversion_describe", args=[version.pk]),
                     "promote_url": reverse("admin:jobs_modelversion_promote", args=[version.pk]),
                     "rollback_url": reverse(
                         "admin:jobs_modelversion_rollback", args=[version.kind]
@@ -161,10 +211,16 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                     request, f"{version} is now the active {version.kind} model.", messages.SUCCESS
                 )
             return HttpResponseRedirect(change_url)
+        decision = gate_decision(version) if not version.is_active else None
         return self._confirm_page(
             request,
             version,
             current,
+            gate_warning=(
+                decision.reason.removeprefix("not promoted: ")
+                if decision and not decision.promote
+                else ""
+            ),
             title=f"Promote {version}?",
             action="promote",
             cancel_url=change_url,

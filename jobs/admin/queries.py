@@ -28,6 +28,7 @@ from ..models import (
     Summary,
     TrainingRun,
 )
+from ..services import monitoring
 from ..text import rouge_of, split_sentences
 
 logger = logging.getLogger(__name__)
@@ -343,10 +344,15 @@ class Overview:
     failed_summaries: int
     waiting_summaries: int
     schedules: list[ScheduleStatus] = field(default_factory=list)
+    queues: list[Any] = field(default_factory=list)  # monitoring.QueueDepth
+    broker_error: str = ""
+    workers: Any = None  # monitoring.Workers
 
 
 def overview() -> Overview:
-    """What needs a look: runs in progress, what serves, open reviews, failed summaries."""
+    """What needs a look: runs in progress, what serves, open reviews, failed summaries,
+    queues and workers, the periodic tasks' last outcomes."""
+    queues, broker_error = monitoring.queue_depths()
     return Overview(
         active_runs=list(
             TrainingRun.objects.filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).order_by(
@@ -360,4 +366,7 @@ def overview() -> Overview:
             status__in=(JobStatus.QUEUED, JobStatus.RUNNING)
         ).count(),
         schedules=schedule_statuses(),
+        queues=queues,
+        broker_error=broker_error,
+        workers=monitoring.workers(broker_error),
     )

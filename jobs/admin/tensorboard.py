@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import logging
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -61,17 +62,35 @@ def tensorboard_url(run, request=None) -> str:
 
 
 def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
-    if request.method not in ("GET", "HEAD", "POST"):
-        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    return forward(request, upstream_url(), path, name="TensorBoard")
+
+
+def forward(
+    request: HttpRequest,
+    upstream: str,
+    path: str,
+    *,
+    name: str,
+    methods: tuple[str, ...] = ("GET", "HEAD", "POST"),
+    prefixed: bool = False,
+) -> HttpResponse:
+    """Stream `request` to `upstream` + `path` and the answer back, credentials kept here.
+
+    prefixed: the upstream serves under this proxy's own URL prefix (Flower's
+    --url_prefix), so the request keeps its full path and redirects are not rewritten.
+    """
+    if request.method not in methods:
+        return HttpResponse(status=405, headers={"Allow": ", ".join(methods)})
     if ".." in path.split("/"):
-        return HttpResponse("no such TensorBoard page\n", status=404, content_type="text/plain")
-    base = urlsplit(upstream_url())
+        return HttpResponse(f"no such {name} page\n", status=404, content_type="text/plain")
+    base = urlsplit(upstream)
     if base.scheme not in ("http", "https") or not base.hostname:
-        return _unavailable(f"TENSORBOARD_INTERNAL_URL is not an http(s) URL: {upstream_url()!r}")
-    target = base.path.rstrip("/") + "/" + quote(path, safe="/:@!$&'()*+,;=-._~")
+        return _unavailable(name, f"its internal URL is not an http(s) URL: {upstream!r}")
+    target = request.path if prefixed else base.path.rstrip("/") + "/" + path
+    target = quote(target, safe="/:@!$&'()*+,;=-._~")
     if request.META.get("QUERY_STRING"):
         target += "?" + request.META["QUERY_STRING"]
-    headers = {name: request.headers[name] for name in FORWARD_REQUEST if name in request.headers}
+    headers = {h: request.headers[h] for h in FORWARD_REQUEST if h in request.headers}
     body = request.body if request.method == "POST" else None
     connection_class = (
         http.client.HTTPSConnection if base.scheme == "https" else http.client.HTTPConnection
@@ -79,11 +98,17 @@ def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
     conn = connection_class(base.hostname, base.port, timeout=60)
     try:
         conn.request(request.method, target, body=body, headers=headers)
-        upstream = conn.getresponse()
+        upstream_response = conn.getresponse()
     except (OSError, http.client.HTTPException) as exc:
         conn.close()
-        logger.warning("TensorBoard at %s did not answer: %s", upstream_url(), exc)
-        return _unavailable(f"TensorBoard did not answer ({type(exc).__name__}: {exc}).")
+        logger.warning("%s at %s did not answer: %s", name, upstream, exc)
+        return _unavailable(name, f"{name} did not answer ({type(exc).__name__}: {exc}).")
+    prefix = "" if prefixed else request.path[: len(request.path) - len(path)]
+    return _relay(request, conn, upstream_response, prefix)
+
+
+def _relay(request: HttpRequest, conn: Any, upstream: Any, prefix: str) -> HttpResponse:
+    """The upstream's answer as a (streaming) Django response."""
 
     def stream() -> Iterator[bytes]:
         try:
@@ -97,26 +122,26 @@ def proxy(request: HttpRequest, path: str = "") -> HttpResponse:
         response: HttpResponse | StreamingHttpResponse = HttpResponse(status=upstream.status)
     else:
         response = StreamingHttpResponse(stream(), status=upstream.status)
-    for name, value in upstream.getheaders():
-        lower = name.lower()
+    for header, value in upstream.getheaders():
+        lower = header.lower()
         if lower in DROP_RESPONSE:
             continue
-        if lower == "location" and value.startswith("/"):
-            # An absolute path on TensorBoard is relative to this proxy's prefix.
-            prefix = request.path[: len(request.path) - len(path)] if path else request.path
+        if lower == "location" and value.startswith("/") and prefix:
+            # An absolute path on the upstream is relative to this proxy's prefix.
             value = prefix.rstrip("/") + value
-        response[name] = value
+        response[header] = value
     # Private data: a shared cache (a CDN, a proxy) must never keep a copy.
     cache = upstream.getheader("Cache-Control") or "no-store"
     response["Cache-Control"] = "private, " + cache.replace("public", "").strip(" ,")
     return response
 
 
-def _unavailable(reason: str) -> HttpResponse:
+def _unavailable(name: str, reason: str) -> HttpResponse:
+    service = name.lower()
     return HttpResponse(
-        f"TensorBoard is not available: {reason}\n"
-        "Start it with `make up` (or the tensorboard service of docker compose) and check "
-        "TENSORBOARD_INTERNAL_URL.\n",
+        f"{name} is not available: {reason}\n"
+        f"Start it with `make up` (or the {service} service of docker compose) and check "
+        f"{name.upper()}_INTERNAL_URL.\n",
         status=502,
         content_type="text/plain; charset=utf-8",
     )

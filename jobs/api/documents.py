@@ -15,7 +15,7 @@ from jobs.services.documents import (
     submit_document,
     submit_documents,
 )
-from jobs.services.summaries import request_summary
+from jobs.services.summaries import cancel_summary, request_summary
 
 from .errors import ApiError, first_message, validation_body
 from .fields import safe_name
@@ -163,3 +163,17 @@ class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return Summary.objects.filter(document__owner=self.request.user)
+
+    @extend_schema(request=None, responses={200: SummarySerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued summary; 409 once it is running or finished."""
+        summary = self.get_object()
+        if not cancel_summary(summary, request.user):
+            summary.refresh_from_db()
+            raise ApiError(
+                f"summary {summary.pk} is {summary.status}; only a queued summary can be cancelled",
+                status_code=409,
+            )
+        summary.refresh_from_db()
+        return Response(self.get_serializer(summary).data)

@@ -33,7 +33,7 @@ _DESCRIPTIONS = {
     429: "Too many requests (THROTTLE_RATES); Retry-After says in how many seconds to retry.",
 }
 TOKEN_PATH = "/api/auth/token/"
-STAFF_PREFIXES = ("/api/training-runs/", "/api/models/")
+STAFF_PREFIXES = ("/api/training-runs/", "/api/models/", "/api/health/")
 THROTTLED = ("/api/documents/", "/api/documents/batch/", "/api/documents/{id}/summarize/")
 
 

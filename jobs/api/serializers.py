@@ -13,8 +13,10 @@ from jobs.models import (
     Summary,
     TrainableKind,
     TrainingRun,
+    VersionTransition,
 )
 from jobs.services.documents import DocumentInput
+from jobs.services.versions import status_of
 
 from .fields import (
     FormBooleanField,
@@ -282,10 +284,31 @@ class TrainingRunCreateSerializer(StrictSerializer):
     val_split = StrictChoiceField(choices=Split.choices, default=Split.VALIDATION)
 
 
+class VersionTransitionSerializer(serializers.ModelSerializer):
+    by = serializers.SerializerMethodField(help_text='The staff username, or "gate".')
+
+    class Meta:
+        model = VersionTransition
+        fields = ["from_status", "to_status", "by", "at", "reason", "compared"]
+        read_only_fields = fields
+
+    def get_by(self, obj) -> str:
+        return obj.actor
+
+
 class ModelVersionSerializer(serializers.ModelSerializer):
-    """Read-only: staff change versions with the promote and rollback actions."""
+    """Read-only: staff change versions with the promote and rollback actions (and
+    the description and tags in the admin)."""
 
     promoted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.SerializerMethodField(
+        help_text="candidate, active, retired (replaced) or rolled_back"
+    )
+    transitions = VersionTransitionSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every promote, roll back and gate decision, newest first.",
+    )
 
     class Meta:
         model = ModelVersion
@@ -295,14 +318,21 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "label",
             "run",
             "is_active",
+            "status",
+            "description",
+            "tags",
             "metrics",
             "gate_note",
+            "transitions",
             "checkpoint_sha256",
             "promoted_at",
             "promoted_by",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_status(self, obj) -> str:
+        return status_of(obj)
 
 
 class RollbackSerializer(StrictSerializer):

@@ -58,7 +58,9 @@ class ModelVersionViewSet(
     permission_classes = [IsAdminUser]
     parser_classes = [JSONParser]
     serializer_class = ModelVersionSerializer
-    queryset = ModelVersion.objects.select_related("promoted_by")
+    queryset = ModelVersion.objects.select_related("promoted_by").prefetch_related(
+        "transitions__by"
+    )
     lookup_value_regex = "[0-9]+"
 
     @extend_schema(request=None, responses={200: ModelVersionSerializer})

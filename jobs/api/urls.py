@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from .auth import TokenView
 from .documents import DocumentViewSet, SummaryViewSet
+from .monitoring import HealthDetailsView
 from .training import ModelVersionViewSet, TrainingRunViewSet
 
 router = DefaultRouter()
@@ -16,6 +17,7 @@ router.register("models", ModelVersionViewSet, basename="model-version")
 # the token one and /healthz (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]).
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("health/", HealthDetailsView.as_view(), name="api-health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include(router.urls)),

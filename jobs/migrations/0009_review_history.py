@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0006_schedule_run"),
+        ("jobs", "0008_version_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -44,6 +44,14 @@ def record_failure(schedule: str, task: str, exc: Exception) -> None:
     )
 
 
+def record_failure_logged(schedule: str, task: str, exc: Exception) -> None:
+    """record_failure, logging (never raising) a failure to record."""
+    try:
+        record_failure(schedule, task, exc)
+    except DatabaseError:
+        logger.exception("could not record the failure of %s", schedule)
+
+
 @contextlib.contextmanager
 def recorded(schedule: str, task: str) -> Iterator[None]:
     """Run a periodic task's body and record its success or its failure (re-raised)
@@ -53,10 +61,7 @@ def recorded(schedule: str, task: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        try:
-            record_failure(schedule, task, exc)
-        except DatabaseError:
-            logger.exception("could not record the failure of %s", schedule)
+        record_failure_logged(schedule, task, exc)
         raise
     try:
         record_success(schedule, task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from .. import engines
 from ..models import Document, JobStatus, Summary
@@ -47,6 +48,22 @@ def requeue_summary(summary: Summary) -> bool:
     summary.finished_at = None
     summary.save()
     leases.enqueue(leases.SUMMARY, summary)
+    return True
+
+
+@transaction.atomic
+def cancel_summary(summary: Summary, by=None) -> bool:
+    """Cancel a QUEUED summary: it is never run (the claim refuses a finished job, so a
+    message already in the broker is dropped). False if it is running or finished."""
+    summary = Summary.objects.select_for_update().get(pk=summary.pk)
+    if summary.status != JobStatus.QUEUED:
+        return False
+    summary.status = JobStatus.CANCELLED
+    summary.finished_at = timezone.now()
+    summary.notes = "\n".join(
+        filter(None, [summary.notes, f"cancelled by {by}" if by else "cancelled"])
+    )
+    summary.save(update_fields=["status", "finished_at", "notes"])
     return True
 
 

@@ -1,73 +1,225 @@
-"""Model versions: the promotion gate, manual promote and roll back."""
+"""Model versions: the promotion gate, manual promote and roll back, and their history.
+
+Every decision (the gate's, a staff promote or roll back) writes a VersionTransition:
+who (or the gate), when, why and the metrics compared, so nothing overwrites the
+reason an earlier decision was made.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import ModelVersion
+from ..models import ModelVersion, VersionStatus, VersionTransition
 from .errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
 GATE_METRIC = "val_rouge"  # mean of validation ROUGE-1/2/Lsum F1
+ROUGE_PARTS = ("rouge1", "rouge2", "rougeLsum")
 
 
-@transaction.atomic
-def _activate(version: ModelVersion, by=None, note: str = "") -> None:
-    ModelVersion.objects.select_for_update().filter(kind=version.kind, is_active=True).exclude(
-        pk=version.pk
-    ).update(is_active=False)
-    version.is_active = True
-    version.promoted_at = timezone.now()
-    version.promoted_by = by
-    version.rolled_back_at = None
-    if note:
-        version.gate_note = note
-    version.save(
-        update_fields=["is_active", "promoted_at", "promoted_by", "rolled_back_at", "gate_note"]
+def status_of(version: ModelVersion) -> str:
+    if version.is_active:
+        return VersionStatus.ACTIVE
+    if version.rolled_back_at is not None:
+        return VersionStatus.ROLLED_BACK
+    if version.promoted_at is not None:
+        return VersionStatus.RETIRED
+    return VersionStatus.CANDIDATE
+
+
+def _record(
+    version: ModelVersion, before: str, after: str, by, reason: str, compared: dict[str, Any]
+) -> VersionTransition:
+    return VersionTransition.objects.create(
+        version=version,
+        from_status=before,
+        to_status=after,
+        by=by,
+        reason=reason,
+        compared=compared,
+    )
+
+
+def _activate(
+    version: ModelVersion, by, reason: str, compared: dict[str, Any], gate: bool = False
+) -> None:
+    """Make `version` the active one of its kind; the one it replaces is retired."""
+    with transaction.atomic():
+        replaced = list(
+            ModelVersion.objects.select_for_update()
+            .filter(kind=version.kind, is_active=True)
+            .exclude(pk=version.pk)
+        )
+        ModelVersion.objects.filter(pk__in=[v.pk for v in replaced]).update(is_active=False)
+        for old in replaced:
+            old.is_active = False
+            _record(old, VersionStatus.ACTIVE, status_of(old), by, f"replaced by {version}", {})
+        before = status_of(version)
+        version.is_active = True
+        version.promoted_at = timezone.now()
+        version.promoted_by = by
+        version.rolled_back_at = None
+        fields = ["is_active", "promoted_at", "promoted_by", "rolled_back_at"]
+        if gate:  # staff decisions live in the history; the note is the gate's
+            version.gate_note = reason
+            fields.append("gate_note")
+        version.save(update_fields=fields)
+        _record(version, before, VersionStatus.ACTIVE, by, reason, compared)
+
+
+# --- the gate ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reason: str
+    compared: dict[str, Any] = field(default_factory=dict)
+
+
+def baseline_mean(metrics: dict[str, Any], name: str = "lead3") -> float | None:
+    """Mean validation ROUGE-1/2/Lsum of a baseline the run measured on its own data."""
+    parts = [metrics.get(f"{name}_{part}") for part in ROUGE_PARTS]
+    numbers = [float(p) for p in parts if isinstance(p, int | float)]
+    return sum(numbers) / len(numbers) if len(numbers) == len(parts) else None
+
+
+def gate_decision(version: ModelVersion) -> GateDecision:
+    """Whether the gate promotes `version`: it must not score below what serves now
+    (the active version or, with none, Lead-3) by more than PROMOTION_TOLERANCE, both
+    measured on the run's own validation documents."""
+    metrics = version.metrics or {}
+    new = metrics.get(GATE_METRIC)
+    tolerance = settings.PROMOTION_TOLERANCE
+    if new is None:
+        return GateDecision(False, "not promoted: the run measured no validation ROUGE")
+    active = (
+        ModelVersion.objects.filter(kind=version.kind, is_active=True)
+        .exclude(pk=version.pk)
+        .first()
+    )
+    if active is None:
+        return _against_lead3(version, new, baseline_mean(metrics), tolerance)
+    return _against_active(metrics, active, new, tolerance)
+
+
+def _against_lead3(
+    version: ModelVersion, new: float, lead: float | None, tolerance: float
+) -> GateDecision:
+    compared = {GATE_METRIC: new, "lead3_rouge": lead, "tolerance": tolerance}
+    if lead is None:
+        return GateDecision(
+            False,
+            "not promoted: no version is active and the run did not measure Lead-3, "
+            "which serves meanwhile",
+            compared,
+        )
+    if new < lead - tolerance:
+        return GateDecision(
+            False,
+            f"not promoted: below Lead-3 by {lead - new:.2f} (validation ROUGE {new:.2f} vs "
+            f"Lead-3 {lead:.2f} on the same documents, tolerance {tolerance:.2f}); "
+            "Lead-3 keeps serving",
+            compared,
+        )
+    return GateDecision(
+        True,
+        f"promoted: first {version.kind} version, validation ROUGE {new:.2f} vs "
+        f"Lead-3 {lead:.2f} on the same documents",
+        compared,
+    )
+
+
+def _against_active(
+    metrics: dict[str, Any], active: ModelVersion, new: float, tolerance: float
+) -> GateDecision:
+    old = metrics.get(f"active_{GATE_METRIC}")
+    measured = metrics.get("active_version")
+    compared = {
+        GATE_METRIC: new,
+        f"active_{GATE_METRIC}": old,
+        "active_version": active.pk,
+        "tolerance": tolerance,
+    }
+    if measured not in (None, active.pk):
+        return GateDecision(
+            False,
+            f"not promoted: the run measured version {measured}, but {active} became "
+            "active meanwhile; compare them and promote by hand",
+            compared,
+        )
+    if old is None:
+        why = (
+            f"its checkpoint {active.checkpoint_dir} is missing"
+            if not Path(active.checkpoint_dir).is_dir()
+            else "the run did not measure it"
+        )
+        return GateDecision(
+            False,
+            f"not promoted: the active version {active} could not be measured on this "
+            f"run's validation documents ({why}); promote by hand if it should serve",
+            compared,
+        )
+    if new < old - tolerance:
+        return GateDecision(
+            False,
+            f"not promoted: validation ROUGE {new:.2f} is below the active version's "
+            f"{old:.2f} on the same documents (tolerance {tolerance:.2f})",
+            compared,
+        )
+    return GateDecision(
+        True, f"promoted: validation ROUGE {new:.2f} vs active {active} {old:.2f}", compared
     )
 
 
 def apply_promotion_gate(version: ModelVersion) -> bool:
-    """Promote `version` unless it scores below the active one on the same validation set.
-
-    The run measured the active version on its own validation documents
-    (``active_val_rouge``), so both numbers come from the same data.
-    """
-    metrics = version.metrics
-    new = metrics.get(GATE_METRIC)
-    old = metrics.get(f"active_{GATE_METRIC}")
-    tolerance = settings.PROMOTION_TOLERANCE
-    if new is None:
-        version.gate_note = "not promoted: the run measured no validation ROUGE"
+    """Promote `version` if the gate allows; otherwise keep it as a candidate with the
+    reason in its gate_note. Either way the decision is in its history."""
+    decision = gate_decision(version)
+    if decision.promote:
+        _activate(version, None, decision.reason, decision.compared, gate=True)
+        return True
+    with transaction.atomic():
+        version.gate_note = decision.reason
         version.save(update_fields=["gate_note"])
-        return False
-    if old is not None and new < old - tolerance:
-        version.gate_note = (
-            f"not promoted: validation ROUGE {new:.2f} is below the active version's "
-            f"{old:.2f} on the same documents (tolerance {tolerance:.2f})"
-        )
-        version.save(update_fields=["gate_note"])
-        return False
-    reason = (
-        f"promoted: validation ROUGE {new:.2f} vs active {old:.2f}"
-        if old is not None
-        else f"promoted: first {version.kind} version (validation ROUGE {new:.2f})"
-    )
-    _activate(version, note=reason)
-    return True
+        state = status_of(version)
+        _record(version, state, state, None, decision.reason, decision.compared)
+    return False
 
 
-def promote(version: ModelVersion, by) -> None:
+# --- staff ------------------------------------------------------------------------------
+
+
+def _staff_compared(version: ModelVersion) -> dict[str, Any]:
+    """What staff saw: each version's validation ROUGE (from its own run) and Lead-3's."""
+    current = ModelVersion.objects.filter(kind=version.kind, is_active=True).first()
+    metrics = version.metrics or {}
+    compared: dict[str, Any] = {
+        GATE_METRIC: metrics.get(GATE_METRIC),
+        "lead3_rouge": baseline_mean(metrics),
+    }
+    if current is not None and current.pk != version.pk:
+        compared["replaced_version"] = current.pk
+        compared[f"replaced_{GATE_METRIC}"] = (current.metrics or {}).get(GATE_METRIC)
+    return compared
+
+
+def promote(version: ModelVersion, by, reason: str = "") -> None:
     """Staff: make this version the active one of its kind, whatever its metrics."""
     if not Path(version.checkpoint_dir).is_dir():
         raise InvalidInput(f"the checkpoint of {version} is missing: {version.checkpoint_dir}")
-    _activate(version, by=by, note=f"promoted by {by} at {timezone.now():%Y-%m-%d %H:%M}")
+    reason = reason or f"promoted by {by}"
+    if version.gate_note.startswith("not promoted"):
+        reason += f", over the gate ({version.gate_note})"
+    _activate(version, by, reason, _staff_compared(version))
 
 
 def rollback_target(kind: str) -> ModelVersion | None:
@@ -104,7 +256,20 @@ def rollback(kind: str, by) -> ModelVersion:
         raise InvalidInput(
             f"{current} is the first promoted {kind} version; nothing to roll back to"
         )
+    if not Path(previous.checkpoint_dir).is_dir():
+        raise InvalidInput(f"the checkpoint of {previous} is missing: {previous.checkpoint_dir}")
     current.rolled_back_at = timezone.now()
     current.save(update_fields=["rolled_back_at"])
-    promote(previous, by)
+    _activate(previous, by, f"rolled back from {current} by {by}", _staff_compared(previous))
     return previous
+
+
+@transaction.atomic
+def describe(version: ModelVersion, description: str, tags: list[str]) -> None:
+    """Staff: the version's description and tags (trimmed, without duplicates)."""
+    clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    if any(len(t) > 50 for t in clean):
+        raise InvalidInput("a tag is at most 50 characters", "tags")
+    version.description = description.strip()
+    version.tags = clean
+    version.save(update_fields=["description", "tags"])

@@ -187,10 +187,12 @@ def _metrics(job: TrainingRun, plan: Plan, result: Any) -> dict[str, Any]:
     metrics["stopped"] = result.stopped
     active = ModelVersion.objects.filter(kind=job.kind, is_active=True).first()
     if active is not None:
+        # Recorded even when it cannot be measured (checkpoint gone): the gate then
+        # refuses rather than treating the run as the first version.
+        metrics["active_version"] = active.pk
         scores = evaluate_version(active, plan.data.val, plan.device)
         if scores is not None:
             metrics.update({f"active_{k}": v for k, v in scores.items()})
-            metrics["active_version"] = active.pk
     return metrics
 
 

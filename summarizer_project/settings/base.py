@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's static files: /api/docs/ works offline
     "django_celery_beat",
     "jobs",
 ]
@@ -144,8 +145,13 @@ SPECTACULAR_SETTINGS = {
         "ModelKindEnum": "jobs.models.ModelKind.choices",
         "SplitEnum": "jobs.models.Split.choices",
         "JobStatusEnum": "jobs.models.JobStatus.choices",
+        "VersionStatusEnum": "jobs.models.VersionStatus.choices",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's JavaScript and CSS from drf-spectacular-sidecar's static files, not a
+    # CDN. (No Redoc: its page loads Google fonts and a logo from the internet.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "jobs.api.schema.add_error_responses",
@@ -192,7 +198,8 @@ SCHEDULED_SOFT_TIME_LIMIT = env.int("SCHEDULED_SOFT_TIME_LIMIT", default=100)
 SCHEDULED_TIME_LIMIT = env.int("SCHEDULED_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, also recording sends that fail (jobs.beat).
+CELERY_BEAT_SCHEDULER = "jobs.beat:RecordingScheduler"
 REAPER_INTERVAL_SECONDS = env.float("REAPER_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": REAPER_INTERVAL_SECONDS},
@@ -206,6 +213,10 @@ SUMMARY_STALE_AFTER = env.int("SUMMARY_STALE_AFTER", default=SUMMARY_TIME_LIMIT 
 # A QUEUED job not picked up for this long is enqueued again (lost message).
 QUEUED_REENQUEUE_AFTER = env.int("QUEUED_REENQUEUE_AFTER", default=300)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+# Queue monitoring (front page, GET /api/health/): how long Celery inspect waits for
+# the workers' replies, and how long those replies are cached.
+MONITORING_INSPECT_TIMEOUT = env.float("MONITORING_INSPECT_TIMEOUT", default=1.0)
+MONITORING_CACHE_SECONDS = env.int("MONITORING_CACHE_SECONDS", default=10)
 MAX_DOCUMENT_CHARS = env.int("MAX_DOCUMENT_CHARS", default=1_000_000)
 MAX_BATCH_DOCUMENTS = env.int("MAX_BATCH_DOCUMENTS", default=1000)
 MAX_SUMMARY_SENTENCES = env.int("MAX_SUMMARY_SENTENCES", default=20)
@@ -240,6 +251,11 @@ TENSORBOARD_LOGDIR = Path(env("TENSORBOARD_LOGDIR", default=str(VAR_DIR / "tenso
 TENSORBOARD_INTERNAL_URL = env(
     "TENSORBOARD_INTERNAL_URL", default=f"http://127.0.0.1:{TENSORBOARD_PORT}"
 )
+# Flower (queue monitoring), like TensorBoard: staff reach it only through the admin's
+# staff-only proxy (/admin/flower/), so it listens on a private address.
+FLOWER_PORT = env.int("FLOWER_PORT", default=5555)
+FLOWER_INTERNAL_URL = env("FLOWER_INTERNAL_URL", default=f"http://127.0.0.1:{FLOWER_PORT}")
+FLOWER_URL_PREFIX = "admin/flower"  # the proxy's path and Flower's --url_prefix: the same
 TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when present
 # Each kind's training recipe is its ml config dataclass defaults (ml.registry,
 # docs/ml.md). TRAINING_DEFAULTS is an operator override applied on top for every

@@ -1,4 +1,5 @@
-"""python manage.py runstack [--demo] [--port N] [--no-tensorboard] [--detach | --stop]
+"""python manage.py runstack [--demo] [--port N] [--no-tensorboard] [--no-flower]
+[--detach | --stop]
 
 Runs the whole service on one machine for `make demo` / `make up`; the work is in
 devstack.supervisor (foreground) and devstack.background (--detach, --stop).
@@ -17,7 +18,8 @@ from devstack.supervisor import Supervisor
 
 class Command(BaseCommand):
     help = (
-        "Run web, Celery workers (inference, training), beat and TensorBoard on this machine "
+        "Run web, Celery workers (inference, training), beat, TensorBoard and Flower on this "
+        "machine "
         "until Ctrl-C; --demo submits the sample corpus through the API."
     )
 
@@ -28,6 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--tensorboard-port", type=int, default=settings.TENSORBOARD_PORT)
         parser.add_argument("--no-tensorboard", action="store_true")
+        parser.add_argument(
+            "--no-flower", action="store_true", help="do not run Flower (FLOWER_PORT)"
+        )
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument(
             "--inference-concurrency",

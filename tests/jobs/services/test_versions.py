@@ -1,37 +1,127 @@
-"""Model versions: the promotion gate, promote and roll back."""
+"""Model versions: the promotion gate, promote and roll back, and their history."""
 
 import pytest
 from django.utils import timezone
 
-from jobs.models import (
-    ModelVersion,
-)
+from jobs.models import ModelVersion, VersionTransition
 from jobs.services.errors import InvalidInput
-from jobs.services.versions import apply_promotion_gate, promote, rollback
+from jobs.services.versions import apply_promotion_gate, describe, promote, rollback
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
 
+LEAD3 = {"lead3_rouge1": 30.0, "lead3_rouge2": 12.0, "lead3_rougeLsum": 27.0}  # mean 23.0
 
-def test_promotion_gate_keeps_a_worse_version_inactive(staff, settings):
+
+def history(version):
+    return list(
+        VersionTransition.objects.filter(version=version)
+        .order_by("at", "id")
+        .values_list("from_status", "to_status", "by", "reason")
+    )
+
+
+def test_promotion_gate_keeps_a_worse_version_inactive(staff, settings, tmp_path):
     settings.PROMOTION_TOLERANCE = 0.5
+    (tmp_path / "x").mkdir()
     active = ModelVersion.objects.create(
-        kind="bertsumext", checkpoint_dir="/x", is_active=True, promoted_at=timezone.now()
+        kind="bertsumext",
+        checkpoint_dir=str(tmp_path / "x"),
+        is_active=True,
+        promoted_at=timezone.now(),
     )
     worse = ModelVersion.objects.create(
         kind="bertsumext",
         checkpoint_dir="/y",
-        metrics={"val_rouge": 20.0, "active_val_rouge": 21.0},
+        metrics={"val_rouge": 20.0, "active_val_rouge": 21.0, "active_version": active.pk},
     )
     assert apply_promotion_gate(worse) is False
     assert "below the active version's 21.00" in worse.gate_note
+    [(before, after, by, reason)] = history(worse)
+    assert (before, after, by) == ("candidate", "candidate", None) and "21.00" in reason
+    gate_row = VersionTransition.objects.get(version=worse)
+    assert gate_row.actor == "gate"
+    assert gate_row.compared == {
+        "val_rouge": 20.0,
+        "active_val_rouge": 21.0,
+        "active_version": active.pk,
+        "tolerance": 0.5,
+    }
     within = ModelVersion.objects.create(
         kind="bertsumext",
         checkpoint_dir="/z",
-        metrics={"val_rouge": 20.6, "active_val_rouge": 21.0},
+        metrics={"val_rouge": 20.6, "active_val_rouge": 21.0, "active_version": active.pk},
     )
     assert apply_promotion_gate(within) is True
     active.refresh_from_db()
     assert not active.is_active and within.is_active
+    assert history(within)[0][:3] == ("candidate", "active", None)
+    assert history(active)[-1][:2] == ("active", "retired")
+
+
+def test_with_nothing_active_the_gate_compares_with_lead3(settings):
+    settings.PROMOTION_TOLERANCE = 0.0
+    below = ModelVersion.objects.create(
+        kind="bertsumext", checkpoint_dir="/a", metrics={"val_rouge": 21.75, **LEAD3}
+    )
+    assert apply_promotion_gate(below) is False
+    below.refresh_from_db()
+    assert not below.is_active
+    assert below.gate_note.startswith("not promoted: below Lead-3 by 1.25")
+    assert VersionTransition.objects.get(version=below).compared["lead3_rouge"] == 23.0
+
+    settings.PROMOTION_TOLERANCE = 1.5  # may lose up to 1.5 points: promoted
+    assert apply_promotion_gate(below) is True
+    assert "first bertsumext version" in below.gate_note and "Lead-3 23.00" in below.gate_note
+
+    no_baseline = ModelVersion.objects.create(
+        kind="matchsum", checkpoint_dir="/b", metrics={"val_rouge": 40.0}
+    )
+    assert apply_promotion_gate(no_baseline) is False
+    assert "did not measure Lead-3" in no_baseline.gate_note
+
+
+def test_an_active_version_that_cannot_be_measured_blocks_the_gate(tmp_path):
+    """Issue #14: this used to promote with the note "first version"."""
+    gone = ModelVersion.objects.create(
+        kind="bertsumext",
+        checkpoint_dir=str(tmp_path / "deleted"),
+        is_active=True,
+        promoted_at=timezone.now(),
+    )
+    # The worker records which version it tried to measure even when it could not.
+    candidate = ModelVersion.objects.create(
+        kind="bertsumext",
+        checkpoint_dir="/c",
+        metrics={"val_rouge": 99.0, "active_version": gone.pk, **LEAD3},
+    )
+    assert apply_promotion_gate(candidate) is False
+    assert f"the active version {gone} could not be measured" in candidate.gate_note
+    assert "checkpoint" in candidate.gate_note and "is missing" in candidate.gate_note
+    assert "first" not in candidate.gate_note
+    gone.refresh_from_db()
+    assert gone.is_active
+
+    (tmp_path / "deleted").mkdir()  # present but not measured (an older run's metrics)
+    unmeasured = ModelVersion.objects.create(
+        kind="bertsumext", checkpoint_dir="/d", metrics={"val_rouge": 99.0, **LEAD3}
+    )
+    assert apply_promotion_gate(unmeasured) is False
+    assert "the run did not measure it" in unmeasured.gate_note
+
+
+def test_staff_promote_over_the_gate_is_in_the_history(staff, tmp_path):
+    (tmp_path / "a").mkdir()
+    kept = ModelVersion.objects.create(
+        kind="bertsumext", checkpoint_dir=str(tmp_path / "a"), metrics={"val_rouge": 20.0, **LEAD3}
+    )
+    apply_promotion_gate(kept)
+    promote(kept, staff)
+    kept.refresh_from_db()
+    assert kept.is_active and kept.gate_note.startswith("not promoted")  # the gate's own note
+    last = VersionTransition.objects.filter(version=kept).first()  # newest first
+    assert (last.from_status, last.to_status, last.by) == ("candidate", "active", staff)
+    assert "over the gate (not promoted: below Lead-3 by 3.00" in last.reason
+    assert last.compared == {"val_rouge": 20.0, "lead3_rouge": 23.0}
 
 
 def test_promote_and_rollback(staff, tmp_path):
@@ -45,8 +135,25 @@ def test_promote_and_rollback(staff, tmp_path):
     assert rollback("bertsumext", staff) == a
     a.refresh_from_db()
     assert a.is_active and a.promoted_by == staff
+    assert [h[:2] for h in history(a)] == [
+        ("candidate", "active"),
+        ("active", "retired"),
+        ("retired", "active"),
+    ]
+    assert [h[:2] for h in history(b)] == [("candidate", "active"), ("active", "rolled_back")]
+    assert history(a)[-1][3] == f"rolled back from {b} by {staff}"
     with pytest.raises(InvalidInput, match="first promoted"):
         rollback("bertsumext", staff)
     gone = ModelVersion.objects.create(kind="bertsumext", checkpoint_dir=str(tmp_path / "nope"))
     with pytest.raises(InvalidInput, match=r"checkpoint .* is missing"):
         promote(gone, staff)
+    assert not VersionTransition.objects.filter(version=gone).exists()
+
+
+def test_describe_trims_and_deduplicates_tags():
+    v = ModelVersion.objects.create(kind="bertsumext", checkpoint_dir="/x")
+    describe(v, "  CNN, 6k stories ", ["cnn", " cnn ", "", "frozen-encoder"])
+    v.refresh_from_db()
+    assert (v.description, v.tags) == ("CNN, 6k stories", ["cnn", "frozen-encoder"])
+    with pytest.raises(InvalidInput, match="at most 50"):
+        describe(v, "", ["x" * 51])
