@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# End-to-end check of docker/compose.yaml, run from anywhere:
+#
+#   docker/smoke.sh
+#
+# Builds the images, brings the whole stack up, submits a document through the
+# published web port and waits for its summary, SIGKILLs the inference worker's
+# main process while a batch is queued, submits one more document, sees the
+# container restarted by its restart policy and every summary finish, then tears
+# everything down (containers, networks, volumes; images stay). Each step is
+# printed; exit status 0 only if all passed. docs/deploy.md has a run's output.
+#
+# Engine: `docker compose` when it works, else podman-compose (pip install
+# podman-compose; Podman settings in docker/podman/containers.conf). Knobs:
+#   COMPOSE                 the compose command (with ENGINE=docker|podman)
+#   SMOKE_LOCAL_BASE        1: local Debian base + compose.local-base.yaml (default
+#                           with Podman, where registry images cannot be pulled)
+#   BASE_IMAGE              base of every image (localhost/debian:bookworm or
+#                           python:3.11-slim); a missing local one is made with
+#                           debootstrap from DEBIAN_MIRROR (root needed)
+#   WEB_PORT                published web port on 127.0.0.1 (8180)
+#   SMOKE_WHEELS            directory holding torch's CPU wheel for the image (the
+#                           host pip's find-links); SMOKE_CA_BUNDLE: CA file pip
+#                           trusts while building (the host pip's `cert`)
+#   SMOKE_TIMEOUT           seconds to wait for each summary or service (600)
+#   SMOKE_KEEP=1            leave the stack up afterwards (tear down with `down -v`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECT=${SMOKE_PROJECT:-summarizer-smoke}
+WEB_PORT=${WEB_PORT:-8180}
+TIMEOUT=${SMOKE_TIMEOUT:-600}
+WORK=var/smoke/$PROJECT
+START=$(date +%s)
+
+step() { printf '\n== [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; exit 1; }
+
+if [ -n "${COMPOSE:-}" ]; then
+    ENGINE=${ENGINE:-docker}
+elif docker compose version >/dev/null 2>&1; then
+    ENGINE=docker COMPOSE="docker compose"
+elif command -v podman-compose >/dev/null 2>&1; then
+    ENGINE=podman COMPOSE=podman-compose
+else
+    fail "needs docker compose, or podman with podman-compose (pip install podman-compose)"
+fi
+if [ "$ENGINE" = podman ]; then
+    export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/docker/podman/containers.conf}
+fi
+LOCAL_BASE=${SMOKE_LOCAL_BASE:-$([ "$ENGINE" = podman ] && echo 1 || echo 0)}
+if [ "$LOCAL_BASE" = 1 ]; then
+    export BASE_IMAGE=${BASE_IMAGE:-localhost/debian:bookworm}
+else
+    export BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
+fi
+
+mkdir -p "$WORK"
+ENV_FILE=$WORK/smoke.env
+# Fresh secrets per run; letters and digits only (they are pasted into URLs).
+secret() { python3 -c "import secrets; print(secrets.token_hex($1))"; }
+cat > "$ENV_FILE" <<EOF
+SECRET_KEY=$(secret 32)
+POSTGRES_PASSWORD=$(secret 16)
+ALLOWED_HOSTS=localhost
+WEB_PORT=$WEB_PORT
+BASE_IMAGE=$BASE_IMAGE
+TORCH_INDEX_URL=${TORCH_INDEX_URL:-}
+EOF
+FILES=(-f docker/compose.yaml)
+[ "$LOCAL_BASE" = 1 ] && FILES+=(-f docker/compose.local-base.yaml)
+read -r -a COMPOSE_CMD <<< "$COMPOSE"
+C=("${COMPOSE_CMD[@]}" -p "$PROJECT" "${FILES[@]}" --env-file "$ENV_FILE")
+echo "engine: $ENGINE ($COMPOSE), base image: $BASE_IMAGE, web: 127.0.0.1:$WEB_PORT"
+
+container() {  # the container id of service $1 (empty if none)
+    "$ENGINE" ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+        --filter "label=com.docker.compose.service=$1" | head -n1
+}
+
+teardown() {
+    local rc=$? svc id
+    set +e  # tear down whatever happens
+    if [ "$rc" != 0 ]; then
+        for svc in $("${C[@]}" config --services); do
+            id=$(container "$svc")
+            if [ -n "$id" ]; then
+                echo "--- last log lines of $svc"
+                "$ENGINE" logs --tail 25 "$id" 2>&1
+            fi
+        done
+    fi
+    if [ "${SMOKE_KEEP:-0}" = 1 ]; then
+        echo "SMOKE_KEEP=1: stack left up; tear down: ${C[*]} down -v"
+    else
+        step "tear down (containers, networks, volumes)"
+        "${C[@]}" down -v >"$WORK/down.log" 2>&1 || echo "down failed, see $WORK/down.log"
+        local kind left
+        for kind in "container ls -a" "volume ls" "network ls"; do
+            # shellcheck disable=SC2086  # kind is a subcommand and its options
+            left=$("$ENGINE" $kind -q --filter "label=com.docker.compose.project=$PROJECT")
+            [ -z "$left" ] || { echo "left after down (${kind%% *}s): $left"; rc=1; }
+        done
+    fi
+    [ "$rc" = 0 ] && step "SMOKE PASSED" || echo "SMOKE FAILED (exit $rc)"
+    exit "$rc"
+}
+
+# shellcheck source=docker/smoke_lib.sh
+. docker/smoke_lib.sh
+
+step "base image $BASE_IMAGE"
+[ "$LOCAL_BASE" = 1 ] && ensure_local_base
+stage_build_extra
+
+step "build the app image (web, workers, beat, tensorboard share it)"
+trap teardown EXIT
+"${C[@]}" build web
+if [ "$LOCAL_BASE" = 1 ]; then
+    step "build PostgreSQL and Redis from the local base"
+    "${C[@]}" build postgres
+    "${C[@]}" build redis
+fi
+
+# Started in dependency order and waited on here: podman-compose before Podman
+# 4.6 ignores `condition: service_healthy`, and Podman without systemd never
+# runs healthchecks by itself (wait_healthy runs them).
+step "start PostgreSQL and Redis"
+"${C[@]}" up -d postgres redis
+wait_healthy postgres
+wait_healthy redis
+[ "$("$ENGINE" exec "$(container redis)" redis-cli config get appendonly | tail -n1)" = yes ] \
+    || fail "redis runs without AOF"
+echo "redis: appendonly yes"
+
+step "start web (migrate, collectstatic, gunicorn)"
+"${C[@]}" up -d web
+wait_healthy web
+
+step "start everything else"
+"${C[@]}" up -d
+"$ENGINE" ps -a --filter "label=com.docker.compose.project=$PROJECT" \
+    --format '{{.Names}}  {{.Status}}'
+for svc in $("${C[@]}" config --services); do
+    wait_healthy "$svc"
+done
+
+step "create the API user (docs/deploy.md)"
+PASSWORD=$(secret 16)
+"${C[@]}" run --rm -T -e DJANGO_SUPERUSER_PASSWORD="$PASSWORD" web \
+    python manage.py createsuperuser --noinput --username smoke --email smoke@example.invalid
+export SMOKE_URL=http://127.0.0.1:$WEB_PORT
+SMOKE_TOKEN=$(python3 docker/smoke_client.py token smoke "$PASSWORD") || fail "no API token"
+export SMOKE_TOKEN
+
+step "submit a document through 127.0.0.1:$WEB_PORT and wait for its summary"
+FIRST=$(python3 docker/smoke_client.py submit 1)
+python3 docker/smoke_client.py wait "$TIMEOUT" "$FIRST" || fail "first summary"
+
+step "submit 20 documents, SIGKILL the inference worker, submit one more"
+BATCH=$(python3 docker/smoke_client.py submit 20 | tr '\n' ' ')
+kill_service worker-inference
+AFTER=$(python3 docker/smoke_client.py submit 1)
+wait_restarted worker-inference
+wait_healthy worker-inference
+
+step "every summary submitted around the kill finishes"
+# shellcheck disable=SC2086  # BATCH is a list of ids
+python3 docker/smoke_client.py wait "$TIMEOUT" $BATCH "$AFTER" \
+    || fail "summaries after the worker kill"
+
+step "beat scheduled without errors"
+BEAT_LOG=$("$ENGINE" logs "$(container beat)" 2>&1)
+echo "beat sent $(grep -c 'Sending due task' <<< "$BEAT_LOG" || true) scheduled tasks"
+! grep -m3 SchedulingError <<< "$BEAT_LOG" || fail "beat's log has SchedulingError"

@@ -1,0 +1,95 @@
+# Helpers for docker/smoke.sh (sourced; uses its ENGINE, C, WORK, TIMEOUT, fail).
+
+ensure_local_base() {
+    # A Debian bookworm root from the Debian mirror, imported as an image: no
+    # registry image is needed. Python, PostgreSQL and Redis come from apt later.
+    if "$ENGINE" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+        echo "$BASE_IMAGE exists"
+        return
+    fi
+    command -v debootstrap >/dev/null || fail "$BASE_IMAGE missing and no debootstrap (apt-get install debootstrap)"
+    [ "$(id -u)" = 0 ] || fail "debootstrap needs root to make $BASE_IMAGE"
+    local root=$WORK/rootfs
+    rm -rf "$root"
+    debootstrap --variant=minbase bookworm "$root" "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" \
+        >"$WORK/debootstrap.log" 2>&1 || fail "debootstrap failed, see $WORK/debootstrap.log"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    tar -C "$root" -c . | "$ENGINE" import - "$BASE_IMAGE"
+    rm -rf "$root"
+}
+
+stage_build_extra() {
+    # Dockerfile binds docker/build-extra/ into its pip step (see its README.md).
+    local extra=docker/build-extra pin wheel dir ca
+    pin=$(sed -n 's/^torch==//p' requirements.txt)
+    mkdir -p "$extra/wheels"
+    rm -f "$extra"/wheels/*.whl "$extra/ca-certificates.crt"
+    dir=${SMOKE_WHEELS:-${PIP_FIND_LINKS:-$(python3 -m pip config get global.find-links 2>/dev/null || true)}}
+    wheel=$(ls "$dir"/torch-"$pin"+cpu-cp311-*.whl 2>/dev/null | head -n1 || true)
+    if [ -n "$wheel" ]; then
+        ln -f "$wheel" "$extra/wheels/" 2>/dev/null || cp "$wheel" "$extra/wheels/"
+        echo "torch: $(basename "$wheel") (from $dir)"
+    elif [ -z "${TORCH_INDEX_URL:-}" ]; then
+        echo "torch: no CPU wheel in '${dir}' and no TORCH_INDEX_URL: PyPI's CUDA build (several GB)"
+    fi
+    ca=${SMOKE_CA_BUNDLE:-${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}}
+    if [ -n "$ca" ] && [ -f "$ca" ]; then
+        cp "$ca" "$extra/ca-certificates.crt"
+        echo "pip trusts $ca while building"
+    fi
+}
+
+has_healthcheck() {
+    [ -n "$("$ENGINE" inspect -f '{{if .Config.Healthcheck}}{{.Config.Healthcheck.Test}}{{end}}' "$1" 2>/dev/null)" ]
+}
+
+healthy() {  # one check; Podman without systemd runs healthchecks only on demand
+    if [ "$ENGINE" = podman ]; then
+        "$ENGINE" healthcheck run "$1" >/dev/null 2>&1
+    else
+        [ "$("$ENGINE" inspect -f '{{.State.Health.Status}}' "$1")" = healthy ]
+    fi
+}
+
+state() { "$ENGINE" inspect -f "{{$2}}" "$1"; }
+
+wait_healthy() {  # service: healthy (healthcheck) or running without restarts (none)
+    local svc=$1 id deadline=$(($(date +%s) + TIMEOUT))
+    id=$(container "$svc")
+    [ -n "$id" ] || fail "no container for $svc"
+    if ! has_healthcheck "$id"; then
+        local restarts; restarts=$(state "$id" .RestartCount)
+        sleep 10
+        [ "$(state "$id" .State.Status)" = running ] && [ "$(state "$id" .RestartCount)" = "$restarts" ] \
+            || fail "$svc is not running steadily ($(state "$id" .State.Status), restarts $(state "$id" .RestartCount))"
+        echo "$svc: running (no healthcheck)"
+        return
+    fi
+    until healthy "$id"; do
+        [ "$(date +%s)" -lt "$deadline" ] || fail "$svc not healthy after ${TIMEOUT}s"
+        sleep 3
+    done
+    echo "$svc: healthy"
+}
+
+kill_service() {  # SIGKILL the main process, as a crash would (not `kill`/`stop`)
+    local id; id=$(container "$1")
+    KILLED_RESTARTS=$(state "$id" .RestartCount)
+    kill -KILL "$(state "$id" .State.Pid)"
+    echo "$1: SIGKILLed pid $(state "$id" .State.Pid) at restart count $KILLED_RESTARTS"
+}
+
+wait_restarted() {  # the restart policy brings it back; else `up -d` it and say so
+    local svc=$1 id deadline=$(($(date +%s) + 60))
+    id=$(container "$svc")
+    until [ "$(state "$id" .RestartCount)" -gt "$KILLED_RESTARTS" ] \
+        && [ "$(state "$id" .State.Status)" = running ]; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "$svc: not restarted by its policy within 60 s; starting it with up -d"
+            "${C[@]}" up -d "$svc"
+            return
+        fi
+        sleep 1
+    done
+    echo "$svc: restarted by its restart policy (restart count $(state "$id" .RestartCount))"
+}
