@@ -104,7 +104,7 @@ def test_beat_runs_the_reaper_and_the_retraining_schedule(workers, staff, tmp_pa
     scheduled = {k: v for k, v in tiny_params().items() if k != "model"}
     assert {k: run.params[k] for k in scheduled} == scheduled
     log = beat_log.read_text()
-    assert "scheduler -> django_celery_beat.schedulers.DatabaseScheduler" in log
+    assert "scheduler -> jobs.scheduler.HeartbeatScheduler" in log
     assert "Sending due task reap-stale-jobs (jobs.reap_stale_jobs)" in log
     assert f"Sending due task {RETRAIN_TASK_NAME} (jobs.retrain_if_new_data)" in log
     assert "SchedulingError" not in log, log
