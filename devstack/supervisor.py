@@ -6,13 +6,16 @@ inference and training workers, Celery beat, gunicorn (static files by
 whitenoise) and TensorBoard, each a child in its own process group with its output
 in var/log/<name>.log. It waits for /healthz to report the database, the broker
 and both workers, then serves until SIGINT/SIGTERM/SIGHUP and stops every child:
-SIGTERM to each group, a grace period, SIGKILL for stragglers.
+SIGTERM to each group, a grace period, SIGKILL for stragglers. Once the stack is
+healthy, a watch thread restarts a child that dies (devstack.restarts: backoff,
+a log line naming the exit); a child that dies while starting stops the start.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from django.core.management.base import CommandError
 from . import demo, embedded_redis
 from .children import child_env, redis_child, service_children
 from .processes import HOST, STATE_FILE, Child, get_json, stop_children, write_state
+from .restarts import Backoff, Restarter
 
 
 class Interrupted(Exception):
@@ -67,8 +71,12 @@ class Supervisor:
         self.log_dir = self.var_dir / "log"
         self.children: list[Child] = []
         self.redis: Child | None = None  # the embedded Redis, when this stack started it
+        self.ready = False
         self._raise_on_signal = False
         self._signalled: int | None = None
+        self._stop_watching = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.restarter: Restarter | None = None
 
     # --- the whole run ------------------------------------------------------------
 
@@ -81,7 +89,9 @@ class Supervisor:
             credentials = self.demo_user() if self.opts["demo"] else None
             self.start_children()
             self.wait_healthy()
-            write_state(self.var_dir, {**self.state(), "ready": True})
+            self.ready = True
+            write_state(self.var_dir, self.state())
+            self.start_watching()
             self.out.write(
                 urls_text(self.opts["port"], self.tensorboard_port(), self.log_dir, credentials)
             )
@@ -93,6 +103,7 @@ class Supervisor:
             self.out.write(f"\nReceived {signal.Signals(self._signalled or 2).name}; stopping.")
         finally:
             self._raise_on_signal = False
+            self.stop_watching()
             self.shutdown()
             (self.var_dir / STATE_FILE).unlink(missing_ok=True)
         if demo_ok is False:
@@ -132,14 +143,11 @@ class Supervisor:
         if not embedded_redis.in_use():
             return
         child = redis_child(self.log_dir)
-        log = child.open_log()
         try:
-            process = embedded_redis.start(log, str(child.log_path))
+            process = self._start_redis_process(child)
         except RuntimeError as exc:
-            log.close()
             raise CommandError(str(exc)) from exc
         if process is None:
-            log.close()
             self.out.write(
                 f"  using the embedded Redis already running on {embedded_redis.socket_path()}"
             )
@@ -148,6 +156,29 @@ class Supervisor:
         self.redis = child
         self.children.append(child)
         self.out.write(f"  started {child.name:<17} pid {child.pid:<7} log {child.log_path}")
+
+    @staticmethod
+    def _start_redis_process(child: Child):
+        """A started and answering redis-server, or None when another one answers."""
+        log = child.open_log()
+        try:
+            process = embedded_redis.start(log, str(child.log_path))
+        except RuntimeError:
+            log.close()
+            raise
+        if process is None:
+            log.close()
+        return process
+
+    def restart_child(self, child: Child) -> None:
+        """Start ``child`` again, the way start_children did (the watch thread)."""
+        if child is self.redis:
+            process = self._start_redis_process(child)
+            if process is None:
+                raise RuntimeError("another Redis answers on its socket")
+            child.process = process
+        else:
+            child.start(child_env(self.tensorboard_port()), Path(settings.BASE_DIR))
 
     def start_children(self) -> None:
         self.start_redis()
@@ -167,8 +198,42 @@ class Supervisor:
             "tensorboard_port": self.tensorboard_port(),
             "grace": self.opts["grace"],
             "children": {c.name: c.pid for c in self.children},
-            "ready": False,
+            "restarts": {c.name: self.restarter.restarts(c.name) for c in self.children}
+            if self.restarter
+            else {},
+            "ready": self.ready,
         }
+
+    # --- restarting ---------------------------------------------------------------
+
+    def start_watching(self) -> None:
+        self.restarter = Restarter(
+            self.children,
+            self.restart_child,
+            self.out.write,
+            lambda: Backoff(
+                settings.RUNSTACK_RESTART_DELAY,
+                settings.RUNSTACK_RESTART_MAX_DELAY,
+                settings.RUNSTACK_RESTART_RESET_AFTER,
+            ),
+        )
+        self._watcher = threading.Thread(target=self._watch, name="runstack-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        assert self.restarter is not None
+        while not self._stop_watching.wait(0.5):
+            try:
+                if self.restarter.poll():
+                    write_state(self.var_dir, self.state())  # new pids for --stop
+            except Exception as exc:  # the watch must outlive one bad poll
+                self.err.write(f"runstack: watching the children failed: {exc!r}")
+
+    def stop_watching(self) -> None:
+        """No restart may race the shutdown: the thread ends before children stop."""
+        self._stop_watching.set()
+        if self._watcher is not None:
+            self._watcher.join()
 
     # --- health -------------------------------------------------------------------
 
@@ -204,7 +269,7 @@ class Supervisor:
                 tb = self.child("tensorboard")
                 problem = f"{tb.what} did not answer {tb_url}; see {tb.log_path}"
             if problem is None:
-                self.out.write(self.style.SUCCESS("Healthy: database, broker and workers."))
+                self.out.write(self.style.SUCCESS("Healthy: database, broker, workers and beat."))
                 return
             time.sleep(1.0)
         raise CommandError(f"not healthy after {timeout:.0f}s: {problem}")
@@ -217,13 +282,15 @@ class Supervisor:
         if body.get("broker") != "ok":
             where = self.log_dir / "redis.log" if embedded_redis.in_use() else "REDIS_URL"
             return f"the broker (Redis) is {body.get('broker')}; check {where} and {web_log}"
-        workers = body.get("workers")
-        names = workers if isinstance(workers, list) else []
-        expected = (("inference@", "worker-inference"), ("training@", "worker-training"))
-        for prefix, child_name in expected:
-            if not any(str(n).startswith(prefix) for n in names):
+        expected = (
+            ("inference", "worker-inference"),
+            ("training", "worker-training"),
+            ("beat", "beat"),
+        )
+        for component, child_name in expected:
+            if body.get(component) != "ok":
                 c = self.child(child_name)
-                return f"{c.what} did not answer a ping; see {c.log_path}"
+                return f"{c.what} is {body.get(component)}; see {c.log_path}"
         return None
 
     # --- the demo, serving, stopping --------------------------------------------------
@@ -247,9 +314,9 @@ class Supervisor:
         return True
 
     def supervise(self) -> None:
+        """Serve until a signal; the watch thread restarts children meanwhile."""
         while True:
             self._check_signal()
-            self.check_children()
             time.sleep(0.5)
 
     def shutdown(self) -> None:

@@ -198,7 +198,8 @@ SCHEDULED_SOFT_TIME_LIMIT = env.int("SCHEDULED_SOFT_TIME_LIMIT", default=100)
 SCHEDULED_TIME_LIMIT = env.int("SCHEDULED_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
-# django-celery-beat's DatabaseScheduler, also recording sends that fail (jobs.beat).
+# django-celery-beat's DatabaseScheduler, also recording sends that fail and a
+# heartbeat per tick for /healthz (jobs.beat).
 CELERY_BEAT_SCHEDULER = "jobs.beat:RecordingScheduler"
 REAPER_INTERVAL_SECONDS = env.float("REAPER_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
@@ -242,6 +243,30 @@ INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
 # --- Ports of the one-machine stack (`make demo` / `make up`, devstack) ----------
 PORT = env.int("PORT", default=8000)
 TENSORBOARD_PORT = env.int("TENSORBOARD_PORT", default=6006)
+# runstack restarts a child that dies: after RUNSTACK_RESTART_DELAY seconds, doubled
+# for each further death in a row up to RUNSTACK_RESTART_MAX_DELAY (a crash loop
+# backs off instead of spinning); a child that stayed up RUNSTACK_RESTART_RESET_AFTER
+# seconds starts again from the first delay.
+RUNSTACK_RESTART_DELAY = env.float("RUNSTACK_RESTART_DELAY", default=1.0)
+RUNSTACK_RESTART_MAX_DELAY = env.float("RUNSTACK_RESTART_MAX_DELAY", default=30.0)
+RUNSTACK_RESTART_RESET_AFTER = env.float("RUNSTACK_RESTART_RESET_AFTER", default=60.0)
+
+# --- /healthz (jobs.services.components) -------------------------------------------
+# Components besides the database and the broker whose absence makes /healthz 503:
+# any of "inference", "training", "beat". The others are reported, not required:
+# uploads queue safely without a training worker or beat (the reaper only waits).
+HEALTHZ_REQUIRED = env.list("HEALTHZ_REQUIRED", default=["inference"])
+if set(HEALTHZ_REQUIRED) - {"inference", "training", "beat"}:
+    raise ImproperlyConfigured(
+        f"HEALTHZ_REQUIRED={','.join(HEALTHZ_REQUIRED)}: each must be inference, training or beat"
+    )
+# Workers are asked with a Celery ping that waits this long for replies; the
+# report is cached this many seconds so probes and load balancers stay cheap.
+HEALTHZ_PING_TIMEOUT = env.float("HEALTHZ_PING_TIMEOUT", default=1.0)
+HEALTHZ_CACHE_SECONDS = env.float("HEALTHZ_CACHE_SECONDS", default=2.0)
+# Beat writes a heartbeat key to the broker's Redis at every tick (at most every
+# 5 s, django-celery-beat's loop); it expires after this many seconds.
+BEAT_HEARTBEAT_TTL = env.int("BEAT_HEARTBEAT_TTL", default=30)
 
 # --- Training -------------------------------------------------------------------
 TRAINING_DIR = Path(env("TRAINING_DIR", default=str(VAR_DIR / "runs")))

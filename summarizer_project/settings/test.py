@@ -38,3 +38,5 @@ REDIS_URL = CELERY_BROKER_URL
 # Throttle counts per test process; the suite's own tests lower THROTTLE_RATES.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 THROTTLE_RATES = {"login_ip": None, "login_user": None, "uploads": None}
+# /healthz measures afresh on each request: tests start and stop workers between calls.
+HEALTHZ_CACHE_SECONDS = 0.0

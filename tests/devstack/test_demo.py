@@ -145,20 +145,25 @@ def test_runstack_refuses_a_taken_port(settings, tmp_path):
             call_command("runstack", "--port", str(port), "--no-tensorboard")
 
 
-def test_health_problem_names_the_missing_worker_and_its_log(tmp_path):
+def test_health_problem_names_the_missing_component_and_its_log(tmp_path):
     cmd = Supervisor(runstack.Command(), {})
     cmd.children = [
         processes.Child(name, [], tmp_path / f"{name}.log", what)
         for name, what in [
             ("worker-inference", "the Celery inference worker"),
             ("worker-training", "the Celery training worker"),
+            ("beat", "Celery beat"),
             ("web", "the web server (gunicorn)"),
         ]
     ]
-    healthy = {"database": "ok", "broker": "ok", "workers": ["inference@h", "training@h"]}
+    ok = ("database", "broker", "inference", "training", "beat")
+    healthy = {c: "ok" for c in ok}
     assert cmd.health_problem(healthy) is None
-    problem = cmd.health_problem({**healthy, "workers": ["inference@h"]})
-    assert "training worker" in problem and "worker-training.log" in problem
+    problem = cmd.health_problem({**healthy, "training": "missing: no worker ..."})
+    assert "training worker is missing: no worker" in problem
+    assert "worker-training.log" in problem
+    problem = cmd.health_problem({**healthy, "beat": "missing: no beat tick"})
+    assert "Celery beat is missing" in problem and "beat.log" in problem
     problem = cmd.health_problem({**healthy, "database": "down: OperationalError"})
     assert "database is down" in problem and "web.log" in problem
 

@@ -75,3 +75,14 @@ def test_test_settings_keep_the_suite_on_its_own_redis_database(settings):
     db = os.environ.get("TEST_REDIS_DB", "15")
     assert settings.CELERY_BROKER_URL.endswith((f"?virtual_host={db}", f"/{db}"))
     assert settings.REDIS_URL == settings.CELERY_BROKER_URL
+
+
+def test_an_unknown_healthz_required_component_is_refused(tmp_path):
+    env = production_env(tmp_path / "var", REDIS_URL="redis://redis:6379/0")
+    env["HEALTHZ_REQUIRED"] = "inference,workers"
+    proc = subprocess.run(manage("check"), cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert (
+        "HEALTHZ_REQUIRED=inference,workers: each must be inference, training or beat"
+        in proc.stderr
+    )
