@@ -185,6 +185,17 @@ class TrainingRun(models.Model):
     resumed_from_step = models.PositiveIntegerField(
         null=True, blank=True, help_text="Set when an attempt continued from a checkpoint."
     )
+    continuations = models.PositiveIntegerField(
+        default=0,
+        help_text="Times the run reached its task's time limit and went on in a new task "
+        "from a checkpoint of that step (not failed attempts).",
+    )
+    lease_owner = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The worker process holding the lease (host:pid:start), so a redelivered "
+        "task can tell a dead owner on its own host from a live one.",
+    )
 
     metrics = models.JSONField(
         default=dict,

@@ -8,7 +8,9 @@ with messages already in the broker: they never change.
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
+from django.db import connections
 
 from .services import leases, queue, schedules
 from .services.training import retrain_if_new_data as retrain
@@ -48,6 +50,19 @@ def reap_stale_jobs(self) -> None:
 @shared_task(name=queue.TRAIN, **_limits("TRAINING"))
 def train(run_id: int) -> None:
     train_worker.run(run_id)
+
+
+@worker_ready.connect
+def recover_dead_runs(sender: Any = None, **kwargs: Any) -> None:
+    """In a worker that consumes the training queue, once it is ready: resume the runs of
+    a training worker killed whole on this host (see workers.train.recover_dead_runs)."""
+    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    if queues is None or queue.TRAINING_QUEUE not in (queues.consume_from or {}):
+        return
+    try:
+        train_worker.recover_dead_runs()
+    finally:
+        connections.close_all()  # the pool's next children fork from this process
 
 
 @shared_task(bind=True, name=queue.RETRAIN_IF_NEW_DATA, **_limits("SCHEDULED"))

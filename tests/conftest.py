@@ -49,4 +49,16 @@ def embedded_redis():
         yield False  # CI: the system Redis from REDIS_URL
         return
     with embedded_redis.running(Path(settings.VAR_DIR) / "log" / "redis-tests.log") as started:
+        _empty_test_database()
         yield started
+
+
+def _empty_test_database() -> None:
+    """A fresh broker database for the session: the embedded Redis keeps an append-only
+    file, so a message a killed worker left unacknowledged in an earlier run would
+    otherwise be delivered to this one. Only the suite's own database (test settings'
+    virtual host) is emptied; a demo stack on the same server keeps its queues."""
+    from summarizer_project.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.flushdb()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -190,3 +191,67 @@ def reap_stale_jobs() -> ReapResult:
     """Beat, every minute: requeue lost summaries and training runs."""
     results = [reap(SUMMARY), reap(TRAINING_RUN)]
     return ReapResult(sum(r.requeued for r in results), sum(r.failed for r in results))
+
+
+# --- Training runs: a continuation, and a dead lease holder (jobs.workers.train) ----
+# Kept apart from claim(): a training task that runs out of time hands its run to a
+# new task, and a redelivered task releases a run whose holder is known to be dead.
+# The holder functions take a JobType whose model has ``lease_owner`` (TrainingRun).
+
+
+def hand_off_run(pk: int, lease: uuid.UUID, **fields: Any) -> bool:
+    """End this attempt so that a new task continues the run from its checkpoint: back to
+    QUEUED with the attempt given back (a continuation is not a lost attempt), counted
+    in ``continuations``, the continuation sent on commit. False if the lease was lost."""
+    with transaction.atomic():
+        job = TrainingRun.objects.select_for_update().filter(pk=pk).first()
+        if job is None or job.lease_token != lease or job.status != JobStatus.RUNNING:
+            logger.warning("run %s: lease lost, not continuing it from this attempt", pk)
+            return False
+        for name, value in fields.items():
+            setattr(job, name, value)
+        job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
+        job.attempts = max(job.attempts - 1, 0)  # the next claim counts it again
+        job.continuations += 1
+        job.heartbeat_at = timezone.now()
+        job.save()
+        enqueue(TRAINING_RUN, job)
+        return True
+
+
+def record_owner(job_type: JobType, pk: int, lease: uuid.UUID, owner: str) -> bool:
+    """Note which worker process holds the lease (see release_if_owner_dead)."""
+    rows = job_type.model.objects.filter(pk=pk, lease_token=lease, status=JobStatus.RUNNING)
+    return bool(rows.update(lease_owner=owner))
+
+
+def release_if_owner_dead(job_type: JobType, pk: int, is_dead: Callable[[str], bool]) -> bool:
+    """Before a claim: put a RUNNING job whose lease holder ``is_dead`` back to QUEUED, so
+    the claim takes it now instead of dropping the redelivered task as a live lease and
+    leaving the job to the reaper. An unknown holder (none recorded) is left alone."""
+    with transaction.atomic():
+        job = job_type.model.objects.select_for_update().filter(pk=pk).first()
+        if job is None or job.status != JobStatus.RUNNING or not job.lease_owner:
+            return False
+        if not is_dead(job.lease_owner):
+            return False
+        logger.warning(
+            "%s %s: its worker %s is dead; taking it over", job_type.noun, pk, job.lease_owner
+        )
+        job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
+        job.save(update_fields=["status", "lease_token", "lease_owner"])
+        return True
+
+
+def requeue_if_owner_dead(job_type: JobType, is_dead: Callable[[str], bool]) -> int:
+    """At a worker's start: send again the RUNNING jobs whose holder ``is_dead`` (the
+    previous worker on this host was killed whole; its unacknowledged message would
+    come back only after the visibility timeout). Returns how many were sent."""
+    held = job_type.model.objects.filter(status=JobStatus.RUNNING).exclude(lease_owner="")
+    sent = 0
+    for pk in held.values_list("pk", flat=True):
+        with transaction.atomic():
+            if release_if_owner_dead(job_type, pk, is_dead):
+                enqueue(job_type, job_type.model.objects.get(pk=pk))
+                sent += 1
+    return sent

@@ -1,7 +1,10 @@
 """The training worker: train one queued run to the end (prepare, fit, record).
 
 Idempotent; a second attempt (after a lost worker) resumes from the run's last
-checkpoint. The outcome is stored only while the attempt holds the run's lease.
+checkpoint. A run longer than one task pauses at the task's soft time limit and
+continues in a new task (a continuation, not an attempt). The outcome is stored
+only while the attempt holds the run's lease. Runs in a prefork pool (runstack,
+compose): the holder of a lease is a pool process (workers/owner.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
@@ -33,6 +37,7 @@ from ..models import (
 from ..services import leases
 from ..services.training import active_extractor, training_config
 from ..services.versions import apply_promotion_gate
+from . import owner
 from .checkpoints import (
     checkpoint_sha256,
     evaluate_version,
@@ -40,6 +45,7 @@ from .checkpoints import (
     training_device,
 )
 from .heartbeat import Heartbeat
+from .soft_limit import SoftLimit
 from .training_data import TrainingData, build_training_data
 
 logger = logging.getLogger(__name__)
@@ -58,25 +64,60 @@ class Plan:
 
 
 def run(run_id: int) -> None:
-    """Train a queued run to the end. Idempotent; resumes from the last checkpoint."""
+    """Train a queued run to the end, or until the task's soft time limit and then on in
+    a new task. Idempotent; resumes from the last checkpoint."""
+    # A redelivered task whose run's worker process died here takes the run over now.
+    leases.release_if_owner_dead(leases.TRAINING_RUN, run_id, owner.is_dead)
     claimed = leases.claim(leases.TRAINING_RUN, run_id)
     if claimed is None:
         return
     job, lease = claimed
+    leases.record_owner(leases.TRAINING_RUN, run_id, lease, owner.this_process())
+    started_at = latest_checkpoint_step(Path(job.out_dir))
     interval = settings.TRAINING_HEARTBEAT_SECONDS
     try:
         with Heartbeat(leases.TRAINING_RUN, run_id, lease, interval) as heartbeat:
             plan = prepare(job, lease)
             if plan is None:
                 return
-            result = fit(job, plan, heartbeat)
+            with SoftLimit() as soft_limit:
+                result = fit(job, plan, heartbeat, soft_limit)
             if heartbeat.lease_lost:
                 logger.warning("run %s: lease lost during training; result discarded", run_id)
                 return
+            if result.stopped == "paused":
+                hand_off(job, lease, result.steps)
+                return
             record(job, lease, plan, result)
+    except SoftTimeLimitExceeded:
+        # Out of time outside the loop (reading data, validating, recording): go on
+        # from the last checkpoint on disk, if this task got any further.
+        if (latest_checkpoint_step(Path(job.out_dir)) or 0) > (started_at or 0):
+            hand_off(job, lease, None)
+        else:
+            limit = settings.TRAINING_SOFT_TIME_LIMIT
+            error = f"the task's soft time limit ({limit} s) came before any progress"
+            _finish(job, lease, status=JobStatus.FAILED, error=error)
     except Exception as exc:
         logger.exception("run %s failed", run_id)
         _finish(job, lease, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+def recover_dead_runs() -> int:
+    """A training worker starting: resume the runs whose worker process on this host is
+    gone (the whole previous worker was killed), without waiting for the reaper."""
+    sent = leases.requeue_if_owner_dead(leases.TRAINING_RUN, owner.is_dead)
+    if sent:
+        logger.warning("requeued %d run(s) whose worker on this host was killed", sent)
+    return sent
+
+
+def hand_off(job: TrainingRun, lease: uuid.UUID, step: int | None) -> None:
+    """Continue the run in a new task (this one reached its soft time limit)."""
+    fields = {} if step is None else {"progress_step": step}
+    if leases.hand_off_run(job.pk, lease, **fields):
+        at = "its last checkpoint" if step is None else f"step {step}"
+        logger.warning("run %s: task time limit reached; continuing from %s", job.pk, at)
 
 
 def _finish(job: TrainingRun, lease: uuid.UUID, **fields: Any) -> bool:
@@ -93,9 +134,6 @@ def prepare(job: TrainingRun, lease: uuid.UUID) -> Plan | None:
     resumed_from = latest_checkpoint_step(out_dir)
     device = training_device()
     config = training_config(job.kind, job.params)
-    # Stop by itself (checkpoint + validation) before Celery's soft time limit.
-    budget = max(1.0, (settings.TRAINING_SOFT_TIME_LIMIT - 300) / 60)
-    config.max_minutes = min(config.max_minutes or budget, budget)
     trainer, trainer_kwargs = _trainer(job, out_dir, data)
     TrainingRun.objects.filter(pk=job.pk, lease_token=lease).update(
         data_sha256=data.sha256,
@@ -125,8 +163,9 @@ def _trainer(
     return train, kwargs
 
 
-def fit(job: TrainingRun, plan: Plan, heartbeat: Heartbeat) -> Any:
-    """TrainingRun the ml trainer, writing progress and watching for cancel or a lost lease."""
+def fit(job: TrainingRun, plan: Plan, heartbeat: Heartbeat, soft_limit: SoftLimit) -> Any:
+    """Run the ml trainer, writing progress and watching for a cancel, a lost lease and
+    the task's soft time limit (the loop pauses at a checkpoint of that step)."""
     last_write = 0.0
 
     def on_progress(step: int, total: int, loss: float) -> None:
@@ -143,6 +182,7 @@ def fit(job: TrainingRun, plan: Plan, heartbeat: Heartbeat) -> Any:
         log_dir=job.tensorboard_logdir,
         on_progress=on_progress,
         should_stop=lambda: heartbeat.cancelled or heartbeat.lease_lost,
+        should_pause=lambda: soft_limit.reached,
         device=plan.device,
         resume=True,
         **plan.trainer_kwargs,

@@ -57,6 +57,9 @@ class RunContext:
     log_dir: str | Path | None = None  # TensorBoard (None: no logs)
     on_progress: ProgressCallback | None = None  # (step, total, loss) after every step
     should_stop: Callable[[], bool] | None = None  # polled after every step: cancel
+    # Polled after every step: checkpoint here and stop, to continue later (the caller's
+    # task is out of time); no final validation.
+    should_pause: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -65,7 +68,7 @@ class LoopOutcome:
     history: list[dict[str, float]]
     best_step: int
     best_validation: Any  # the best validation, or None when cancelled before validating
-    stopped: str  # "completed" | "time_budget" | "cancelled"
+    stopped: str  # "completed" | "time_budget" | "cancelled" | "paused"
     last_checkpoint: Path | None
     docs_per_s: float
     averaged_from: int = 0  # the best model averages this many last checkpoints (0: none)
@@ -245,12 +248,13 @@ class TrainingLoop:
             self._checkpoint()
         if out_of_time and self.step < self.total:
             return "time_budget"
-        should_stop = self.run_context.should_stop
-        if should_stop is not None and should_stop():
-            if self.last_eval_step != self.step:
-                self._checkpoint()
-            return "cancelled"
-        return None
+        should_stop, should_pause = self.run_context.should_stop, self.run_context.should_pause
+        stop = "cancelled" if should_stop is not None and should_stop() else None
+        if stop is None and should_pause is not None and self.step < self.total and should_pause():
+            stop = "paused"
+        if stop is not None and self.last_eval_step != self.step:
+            self._checkpoint()
+        return stop
 
     def _train_steps(self) -> str:
         config = self.config
@@ -300,16 +304,21 @@ class TrainingLoop:
 
     def _finish(self, stopped: str) -> LoopOutcome:
         best_dir = self.run_context.out / "best"
+        if stopped == "paused":  # the checkpoint is written; the next task goes on from it
+            return self._outcome(stopped, 0)
         if stopped != "cancelled" and self.last_eval_step != self.step:
             self._evaluate()
             self._checkpoint()
         if self.best_validation is None and self.best_step >= 0 and best_dir.is_dir():
             # Resumed after the best model was saved: recompute its report from the saved copy.
             self.best_validation = self.task.validate(self.task.load_best(best_dir))
-        wall = time.monotonic() - self.start_time
         averaged_from = 0
         if stopped != "cancelled" and self.config.average_checkpoints > 1:
             averaged_from = self._average_checkpoints()
+        return self._outcome(stopped, averaged_from)
+
+    def _outcome(self, stopped: str, averaged_from: int) -> LoopOutcome:
+        wall = time.monotonic() - self.start_time
         return LoopOutcome(
             steps=self.step,
             history=self.history,
@@ -335,7 +344,11 @@ class TrainingLoop:
                 self.writer.flush()
         outcome = self._finish(stopped)
         metrics = final_metrics(outcome, baselines)
-        close_writer(self.writer, self.config, model_config, metrics)
+        if stopped == "paused":  # hparams once, with the final metrics of the whole run
+            if self.writer is not None:
+                self.writer.close()
+        else:
+            close_writer(self.writer, self.config, model_config, metrics)
         return outcome, metrics
 
 

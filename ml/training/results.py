@@ -82,7 +82,7 @@ class TrainResult:
     validation: ValidationOutput | None  # of the best model
     history: list[dict[str, float]]  # one entry per validation
     data: DataReport
-    stopped: str  # "completed" | "time_budget" | "cancelled"
+    stopped: str  # "completed" | "time_budget" | "cancelled" | "paused" (to continue)
     steps: int
 
 

@@ -95,14 +95,18 @@ Prepare = Callable[..., Prepared]  # (config, run, train_data, val_data, **model
 
 
 # train(config, train_data, val_data, out_dir, log_dir=None, *, on_progress=None,
-# should_stop=None, device="cpu", resume=True, **model_arguments) -> TrainResult
+# should_stop=None, should_pause=None, device="cpu", resume=True, **model_arguments)
+# -> TrainResult
 TrainFunction = Callable[..., TrainResult]
 
 
 _RUN_DOC = """``on_progress(step, total_steps, loss)`` is called after every optimizer step;
 ``should_stop()`` is polled after every step and cancels the run (a resumable
-checkpoint is written first). With ``resume`` the run continues from the newest
-checkpoint in ``out_dir/checkpoints``; ``log_dir`` gets the TensorBoard logs."""
+checkpoint is written first); ``should_pause()`` likewise checkpoints and returns
+with ``stopped == "paused"`` (no final validation), for a caller that continues the
+run later (the training worker, when its task's time is up). With ``resume`` the run
+continues from the newest checkpoint in ``out_dir/checkpoints``; ``log_dir`` gets the
+TensorBoard logs."""
 
 
 def training_function(prepare: Prepare, doc: str) -> TrainFunction:
@@ -118,12 +122,14 @@ def training_function(prepare: Prepare, doc: str) -> TrainFunction:
         *,
         on_progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        should_pause: Callable[[], bool] | None = None,
         device: str | torch.device = "cpu",
         resume: bool = True,
         **model_arguments: Any,
     ) -> TrainResult:
         config, run = start_run(config, train_data, val_data, out_dir, device, resume)
         run.log_dir, run.on_progress, run.should_stop = log_dir, on_progress, should_stop
+        run.should_pause = should_pause
         prepared = prepare(config, run, train_data, val_data, **model_arguments)
         loop = TrainingLoop(prepared.task, config, prepared.optimizer, prepared.total, run)
         outcome, metrics = loop.run(prepared.baselines, config.model.to_dict())

@@ -288,7 +288,9 @@ TRAINING_DEVICE = env("TRAINING_DEVICE", default="auto")  # auto: cuda when pres
 TRAINING_DEFAULTS = env.json("TRAINING_DEFAULTS", default={})
 SCHEDULED_TRAINING_PARAMS = env.json("SCHEDULED_TRAINING_PARAMS", default={})
 # Below the broker's visibility timeout, or Redis hands the same run to a second
-# worker. The trainer stops itself (checkpoint + validation) 5 minutes before.
+# worker. A run longer than one task reaches the soft limit, checkpoints the step it
+# is at and continues in a new task (TrainingRun.continuations; attempts unchanged),
+# so a run may take hours. The gap to the hard limit must cover one validation pass.
 TRAINING_SOFT_TIME_LIMIT = env.int("TRAINING_SOFT_TIME_LIMIT", default=3300)
 TRAINING_TIME_LIMIT = env.int("TRAINING_TIME_LIMIT", default=3500)
 TRAINING_HEARTBEAT_SECONDS = env.float("TRAINING_HEARTBEAT_SECONDS", default=15.0)

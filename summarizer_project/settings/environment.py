@@ -15,7 +15,11 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 # A .env file is optional; real deployments set the environment directly.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# SUMMARIZER_DOTENV names another file, or "" for none (the test settings: a
+# developer's .env must not change the suite's results).
+DOTENV = env("SUMMARIZER_DOTENV", default=str(BASE_DIR / ".env"))
+if DOTENV:
+    environ.Env.read_env(DOTENV, overwrite=False)
 
 VAR_DIR = Path(env("SUMMARIZER_VAR_DIR", default=str(BASE_DIR / "var")))
 

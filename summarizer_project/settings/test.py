@@ -4,6 +4,7 @@ tests/conftest.py starts for the session (settings only name its socket)."""
 
 import os
 
+from . import hermetic  # noqa: F401  first: before the environment is read
 from .environment import EMBEDDED_REDIS_URL
 
 os.environ.setdefault("SECRET_KEY", "test-only-insecure-key")

@@ -39,15 +39,34 @@ def _wait_for_worker(app, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise RuntimeError("celery worker did not answer a ping in time")
 
 
+def test_budget(config: pytest.Config) -> float:
+    """Seconds a test's waits may take in all: pytest-timeout's limit less a minute, so
+    a wait that runs out fails with the worker logs instead of being killed first."""
+    timeout = config.getoption("timeout", default=None) or config.getini("timeout") or 600
+    return float(timeout) - 60
+
+
 class WorkerPool:
     """Starts real `celery worker` processes and stops (or kills) them."""
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, budget: float = 540):
         from summarizer_project.celery import app
 
         self.app = app
         self.tmp_path = tmp_path
         self.procs: list[subprocess.Popen] = []
+        self.deadline = time.monotonic() + budget
+
+    def wait_for(self, predicate, timeout: float, what: str):
+        """Poll until predicate() is truthy and return it; at most `timeout` seconds and
+        never past the test's budget, else fail with the worker logs."""
+        end = min(time.monotonic() + timeout, self.deadline)
+        while time.monotonic() < end:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}\n{self.logs()}")
 
     def start(self, queues: str = "inference,default", **env_extra: str) -> subprocess.Popen:
         n = len(self.procs)
@@ -69,6 +88,7 @@ class WorkerPool:
             "DATABASE_URL": _database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
+            "SUMMARIZER_TEST_CHILD": "1",  # pinned settings come from env_extra (hermetic.py)
             **env_extra,
         }
         log = self.tmp_path / f"{name}.log"
@@ -113,9 +133,17 @@ class WorkerPool:
                     self.kill(proc)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, for fixtures to see a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def workers(transactional_db, tmp_path):
-    pool = WorkerPool(tmp_path)
+def workers(transactional_db, tmp_path, request):
+    pool = WorkerPool(tmp_path, test_budget(request.config))
     # Drop messages an earlier (killed) run may have left on the test queues.
     with pool.app.connection_for_write() as conn:
         for queue in ("inference", "default", "training"):
@@ -124,6 +152,9 @@ def workers(transactional_db, tmp_path):
         yield pool
     finally:
         pool.stop_all()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:  # also a pytest-timeout: show the workers
+            print(f"worker logs of {request.node.nodeid}:\n{pool.logs()}")
 
 
 @pytest.fixture

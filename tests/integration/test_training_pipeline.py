@@ -1,11 +1,15 @@
 """Training through real Celery workers on real Redis: run, promote, serve, gate, resume."""
 
+import os
+import re
+import signal
 import time
+from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
+from devstack.children import service_children
 from jobs.models import (
     ErrorKind,
     JobStatus,
@@ -14,9 +18,9 @@ from jobs.models import (
     Summary,
     TrainingRun,
 )
-from jobs.services.leases import reap_stale_jobs
 from jobs.services.training import start_training
 from jobs.services.versions import baseline_mean
+from ml.checkpoints import list_training_checkpoints
 from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
 
 pytestmark = pytest.mark.integration
@@ -41,14 +45,17 @@ def training_dirs(settings, tmp_path):
     settings.TENSORBOARD_LOGDIR = tmp_path / "tb"
 
 
-def wait_for(predicate, timeout, what, workers):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{workers.logs()}")
+def pool_pids(workers) -> list[int]:
+    """The pool processes of the (one) worker."""
+    stats = workers.app.control.inspect(timeout=2).stats() or {}
+    return [pid for worker in stats.values() for pid in worker["pool"]["processes"]]
+
+
+def training_worker_argv(log_dir) -> list[str]:
+    """The training worker's command line as `manage.py runstack` starts it."""
+    opts = {"inference_concurrency": 1, "port": 0, "web_workers": 1, "no_tensorboard": True}
+    (child,) = [c for c in service_children(opts, log_dir) if c.name == "worker-training"]
+    return child.argv
 
 
 def finished(run_id):
@@ -75,7 +82,11 @@ def assert_misclassified_sentences_stored(run):
 
 def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     docs = make_corpus(staff)
-    workers.start("inference,default,training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
+    # No memory recycling: the child that served the first version serves the promoted one.
+    no_recycling = {"CELERY_WORKER_MAX_MEMORY_PER_CHILD": "0"}
+    workers.start(
+        "inference,default,training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT, **no_recycling
+    )
 
     resp = staff_api.post(
         "/api/training-runs/",
@@ -87,14 +98,13 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     assert f"runFilter=%5Erun-{run_id}%24" in resp.json()["tensorboard_url"]
 
     # Progress is visible while it runs.
-    seen = wait_for(
+    seen = workers.wait_for(
         lambda: TrainingRun.objects.filter(pk=run_id, progress_step__gt=0).first(),
         120,
         "progress",
-        workers,
     )
     assert seen.progress_total == 30
-    run = wait_for(lambda: finished(run_id), 300, "the first run", workers)
+    run = workers.wait_for(lambda: finished(run_id), 300, "the first run")
     assert run.status == JobStatus.SUCCEEDED, run.error
     first = ModelVersion.objects.get(run=run)
     # With nothing active, the gate compares with Lead-3 (what serves meanwhile).
@@ -110,11 +120,10 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     # The next default summary is produced by the promoted version.
     resp = staff_api.post("/api/documents/", {"text": docs[0].text}, format="json")
     summary_id = resp.json()["summary"]["id"]
-    summary = wait_for(
+    summary = workers.wait_for(
         lambda: Summary.objects.filter(pk=summary_id, status=JobStatus.SUCCEEDED).first(),
         120,
         "the summary",
-        workers,
     )
     assert (summary.model, summary.version_id) == ("bertsumext", first.pk)
 
@@ -125,7 +134,7 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
         format="json",
     )
     second_id = resp.json()["id"]
-    second = wait_for(lambda: finished(second_id), 300, "the second run", workers)
+    second = workers.wait_for(lambda: finished(second_id), 300, "the second run")
     assert second.status == JobStatus.SUCCEEDED, second.error
     worse = ModelVersion.objects.get(run=second)
     assert not worse.is_active
@@ -137,39 +146,127 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     models = staff_api.get("/api/models/").json()["results"]
     assert {m["id"]: m["is_active"] for m in models} == {first.pk: True, worse.pk: False}
 
+    # Staff promote the second version: the same worker process (it has the first one
+    # loaded) serves it on its next summary, without a restart.
+    children = pool_pids(workers)
+    resp = staff_api.post(f"/api/models/{worse.pk}/promote/")
+    assert resp.status_code == 200 and resp.json()["is_active"], resp.content
+    resp = staff_api.post("/api/documents/", {"text": docs[1].text}, format="json")
+    summary_id = resp.json()["summary"]["id"]
+    summary = workers.wait_for(
+        lambda: Summary.objects.filter(pk=summary_id, status=JobStatus.SUCCEEDED).first(),
+        120,
+        "the summary after the promotion",
+    )
+    assert (summary.model, summary.version_id) == ("bertsumext", worse.pk)
+    assert pool_pids(workers) == children and len(children) == 1
 
-def test_killed_training_worker_resumes_from_checkpoint(workers, staff, settings):
-    settings.TRAINING_STALE_AFTER = 3
+
+def checkpoint_steps(run) -> list[int]:
+    found = list_training_checkpoints(Path(run.out_dir) / "checkpoints")
+    return [int(p.name.removeprefix("step-")) for p in found]
+
+
+def test_killed_training_process_is_taken_over_by_the_redelivered_task(workers, staff, tmp_path):
+    """SIGKILL the pool process training a run, right after its first checkpoint: Celery
+    redelivers the task, which sees the dead holder and resumes at once (no reaper: beat
+    is not running and TRAINING_STALE_AFTER keeps its default of minutes)."""
     make_corpus(staff)
-    first_worker = workers.start("training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT, **ANY_SCORE)
-    run = start_training(
-        "bertsumext", params=tiny_params(max_steps=60, eval_every=10), triggered_by=staff
+    workers.start_command(
+        "worker-training", training_worker_argv(tmp_path), TRAINING_DEVICE="cpu", **FAST_HEARTBEAT
     )
-    wait_for(
-        lambda: TrainingRun.objects.filter(pk=run.pk, progress_step__gte=25).exists(),
-        240,
-        "25 steps",
-        workers,
-    )
-    workers.kill(first_worker)  # SIGKILL: no chance to checkpoint, ack or clean up
+    # Far more steps than it can take: the time budget (15 s of training, counted across
+    # attempts) ends it, so it cannot finish before the kill on any machine.
+    params = tiny_params(max_steps=100_000, eval_every=10, max_minutes=0.25)
+    run = start_training("bertsumext", params=params, triggered_by=staff)
+    workers.wait_for(lambda: checkpoint_steps(run), 120, "the first checkpoint")
     run.refresh_from_db()
-    assert run.status == JobStatus.RUNNING and run.attempts == 1
+    holder = int(run.lease_owner.split(":")[1])
+    os.kill(holder, signal.SIGKILL)  # no chance to checkpoint, ack or clean up
+    killed_at = time.monotonic()
+    saved = checkpoint_steps(run)[-1]  # the dead process writes nothing more
 
-    workers.start("training", TRAINING_DEVICE="cpu", **FAST_HEARTBEAT, **ANY_SCORE)
-    # Beat's reaper notices the stale heartbeat and queues the run again.
-    wait_for(
-        lambda: run.heartbeat_at < timezone.now() - timezone.timedelta(seconds=3),
-        30,
-        "a stale heartbeat",
-        workers,
+    taken_over = workers.wait_for(
+        lambda: TrainingRun.objects.filter(pk=run.pk, attempts=2, status="running").first(),
+        60,
+        "the redelivered task to take the run over",
     )
-    assert reap_stale_jobs().requeued == 1
-    done = wait_for(lambda: finished(run.pk), 300, "the resumed run", workers)
+    recovery = time.monotonic() - killed_at
+    assert recovery < 30, recovery  # well before the reaper could (stale after 120 s)
+    assert taken_over.lease_owner and int(taken_over.lease_owner.split(":")[1]) != holder
+    done = workers.wait_for(lambda: finished(run.pk), 240, "the resumed run")
     assert done.status == JobStatus.SUCCEEDED, done.error
-    assert done.attempts == 2
-    assert done.resumed_from_step is not None and 20 <= done.resumed_from_step < 60
-    assert done.progress_step == 60
-    assert ModelVersion.objects.get(run=done).is_active
+    assert (done.attempts, done.continuations, done.resumed_from_step) == (2, 0, saved)
+    assert done.progress_step > saved
+    assert ModelVersion.objects.filter(run=done).count() == 1
+
+
+def test_a_training_worker_killed_whole_is_recovered_when_one_starts_again(
+    workers, staff, tmp_path
+):
+    """SIGKILL the whole training worker (parent and pool) after the first checkpoint:
+    its message stays unacknowledged in Redis for the visibility timeout (1 h). The
+    next training worker on this host sees the dead holder when it is ready and sends
+    the run again (no beat, TRAINING_STALE_AFTER at its default)."""
+    make_corpus(staff)
+    argv = training_worker_argv(tmp_path)
+    first = workers.start_command("worker-training", argv, TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
+    params = tiny_params(max_steps=100_000, eval_every=10, max_minutes=0.25)
+    run = start_training("bertsumext", params=params, triggered_by=staff)
+    workers.wait_for(lambda: checkpoint_steps(run), 120, "the first checkpoint")
+    workers.kill(first)  # the process group: parent and pool child
+    saved = checkpoint_steps(run)[-1]
+    run.refresh_from_db()
+    assert (run.status, run.attempts) == (JobStatus.RUNNING, 1)
+
+    workers.start_command("worker-training-2", argv, TRAINING_DEVICE="cpu", **FAST_HEARTBEAT)
+    ready_at = time.monotonic()
+    workers.wait_for(
+        lambda: TrainingRun.objects.filter(pk=run.pk, attempts=2).exists(),
+        60,
+        "the restarted worker to resume the run",
+    )
+    assert time.monotonic() - ready_at < 30
+    done = workers.wait_for(lambda: finished(run.pk), 240, "the resumed run")
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    assert (done.attempts, done.continuations, done.resumed_from_step) == (2, 0, saved)
+    assert ModelVersion.objects.filter(run=done).count() == 1
+    assert (
+        "requeued 1 run(s) whose worker on this host was killed"
+        in (tmp_path / "worker-training-2.log").read_text()
+    )
+
+
+def test_a_run_longer_than_its_task_continues_in_a_second_task(workers, staff, tmp_path):
+    """The soft time limit (90 s here, 55 min by default) ends the first task at a
+    checkpoint of the step it reached; a second task resumes from that step."""
+    make_corpus(staff)
+    limits = {"TRAINING_SOFT_TIME_LIMIT": "90", "TRAINING_TIME_LIMIT": "300"}
+    workers.start_command(
+        "worker-training",
+        training_worker_argv(tmp_path),
+        TRAINING_DEVICE="cpu",
+        **FAST_HEARTBEAT,
+        **limits,
+    )
+    # Far more steps than it can take; the time budget ends it: 90 s of training counted
+    # across tasks. The first task has less (90 s less its start-up), so it must hand
+    # off; the second has the rest plus its start-up (tens of seconds on a loaded
+    # 2-core machine) before its own limit.
+    params = tiny_params(max_steps=100_000, eval_every=25, max_minutes=1.5)
+    run = start_training("bertsumext", params=params, triggered_by=staff)
+    done = workers.wait_for(lambda: finished(run.pk), 420, "the run")
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    log = (tmp_path / "worker-training.log").read_text()
+    handed_off = [int(step) for step in re.findall(r"continuing from step (\d+)", log)]
+    tasks = re.findall(r"Task jobs\.train\[[^]]+\] succeeded", log)
+    assert len(tasks) == 2 and len(handed_off) == 1, log[-3000:]
+    assert (done.attempts, done.continuations) == (1, 1)
+    assert done.resumed_from_step == handed_off[0] > 0
+    assert done.progress_step > handed_off[0]
+    assert done.metrics["stopped"] == "time_budget"
+    assert TrainingRun.objects.count() == 1
+    assert ModelVersion.objects.filter(run=done).count() == 1
 
 
 def test_matchsum_trained_and_served_by_real_workers(workers, staff, staff_api, user):
@@ -183,7 +280,7 @@ def test_matchsum_trained_and_served_by_real_workers(workers, staff, staff_api, 
         )
         assert resp.status_code == 201, resp.content
         run_id = resp.json()["id"]
-        run = wait_for(lambda: finished(run_id), 300, f"the {kind} run", workers)  # noqa: B023
+        run = workers.wait_for(lambda: finished(run_id), 300, f"the {kind} run")  # noqa: B023
         assert run.status == JobStatus.SUCCEEDED, run.error
     matchsum = ModelVersion.objects.get(kind="matchsum", is_active=True)
 
@@ -195,11 +292,10 @@ def test_matchsum_trained_and_served_by_real_workers(workers, staff, staff_api, 
     )
     assert resp.status_code == 201, resp.content
     summary_id = resp.json()["summary"]["id"]
-    wait_for(
+    workers.wait_for(
         lambda: Summary.objects.filter(pk=summary_id, status=JobStatus.SUCCEEDED).exists(),
         120,
         "the MatchSum summary",
-        workers,
     )
     body = client.get(f"/api/summaries/{summary_id}/").json()
     assert (body["model"], body["model_version"]) == ("matchsum", matchsum.label)

@@ -61,6 +61,39 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
     assert resumed.metrics["val_loss"] == full.metrics["val_loss"]
 
 
+def test_a_paused_run_checkpoints_its_step_and_continues_as_if_uninterrupted(tmp_path):
+    config = tiny_train_config(max_steps=6, eval_every=3)
+    full = train(config, EXAMPLES, EXAMPLES[:3], tmp_path / "full")
+    steps: list[int] = []
+    paused = train(
+        config,
+        EXAMPLES,
+        EXAMPLES[:3],
+        tmp_path / "split",
+        on_progress=lambda step, total, loss: steps.append(step),
+        should_pause=lambda: steps[-1] == 4,
+    )
+    # Stopped right after step 4 with a checkpoint of that step, and no final validation.
+    assert (paused.stopped, paused.steps) == ("paused", 4)
+    assert paused.last_checkpoint is not None and paused.last_checkpoint.name == "step-0000004"
+    assert [h["step"] for h in paused.history] == [3.0]
+    resumed = train(config, EXAMPLES, EXAMPLES[:3], tmp_path / "split")
+    assert (resumed.stopped, resumed.steps) == ("completed", 6)
+    assert resumed.history == full.history
+    a, b = weights(full.last_checkpoint), weights(resumed.last_checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_pause_at_the_last_step_completes_the_run(tmp_path):
+    config = tiny_train_config(max_steps=2, eval_every=2)
+    result = train(config, EXAMPLES, EXAMPLES[:2], tmp_path / "o", should_pause=lambda: True)
+    # Pausing after step 1 leaves a step-1 checkpoint; at the last step there is nothing
+    # left to continue, so the run completes.
+    assert (result.stopped, result.steps) == ("paused", 1)
+    done = train(config, EXAMPLES, EXAMPLES[:2], tmp_path / "o", should_pause=lambda: True)
+    assert (done.stopped, done.steps) == ("completed", 2) and done.best_dir is not None
+
+
 def test_result_tensorboard_and_validation_report(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
