@@ -117,6 +117,14 @@ class Summary(models.Model):
     lease_token = models.UUIDField(
         null=True, blank=True, help_text="Identifies the attempt that owns the running job."
     )
+    lease_owner = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The worker process holding the lease: nodename, incarnation, pid.",
+    )
+    batch_id = models.UUIDField(
+        null=True, blank=True, help_text="The batch its last attempt was scored in."
+    )
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last sent to the broker.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

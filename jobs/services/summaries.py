@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from .. import engines
@@ -50,10 +52,15 @@ def requeue_summary(summary: Summary) -> bool:
     return True
 
 
+def serving_system(model: str = "") -> tuple[Any, engines.Resolved]:
+    """The ml system that serves a requested model (loaded once per process)."""
+    resolved = engines.resolve(validate_model(model))
+    return engines.get_system(resolved), resolved
+
+
 def summarize_text(text: str, model: str = "", max_sentences: int = 3):
     """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved)."""
-    resolved = engines.resolve(validate_model(model))
     validate_max_sentences(max_sentences)
-    system = engines.get_system(resolved)
+    system, resolved = serving_system(model)
     result = system.summarize([text], max_sentences=max_sentences)[0]
     return result, resolved
