@@ -109,11 +109,11 @@ def time_limits_below_visibility_timeout(app_configs, **kwargs):
         for name, value in limits.items()
         if value >= timeout
     ]
-    if settings.SUMMARY_STALE_AFTER <= settings.SUMMARY_TIME_LIMIT:
+    if settings.SUMMARY_STALE_AFTER <= 2 * settings.SUMMARY_HEARTBEAT_SECONDS:
         errors.append(
             Error(
-                "SUMMARY_STALE_AFTER must exceed SUMMARY_TIME_LIMIT, or the reaper requeues "
-                "summaries that are still running",
+                "SUMMARY_STALE_AFTER must be well above SUMMARY_HEARTBEAT_SECONDS, or the "
+                "reaper requeues summaries that are still running",
                 id="jobs.E002",
             )
         )

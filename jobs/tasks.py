@@ -8,11 +8,11 @@ with messages already in the broker: they never change.
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 from django.conf import settings
 from django.db import connections
 
-from .services import leases, queue, schedules
+from .services import leases, owners, queue, schedules
 from .services.training import retrain_if_new_data as retrain
 from .workers import summarize as summarize_worker
 from .workers import train as train_worker
@@ -27,9 +27,27 @@ def _limits(prefix: str) -> dict[str, int]:
     }
 
 
-@shared_task(name=queue.SUMMARIZE, **_limits("SUMMARY"))
-def summarize(summary_id: int) -> None:
-    summarize_worker.run(summary_id)
+@shared_task(bind=True, name=queue.SUMMARIZE, max_retries=None, **_limits("SUMMARY"))
+def summarize(self, summary_id: int) -> None:
+    try:
+        summarize_worker.run(summary_id)
+    except leases.LeaseHeld as held:  # its owner may be dead: look again when it can be stale
+        raise self.retry(countdown=held.retry_in) from None
+
+
+@worker_init.connect
+def _identify(sender: Any, **kwargs: Any) -> None:
+    """In the worker's main process, before the pool forks: this run's lease owner id."""
+    owners.start_incarnation(sender.hostname)
+
+
+@worker_ready.connect
+def _recover(sender: Any, **kwargs: Any) -> None:
+    """A worker that starts sends its earlier (killed) run's summaries again at once."""
+    try:
+        leases.requeue_dead_owners(leases.SUMMARY)
+    finally:
+        connections.close_all()  # the main process keeps no database connection
 
 
 def _recorded(task: Any):

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import TERMINAL_STATUSES, JobStatus, Summary, TrainingRun
-from . import queue
+from . import owners, queue
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class JobType:
     select_related: tuple[str, ...] = ()
     gave_up_note: str = ""  # added to the error when a claim finds the attempts used up
     keep_first_start: bool = False  # started_at: the first attempt's (runs resume)
+    records_owner: bool = False  # lease_owner/batch_id: a claim can tell a dead owner
 
     @property
     def stale_after(self) -> int:
@@ -51,6 +52,7 @@ SUMMARY = JobType(
     "SUMMARY_STALE_AFTER",
     select_related=("document",),
     gave_up_note=" (killed, out of memory or time limit)",
+    records_owner=True,
 )
 TRAINING_RUN = JobType(
     TrainingRun, "run", queue.TRAIN, "TRAINING_STALE_AFTER", keep_first_start=True
@@ -77,13 +79,39 @@ def enqueue(job_type: JobType, job: Any) -> None:
     queue.enqueue_on_commit(job_type.task, job.pk)
 
 
+class LeaseHeld(Exception):
+    """The job's lease looks live and its owner cannot be checked from here (another
+    node): the message is tried again once the lease can have expired."""
+
+    def __init__(self, noun: str, pk: int, retry_in: float):
+        super().__init__(f"{noun} {pk} is leased by a worker on another node")
+        self.retry_in = retry_in
+
+
+def _live_lease(job_type: JobType, job: Any, now: Any) -> bool:
+    """Whether a fresh heartbeat means another attempt holds the job. A recorded owner
+    that is provably dead gives it up at once; one that cannot be judged raises
+    LeaseHeld (job types without an owner keep the heartbeat's word)."""
+    stale_before = now - timedelta(seconds=job_type.stale_after)
+    if job.status != JobStatus.RUNNING or not job.heartbeat_at or job.heartbeat_at <= stale_before:
+        return False
+    if not job_type.records_owner:
+        return True
+    dead = owners.is_dead(job.lease_owner)
+    if dead is None:
+        retry_in = (job.heartbeat_at - stale_before).total_seconds() + 1
+        raise LeaseHeld(job_type.noun, job.pk, retry_in)
+    if dead:
+        logger.info("%s %s: owner %s is dead; taking over", job_type.noun, job.pk, job.lease_owner)
+    return not dead
+
+
 def _refuse(job_type: JobType, job: Any, now: Any) -> bool:
     """Whether a claim ends here: a finished job, a live lease, a cancel, no attempts left."""
     if job.status in TERMINAL_STATUSES:
         return True  # a redelivered message for a finished job
-    stale_before = now - timedelta(seconds=job_type.stale_after)
-    if job.status == JobStatus.RUNNING and job.heartbeat_at and job.heartbeat_at > stale_before:
-        return True  # another worker holds a live lease
+    if _live_lease(job_type, job, now):
+        return True  # another worker holds a live lease: it finishes the job
     if getattr(job, "cancel_requested", False):
         job.status, job.finished_at = JobStatus.CANCELLED, now
         job.save(update_fields=["status", "finished_at"])
@@ -96,36 +124,70 @@ def _refuse(job_type: JobType, job: Any, now: Any) -> bool:
     return False
 
 
+def take(job_type: JobType, job: Any, now: Any, batch_id: uuid.UUID | None = None) -> uuid.UUID:
+    """Give a locked, claimable row a fresh lease (attempt + 1); return the lease."""
+    job.status = JobStatus.RUNNING
+    job.attempts += 1
+    job.lease_token = uuid.uuid4()
+    job.heartbeat_at = now
+    job.started_at = (job.started_at or now) if job_type.keep_first_start else now
+    job.error = ""
+    fields = list(CLAIM_FIELDS)
+    if job_type.records_owner:
+        job.lease_owner, job.batch_id = owners.me(), batch_id
+        fields += ["lease_owner", "batch_id"]
+    job.save(update_fields=fields)
+    return job.lease_token
+
+
+def claim_locked(
+    job_type: JobType, pk: int, now: Any, batch_id: uuid.UUID | None = None
+) -> tuple[Any, uuid.UUID, str] | None:
+    """`claim` inside the caller's transaction: (job, lease, the previous owner)."""
+    rows = job_type.model.objects.select_for_update()
+    if job_type.select_related:
+        rows = rows.select_related(*job_type.select_related)
+    job = rows.filter(pk=pk).first()
+    if job is None:
+        logger.warning("%s %s does not exist (deleted?); dropping the task", job_type.noun, pk)
+        return None
+    if _refuse(job_type, job, now):
+        return None
+    previous = getattr(job, "lease_owner", "") if job.status == JobStatus.RUNNING else ""
+    return job, take(job_type, job, now, batch_id), previous
+
+
 def claim(job_type: JobType, pk: int) -> tuple[Any, uuid.UUID] | None:
-    """Take the lease on a job, or return None if there is nothing to do."""
-    now = timezone.now()
+    """Take the lease on a job, or return None if there is nothing to do.
+
+    Raises LeaseHeld for a job with a live-looking lease whose owner this process
+    cannot judge (the task retries it after the lease can have expired)."""
     with transaction.atomic():
-        rows = job_type.model.objects.select_for_update()
-        if job_type.select_related:
-            rows = rows.select_related(*job_type.select_related)
-        job = rows.filter(pk=pk).first()
-        if job is None:
-            logger.warning("%s %s does not exist (deleted?); dropping the task", job_type.noun, pk)
-            return None
-        if _refuse(job_type, job, now):
-            return None
-        job.status = JobStatus.RUNNING
-        job.attempts += 1
-        job.lease_token = uuid.uuid4()
-        job.heartbeat_at = now
-        job.started_at = (job.started_at or now) if job_type.keep_first_start else now
-        job.error = ""
-        job.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "lease_token",
-                "started_at",
-                "heartbeat_at",
-                "error",
-            ]
+        claimed = claim_locked(job_type, pk, timezone.now())
+    return None if claimed is None else claimed[:2]
+
+
+def requeue_dead_owners(job_type: JobType) -> int:
+    """A worker that starts: its earlier incarnation's RUNNING jobs go back to QUEUED
+    and are sent again now, not when their heartbeat goes stale (their messages sit
+    in Redis's unacked set until the visibility timeout)."""
+    if not (job_type.records_owner and owners.node()):
+        return 0
+    requeued = 0
+    with transaction.atomic():
+        for job in job_type.model.objects.select_for_update(skip_locked=True).filter(
+            status=JobStatus.RUNNING, lease_owner__startswith=f"{owners.node()} "
+        ):
+            if owners.is_dead(job.lease_owner):
+                job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
+                job.save(update_fields=["status", "lease_token", "lease_owner"])
+                enqueue(job_type, job)
+                requeued += 1
+    if requeued:
+        logger.info(
+            "%s: requeued %d %s(s) of its earlier run", owners.node(), requeued, job_type.noun
         )
-        return job, job.lease_token
+    return requeued
 
 
 def heartbeat(job_type: JobType, pk: int, lease: uuid.UUID, **fields: Any) -> bool:
@@ -134,6 +196,15 @@ def heartbeat(job_type: JobType, pk: int, lease: uuid.UUID, **fields: Any) -> bo
         pk=pk, lease_token=lease, status=JobStatus.RUNNING
     ).update(heartbeat_at=timezone.now(), **fields)
     return bool(updated)
+
+
+def heartbeat_many(job_type: JobType, leases: list[uuid.UUID]) -> int:
+    """One heartbeat for a batch's jobs; returns how many leases are still held."""
+    return int(
+        job_type.model.objects.filter(lease_token__in=leases, status=JobStatus.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+    )
 
 
 def finish(job_type: JobType, pk: int, lease: uuid.UUID, **fields: Any) -> bool:

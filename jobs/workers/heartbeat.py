@@ -1,4 +1,4 @@
-"""A thread that keeps a running job's heartbeat fresh and watches for a cancel."""
+"""Threads that keep running jobs' heartbeats fresh (and a training run's cancel flag)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,20 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class BatchHeartbeat(Heartbeat):
+    """One heartbeat for every job of an inference batch (one UPDATE per beat).
+
+    Torch releases the GIL while it computes, so the beats keep coming during a
+    long batched forward pass; a killed process stops beating, and its jobs go
+    stale after SUMMARY_STALE_AFTER (the reaper's backstop).
+    """
+
+    def __init__(self, job_type: leases.JobType, batch_leases: list[uuid.UUID], interval: float):
+        super().__init__(job_type, 0, batch_leases[0], interval)
+        self.leases = batch_leases
+
+    def beat(self, **fields: Any) -> None:
+        if leases.heartbeat_many(self.job_type, self.leases) < len(self.leases):
+            self.lease_lost = True  # finish() discards the lost ones' results

@@ -1,44 +1,121 @@
-"""The inference worker: produce one queued summary."""
+"""The inference worker: produce a batch of queued summaries in one batched model call.
+
+The message names one summary; the batch is that summary plus up to
+INFERENCE_BATCH_SIZE-1 other QUEUED ones of the same requested model
+(``jobs.services.batches``). Documents are scored together (the ml summarizers
+sort them by length and pad little, 1.5-1.9x faster than one at a time), and
+every job is finished under its own lease, so one document's failure fails that
+job only.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
+from collections import defaultdict
 from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
 from .. import engines
 from ..models import JobStatus
-from ..services import leases
-from ..services.summaries import summarize_text
+from ..services import batches, leases
+from ..services.errors import InvalidInput
+from ..services.summaries import serving_system
+from ..services.validation import validate_max_sentences
+from .heartbeat import BatchHeartbeat
 
 logger = logging.getLogger(__name__)
 
 
 def run(summary_id: int) -> None:
-    """Produce a queued summary. Idempotent: safe to call again for the same id."""
-    claimed = leases.claim(leases.SUMMARY, summary_id)
-    if claimed is None:
+    """Produce the summary `summary_id` (and its batch). Idempotent: safe to call again.
+    Raises leases.LeaseHeld when another node may still be working on it."""
+    wait_s = settings.INFERENCE_BATCH_WAIT_MS / 1000
+    batch = batches.claim(summary_id, settings.INFERENCE_BATCH_SIZE, wait_s)
+    if not batch:
         return
-    summary, lease = claimed
     began = time.monotonic()
+    interval = settings.SUMMARY_HEARTBEAT_SECONDS
+    with BatchHeartbeat(leases.SUMMARY, [m.lease for m in batch], interval):
+        done: set[int] = set()
+        try:
+            _run_batch(batch, done)
+        except SoftTimeLimitExceeded:
+            left = [m for m in batch if m.job.pk not in done]
+            logger.warning("batch of %s: time limit; %d job(s) queued again", summary_id, len(left))
+            batches.release(left)
+            return
+    logger.info("batch of %d done in %.2fs", len(batch), time.monotonic() - began)
+
+
+def _run_batch(batch: list[batches.Member], done: set[int]) -> None:
     try:
-        result, resolved = summarize_text(
-            summary.document.text, summary.requested_model, summary.max_sentences
-        )
-    except engines.ModelUnavailable as exc:
-        _fail(summary_id, lease, str(exc))
+        system, resolved = serving_system(batch[0].job.requested_model)
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception as exc:  # model unavailable or failing to load: every job says why
+        logger.warning("batch of %d: no model: %s", len(batch), exc)
+        for member in batch:
+            _finish(member, len(batch), _failed(exc))
+            done.add(member.job.pk)
         return
+    groups: dict[int, list[batches.Member]] = defaultdict(list)
+    for member in batch:  # max_sentences is a selection setting: one call per value
+        groups[member.job.max_sentences].append(member)
+    for max_sentences, members in sorted(groups.items()):
+        for member, fields in zip(members, _score(system, members, max_sentences), strict=True):
+            fields = fields if "error" in fields else _succeeded(fields["result"], resolved)
+            _finish(member, len(batch), fields)
+            done.add(member.job.pk)
+
+
+def _score(system: Any, members: list[batches.Member], max_sentences: int) -> list[dict]:
+    """{"result": ml Summary} or failed fields, per member: one batched call, and one
+    call per document only if the batched one raises (to find the bad document)."""
+    texts = [m.job.document.text for m in members]
+    try:
+        validate_max_sentences(max_sentences)
+        return [{"result": r} for r in system.summarize(texts, max_sentences=max_sentences)]
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
-        logger.exception("summary %s failed", summary_id)
-        _fail(summary_id, lease, f"{type(exc).__name__}: {exc}")
-        return
-    leases.finish(leases.SUMMARY, summary_id, lease, **_succeeded(result, resolved))
-    logger.info("summary %s done in %.2fs", summary_id, time.monotonic() - began)
+        if len(texts) == 1:
+            logger.exception("summary %s failed", members[0].job.pk)
+            return [_failed(exc)]
+        logger.exception("batched call over %d documents failed; one by one", len(texts))
+    out: list[dict] = []
+    for member, text in zip(members, texts, strict=True):
+        try:
+            out.append({"result": system.summarize([text], max_sentences=max_sentences)[0]})
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:
+            logger.exception("summary %s failed", member.job.pk)
+            out.append(_failed(exc))
+    return out
 
 
-def _fail(summary_id: int, lease: uuid.UUID, error: str) -> None:
-    leases.finish(leases.SUMMARY, summary_id, lease, status=JobStatus.FAILED, error=error)
+def _failed(exc: BaseException) -> dict[str, Any]:
+    """A message of ours stands alone; anything else is named by its type."""
+    ours = isinstance(exc, engines.ModelUnavailable | InvalidInput)
+    error = str(exc) if ours else f"{type(exc).__name__}: {exc}"
+    return {"status": JobStatus.FAILED, "error": error}
+
+
+def _finish(member: batches.Member, size: int, fields: dict[str, Any]) -> None:
+    job = member.job
+    if leases.finish(leases.SUMMARY, job.pk, member.lease, **fields):
+        # One line per stored result: the fault tests count them (exactly once each).
+        logger.info(
+            "summary %s %s (attempt %d, batch %s of %d)",
+            job.pk,
+            fields["status"],
+            job.attempts,
+            job.batch_id,
+            size,
+        )
 
 
 def _succeeded(result: Any, resolved: engines.Resolved) -> dict[str, Any]:

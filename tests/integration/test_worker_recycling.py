@@ -30,8 +30,9 @@ def _wait_until_done(ids: list[int], timeout: float = 45) -> list[Summary]:
 
 
 def test_a_child_over_the_memory_limit_is_replaced_after_its_task(workers):
-    # 1 KiB: every child is over the limit after every task, so each is replaced.
-    proc = workers.start(CELERY_WORKER_MAX_MEMORY_PER_CHILD="1")
+    # 1 KiB: every child is over the limit after every task, so each is replaced; one
+    # summary per task, so that every summary has a child of its own.
+    proc = workers.start(CELERY_WORKER_MAX_MEMORY_PER_CHILD="1", INFERENCE_BATCH_SIZE="1")
     hostname = next(iter(workers.app.control.ping(timeout=1)[0]))
     before = _pool_pids(workers.app, hostname)
     assert len(before) == 1, before
@@ -54,5 +55,5 @@ def test_a_child_over_the_memory_limit_is_replaced_after_its_task(workers):
     assert after and not set(after) & set(before), (before, after, workers.logs())
     assert proc.poll() is None  # the worker itself keeps running
     # And every task ran in a child of its own (billiard numbers each new child).
-    children = dict(re.findall(r"ForkPoolWorker-(\d+)\] summary (\d+) done", workers.logs()))
+    children = dict(re.findall(r"ForkPoolWorker-(\d+)\] summary (\d+) succeeded", workers.logs()))
     assert len(children) == len(ids), workers.logs()

@@ -123,3 +123,11 @@ def test_manage_py_check_refuses_the_issue_14_config(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "(jobs.E004) task 'jobs.reap_stale_jobs': soft_time_limit (600s)" in proc.stderr
     assert "(jobs.E004) task 'jobs.retrain_if_new_data'" in proc.stderr
+
+
+def test_a_summary_stale_after_not_well_above_its_heartbeat_fails(fake_tasks, settings):
+    settings.SUMMARY_HEARTBEAT_SECONDS = 5.0
+    settings.SUMMARY_STALE_AFTER = 10  # two beats: one late beat would requeue a live job
+    assert {e.id for e in job_errors()} == {"jobs.E002"}
+    settings.SUMMARY_STALE_AFTER = 30
+    assert job_errors() == []

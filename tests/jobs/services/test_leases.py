@@ -16,9 +16,15 @@ from tests.jobs.training_fixtures import make_corpus, tiny_params
 pytestmark = pytest.mark.django_db
 
 
-def test_run_summary_leaves_a_live_lease_alone():
-    summary = SummaryFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now())
-    summarize_worker.run(summary.pk)
+def test_a_live_lease_of_an_owner_nobody_here_can_judge_is_retried_when_it_can_be_stale(
+    settings,
+):
+    settings.SUMMARY_STALE_AFTER = 30
+    beat = timezone.now() - timedelta(seconds=10)
+    summary = SummaryFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=beat)
+    with pytest.raises(leases.LeaseHeld) as held:
+        summarize_worker.run(summary.pk)
+    assert 20 < held.value.retry_in <= 21  # the lease's remaining 20 s, plus one
     summary.refresh_from_db()
     assert summary.status == JobStatus.RUNNING
     assert summary.attempts == 1

@@ -1,0 +1,196 @@
+"""Documents and the jobs that summarize them and train on them.
+
+Every job is a row with a status machine, attempts, a lease token and a
+heartbeat: the database is the source of truth, the broker only a doorbell
+(``jobs.services.leases``). All writes go through ``jobs.services``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from .choices import JobStatus, ModelKind, Split, TrainableKind, Trigger
+
+
+class Document(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents"
+    )
+    title = models.CharField(max_length=300, blank=True)
+    text = models.TextField(help_text="The document text; sentence offsets index into it.")
+    reference_summary = models.TextField(
+        blank=True, help_text="Gold summary, one sentence per line; used for training and ROUGE."
+    )
+    split = models.CharField(
+        max_length=16,
+        choices=Split.choices,
+        blank=True,
+        default=Split.NONE,
+        help_text="Dataset split for training and evaluation; empty for client documents.",
+    )
+    source_id = models.CharField(
+        max_length=200, blank=True, help_text="Identifier in the imported dataset, if any."
+    )
+    language = models.CharField(max_length=8, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True, help_text="sha256 of the text.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "split"])]
+
+    def __str__(self) -> str:
+        return self.title or f"Document {self.pk}"
+
+
+class Summary(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="summaries")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_model = models.CharField(
+        max_length=16,
+        choices=ModelKind.choices,
+        blank=True,
+        help_text="What the client asked for; empty means the default model.",
+    )
+    model = models.CharField(
+        max_length=16,
+        choices=ModelKind.choices,
+        blank=True,
+        help_text="The model that produced (or will produce) this summary.",
+    )
+    model_version = models.CharField(
+        max_length=200, blank=True, help_text="Label of the version that produced it."
+    )
+    version = models.ForeignKey(
+        "ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="summaries",
+        help_text="The trained version that produced it (empty for baselines).",
+    )
+    max_sentences = models.PositiveSmallIntegerField(default=3)
+
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(
+        null=True, blank=True, help_text="Identifies the attempt that owns the running job."
+    )
+    lease_owner = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The worker process holding the lease: nodename, incarnation, pid.",
+    )
+    batch_id = models.UUIDField(
+        null=True, blank=True, help_text="The batch its last attempt was scored in."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last sent to the broker.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    sentences = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Every sentence: index, text, start, end (character offsets), score, selected.",
+    )
+    summary_text = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="E.g. why a fallback model was used.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "summaries"
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"Summary {self.pk} ({self.model or 'default'}, {self.status})"
+
+
+class TrainingRun(models.Model):
+    """One training job: what it trained on, how far it got, what it measured."""
+
+    kind = models.CharField(max_length=16, choices=TrainableKind.choices)
+    params = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Training settings over the kind's recipe (JSON; ml config fields).",
+    )
+    train_split = models.CharField(max_length=16, choices=Split.choices, default=Split.TRAIN)
+    val_split = models.CharField(max_length=16, choices=Split.choices, default=Split.VALIDATION)
+    data_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Hash of the exact training and validation data."
+    )
+    data_summary = models.JSONField(
+        default=dict, blank=True, help_text="Document counts, label overrides, what was cut."
+    )
+    code_version = models.CharField(max_length=64, blank=True)
+    device = models.CharField(max_length=32, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.UUIDField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    progress_step = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    last_loss = models.FloatField(null=True, blank=True)
+    resumed_from_step = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Set when an attempt continued from a checkpoint."
+    )
+    continuations = models.PositiveIntegerField(
+        default=0,
+        help_text="Times the run reached its task's time limit and went on in a new task "
+        "from a checkpoint of that step (not failed attempts).",
+    )
+    lease_owner = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The worker process holding the lease (host:pid:start), so a redelivered "
+        "task can tell a dead owner on its own host from a live one.",
+    )
+
+    metrics = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Validation ROUGE of the model, of the active version and of Lead-3/TextRank "
+        "on the same validation set.",
+    )
+    out_dir = models.CharField(max_length=500, blank=True)
+    tensorboard_logdir = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    parent_version = models.ForeignKey(
+        "ModelVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="child_runs",
+        help_text="The active version when this run started (what it must not regress from).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} run {self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float:
+        return self.progress_step / self.progress_total if self.progress_total else 0.0

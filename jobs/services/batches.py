@@ -1,0 +1,101 @@
+"""Claiming a batch of summaries: the message is a doorbell for one summary; its task
+also takes up to size-1 other QUEUED summaries of the same requested model.
+
+Each member gets its own lease (attempt + 1) and is finished under it, so every
+property of a single claim holds per job: a member's own message, delivered
+later, finds it finished or leased and is dropped. ``skip_locked`` lets workers
+on PostgreSQL claim side by side without waiting on each other's rows; SQLite
+ignores it and serialises the claims instead (its transactions are IMMEDIATE,
+settings.base), so no row is ever taken twice on either.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import JobStatus, Summary
+from . import leases
+
+
+@dataclass(frozen=True)
+class Member:
+    job: Any  # a Summary with its document
+    lease: uuid.UUID
+
+
+def _mates(first: Any, dead_owner: str, limit: int) -> list[Any]:
+    """Rows to claim with `first`, locked: a dead owner's other jobs first (its whole
+    batch comes back in one piece), then the oldest QUEUED of the same model."""
+    if limit <= 0:
+        return []
+    rows = (
+        Summary.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("document")
+        .filter(requested_model=first.requested_model, attempts__lt=settings.JOB_MAX_ATTEMPTS)
+        .exclude(pk=first.pk)
+    )
+    orphans = []
+    if dead_owner:
+        orphans = list(rows.filter(status=JobStatus.RUNNING, lease_owner=dead_owner)[:limit])
+    queued = rows.filter(status=JobStatus.QUEUED).order_by("id")[: limit - len(orphans)]
+    return [*orphans, *queued]
+
+
+def claim_batch(pk: int, size: int) -> list[Member]:
+    """Claim summary `pk` and up to size-1 mates in one transaction; [] if `pk` has
+    nothing to do. Raises leases.LeaseHeld as `leases.claim` does."""
+    now, batch_id = timezone.now(), uuid.uuid4()
+    with transaction.atomic():
+        claimed = leases.claim_locked(leases.SUMMARY, pk, now, batch_id)
+        if claimed is None:
+            return []
+        first, lease, previous = claimed
+        dead_owner = previous if previous and previous != first.lease_owner else ""
+        batch = [Member(first, lease)]
+        for mate in _mates(first, dead_owner, size - 1):
+            batch.append(Member(mate, leases.take(leases.SUMMARY, mate, now, batch_id)))
+    return batch
+
+
+def top_up(batch: list[Member], size: int) -> list[Member]:
+    """Claim QUEUED mates for a batch that is not full, into the same batch."""
+    first = batch[0].job
+    now = timezone.now()
+    with transaction.atomic():
+        return [
+            Member(mate, leases.take(leases.SUMMARY, mate, now, first.batch_id))
+            for mate in _mates(first, "", size - len(batch))
+        ]
+
+
+def claim(pk: int, size: int, wait_s: float) -> list[Member]:
+    """A batch for the doorbell of summary `pk`. A batch that is not full waits once,
+    at most `wait_s`, for more: a lone job is delayed by no more than that."""
+    batch = claim_batch(pk, size)
+    if batch and len(batch) < size and wait_s > 0:
+        time.sleep(wait_s)
+        batch += top_up(batch, size)
+    return batch
+
+
+def release(members: list[Member]) -> int:
+    """Give unfinished members back (QUEUED, sent again); their attempt stays counted,
+    so a job that never fits in the time limit ends FAILED at the attempt cap."""
+    released = 0
+    with transaction.atomic():
+        for member in members:
+            job = Summary.objects.select_for_update().filter(pk=member.job.pk).first()
+            if job is None or job.lease_token != member.lease or job.status != JobStatus.RUNNING:
+                continue
+            job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
+            job.save(update_fields=["status", "lease_token", "lease_owner"])
+            leases.enqueue(leases.SUMMARY, job)
+            released += 1
+    return released
