@@ -18,6 +18,22 @@ from ml.text.data import Example, load_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "cnndm"
+# The serving benchmarks' model: what BENCHMARKS.md ("Serving") trains with bench.train_bertsumext.
+CHECKPOINT = ROOT / "var" / "bench" / "serve-bertsumext" / "best"
+CHECKPOINT_HELP = "a BertSumExt checkpoint directory (default: %(default)s)"
+
+
+def checkpoint_dir(value: str) -> str:
+    """argparse type: an existing checkpoint directory, else a message saying how to get one."""
+    import argparse
+
+    if not (Path(value) / "config.json").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a checkpoint directory (no config.json); train one as BENCHMARKS.md "
+            "'Serving' says (python -m bench.train_bertsumext --out var/bench/serve-bertsumext) "
+            "or pass --checkpoint DIR"
+        )
+    return value
 
 
 def log(msg: str) -> None:

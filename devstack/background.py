@@ -52,7 +52,7 @@ def refuse_if_busy(var_dir: Path, opts: dict[str, Any]) -> None:
 def foreground_argv(opts: dict[str, Any]) -> list[str]:
     """The same runstack command line without --detach."""
     argv = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runstack"]
-    for flag in ("port", "tensorboard_port", "web_workers", "inference_concurrency"):
+    for flag in ("port", "tensorboard_port", "web_workers", "web_threads", "inference_concurrency"):
         argv += [f"--{flag.replace('_', '-')}", str(opts[flag])]
     argv += ["--startup-timeout", str(opts["startup_timeout"]), "--grace", str(opts["grace"])]
     if opts["no_tensorboard"]:

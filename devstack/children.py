@@ -49,7 +49,9 @@ def _web_child(opts: dict[str, Any], log_dir: Path) -> Child:
         *_tool("gunicorn", "gunicorn"),
         *web.split(),
         f"--bind={HOST}:{opts['port']}",
+        "--config=python:summarizer_project.gunicorn_config",  # gthread
         f"--workers={opts['web_workers']}",
+        f"--threads={opts.get('web_threads') or settings.WEB_THREADS}",
     ]
     return Child("web", argv, log_dir / "web.log", "the web server (gunicorn)")
 

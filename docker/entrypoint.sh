@@ -13,9 +13,11 @@ web)
     # web replicas, run them once instead: `docker compose run --rm web migrate`.
     python manage.py migrate --noinput
     python manage.py collectstatic --noinput --verbosity 0
+    # Processes and threads (gthread): WEB_CONCURRENCY / WEB_THREADS, defaults
+    # in settings/base.py (one process per core, 8 threads each).
     exec gunicorn summarizer_project.wsgi:application \
+        --config python:summarizer_project.gunicorn_config \
         --bind "0.0.0.0:${PORT:-8000}" \
-        --workers "${WEB_CONCURRENCY:-2}" \
         --graceful-timeout 20 \
         --access-logfile - \
         --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}"
@@ -26,9 +28,10 @@ migrate)
 worker-inference)
     # Children are replaced after a task that left them above
     # CELERY_WORKER_MAX_MEMORY_PER_CHILD KiB (default in settings/base.py).
+    # Processes: INFERENCE_CONCURRENCY (CELERY_WORKER_CONCURRENCY in settings/base.py;
+    # default one per core on CPU, one on CUDA).
     exec celery -A summarizer_project worker --loglevel "${LOG_LEVEL:-INFO}" \
-        --queues inference,default --hostname "inference@%h" \
-        --concurrency "${INFERENCE_CONCURRENCY:-2}"
+        --queues inference,default --hostname "inference@%h"
     ;;
 worker-training)
     # One training run at a time; a fresh child per run returns its (GPU) memory,

@@ -2,8 +2,10 @@
 
 Trained kinds serve their active ModelVersion; a promotion changes which
 version `resolve` returns, and the next summary loads it, so workers pick up
-new models without a restart. Models load lazily in the process that uses them
-(never in a Celery parent process, which must not touch CUDA before forking).
+new models without a restart. Models load lazily in the process that uses them;
+on CPU the inference worker's parent preloads the default one before forking so
+its processes share the weights (jobs.serving); never on CUDA, which a parent
+must not touch before forking.
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ def get_system(resolved: Resolved) -> Any:
         return system
 
 
-def _load(resolved: Resolved) -> Any:
+def _load(resolved: Resolved, threads: int | None = None) -> Any:
+    """The system; a trained one loads with ``threads`` torch threads
+    (INFERENCE_TORCH_THREADS), which this process then keeps."""
     if resolved.kind == ModelKind.LEAD3:
         from ml.text.baselines import Lead
 
@@ -100,7 +104,31 @@ def _load(resolved: Resolved) -> Any:
         # Every accepted document fits in the graph, so it gets the full-graph ranking.
         return TextRank(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
     if resolved.checkpoint:
+        import torch
+
+        from ml.precision import serving_precision
         from ml.registry import load_system
 
-        return load_system(Path(resolved.checkpoint), settings.INFERENCE_DEVICE)
+        torch.set_num_threads(threads or settings.INFERENCE_TORCH_THREADS)
+        device, precision = settings.INFERENCE_DEVICE, settings.INFERENCE_PRECISION
+        if precision == "auto":
+            precision = serving_precision(device)
+        return load_system(Path(resolved.checkpoint), device, precision)
     raise ModelUnavailable(f"model '{resolved.kind}' is not available")
+
+
+def loaded() -> list[str]:
+    """The kinds loaded in this process."""
+    return list(_cache)
+
+
+def preload() -> Resolved | None:
+    """Load the default trained model now, with one torch thread, so no OpenMP thread
+    pool crosses a fork (the inference worker's parent). None when the default is a
+    baseline: nothing worth sharing, and torch is not imported."""
+    resolved = resolve("")
+    if not resolved.checkpoint:
+        return None
+    with _lock:
+        _cache[resolved.kind] = (resolved.checkpoint, _load(resolved, threads=1))
+    return resolved

@@ -123,11 +123,11 @@ def resolve_train_config(kind: str, *layers: Mapping[str, Any]) -> Any:
     return config_class.from_dict(merged)
 
 
-def load_system(path: str | Path, device: str = "cpu") -> Any:
+def load_system(path: str | Path, device: str = "cpu", precision: str = "auto") -> Any:
     """A trained model ready to summarize, from its checkpoint directory or from a
     training output directory (its ``best/``). The architecture in config.json picks
     the summarizer; a directory naming none is read as BertSumExt, which reports what
-    is wrong with it."""
+    is wrong with it. ``precision``: see :func:`ml.precision.inference_precision`."""
     from ml.checkpoints import read_architecture, resolve_model_dir
 
     directory = resolve_model_dir(path)
@@ -136,4 +136,4 @@ def load_system(path: str | Path, device: str = "cpu") -> Any:
         (a for a in ARCHITECTURES.values() if a.checkpoint_name == name),
         ARCHITECTURES[DEFAULT_KIND],
     )
-    return spec.attribute(spec.summarizer).load(directory, device)
+    return spec.attribute(spec.summarizer).load(directory, device, precision=precision)

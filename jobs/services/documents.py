@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +14,7 @@ from ..models import Document, Split, Summary
 from ..text import detect_language
 from .characters import check_storable
 from .errors import BatchInvalid, InvalidInput
-from .summaries import create_summary
+from .summaries import create_summary, new_summary, send_summaries
 from .validation import (
     validate_max_sentences,
     validate_model,
@@ -43,7 +43,11 @@ class Submission:
     summary: Summary | None
 
 
-def validate_document(item: DocumentInput) -> DocumentInput:
+def validate_document(
+    item: DocumentInput, models: dict[str, str | InvalidInput] | None = None
+) -> DocumentInput:
+    """``item`` checked, with its model name normalized. ``models`` memoizes the model
+    checks (each a database query and a directory stat) across a batch."""
     if not isinstance(item.text, str) or not item.text.strip():
         raise InvalidInput("text is empty: send the document's text", "text")
     if len(item.text) > settings.MAX_DOCUMENT_CHARS:
@@ -56,16 +60,27 @@ def validate_document(item: DocumentInput) -> DocumentInput:
     validate_sentence_count(item.text)
     validate_split(item.split)
     validate_max_sentences(item.max_sentences)
-    validate_model(item.model)
-    return item
+    return replace(item, model=_checked_model(item.model, {} if models is None else models))
+
+
+def _checked_model(model: str, memo: dict[str, str | InvalidInput]) -> str:
+    if model not in memo:
+        try:
+            memo[model] = validate_model(model)
+        except InvalidInput as exc:
+            memo[model] = exc
+    found = memo[model]
+    if isinstance(found, InvalidInput):
+        raise found
+    return found
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _create_document(owner, item: DocumentInput) -> Document:
-    return Document.objects.create(
+def _new_document(owner, item: DocumentInput) -> Document:
+    return Document(
         owner=owner,
         title=item.title.strip()[:300],
         text=item.text,
@@ -80,37 +95,52 @@ def _create_document(owner, item: DocumentInput) -> Document:
 @transaction.atomic
 def submit_document(owner, item: DocumentInput) -> Submission:
     """Store a document and, unless told not to, queue its summary."""
-    validate_document(item)
-    document = _create_document(owner, item)
+    item = validate_document(item)
+    document = _new_document(owner, item)
+    document.save(force_insert=True)
     summary = (
-        create_summary(document, owner, validate_model(item.model), item.max_sentences)
-        if item.summarize
-        else None
+        create_summary(document, owner, item.model, item.max_sentences) if item.summarize else None
     )
     return Submission(document, summary)
 
 
 def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
-    """All or nothing: every item is validated before any is stored."""
+    """All or nothing: every item is validated before any is stored; the rows are
+    inserted in bulk (one INSERT per table and batch) and one message per summary is
+    sent on commit."""
     if not items:
         raise InvalidInput("the batch is empty: send at least one document")
     if len(items) > settings.MAX_BATCH_DOCUMENTS:
         raise InvalidInput(
             f"the batch has {len(items)} documents; the limit is {settings.MAX_BATCH_DOCUMENTS}"
         )
+    valid = _validate_batch(items)
+    with transaction.atomic():
+        documents = Document.objects.bulk_create([_new_document(owner, i) for i in valid])
+        wanted = [(d, i) for d, i in zip(documents, valid, strict=True) if i.summarize]
+        summaries = Summary.objects.bulk_create(
+            [new_summary(d, owner, i.model, i.max_sentences) for d, i in wanted]
+        )
+        send_summaries(summaries)
+    by_document = {s.document_id: s for s in summaries}
+    return [Submission(d, by_document.get(d.pk)) for d in documents]
+
+
+def _validate_batch(items: Sequence[DocumentInput]) -> list[DocumentInput]:
     errors: dict[int, str] = {}
     fields: dict[int, str] = {}
+    models: dict[str, str | InvalidInput] = {}
+    valid = []
     for i, item in enumerate(items):
         try:
-            validate_document(item)
+            valid.append(validate_document(item, models))
         except InvalidInput as exc:
             errors[i] = f"{exc.field + ': ' if exc.field else ''}{exc.message}"
             if exc.field:
                 fields[i] = exc.field
     if errors:
         raise BatchInvalid(errors, fields)
-    with transaction.atomic():
-        return [submit_document(owner, item) for item in items]
+    return valid
 
 
 @transaction.atomic
@@ -150,7 +180,7 @@ def import_examples(owner, examples: Iterable, split: str) -> tuple[int, int]:
                 summarize=False,
             )
             validate_document(item)
-            _create_document(owner, item)
+            _new_document(owner, item).save(force_insert=True)
             existing.add(digest)
             created += 1
     return created, skipped

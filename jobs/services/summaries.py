@@ -9,21 +9,34 @@ from django.utils import timezone
 
 from .. import engines
 from ..models import Document, JobStatus, Summary
-from . import leases
+from . import leases, queue
 from .validation import validate_max_sentences, validate_model, validate_sentence_count
 
 
-def create_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
-    """A QUEUED summary row, its message sent on commit (callers validate first)."""
-    summary = Summary.objects.create(
+def new_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
+    """An unsaved QUEUED summary, marked as sent now (:func:`send_summaries` sends it)."""
+    return Summary(
         document=document,
         status=JobStatus.QUEUED,
         requested_by=requested_by,
         requested_model=model,
         model=model,
         max_sentences=max_sentences,
+        enqueued_at=timezone.now(),  # what leases.enqueue records, without a second query
     )
-    leases.enqueue(leases.SUMMARY, summary)
+
+
+def send_summaries(summaries: list[Summary]) -> None:
+    """One message per saved summary, sent once the transaction commits."""
+    for summary in summaries:
+        queue.enqueue_on_commit(leases.SUMMARY.task, summary.pk)
+
+
+def create_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
+    """A QUEUED summary row, its message sent on commit (callers validate first)."""
+    summary = new_summary(document, requested_by, model, max_sentences)
+    summary.save(force_insert=True)
+    send_summaries([summary])
     return summary
 
 

@@ -8,6 +8,7 @@ test suite start themselves).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -76,7 +77,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'summarizer.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: otherwise every request opens one (SQLite's PRAGMAs,
+# PostgreSQL's backend start and authentication; BENCHMARKS.md, "Serving"); health
+# checks drop one the server closed meanwhile.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 SQLITE_ENGINE = "summarizer_project.sqlite3"  # Django's, creating the file's directory
 if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", SQLITE_ENGINE):
     DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
@@ -251,6 +256,43 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
 # it is the default model; when empty, summaries fall back to lead3 and say so.
 BERTSUMEXT_CHECKPOINT = env("BERTSUMEXT_CHECKPOINT", default="")
 INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
+
+# --- Serving: processes, threads, precision (BENCHMARKS.md, "Serving") ----------
+# The cores this process may run on (a container's or taskset's, not the host's).
+CPU_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+CPU_CORES = CPU_CORES or 1
+_ON_CUDA = INFERENCE_DEVICE.startswith("cuda")
+
+
+def _count(name: str, default: int) -> int:
+    """A positive count from the environment; unset or empty (compose's `${X:-}`): default."""
+    value = env.int(name, default=0) if env.str(name, default="") else default
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be a positive integer (got {value})")
+    return value
+
+
+# CPU: one inference process per core with one torch thread each (2 x 1 summarized 1.9x
+# as fast as 1 x 2 threads: bench.serving_processes, BENCHMARKS.md). CUDA: one process
+# per GPU; the host threads feed it.
+INFERENCE_CONCURRENCY = _count("INFERENCE_CONCURRENCY", 1 if _ON_CUDA else CPU_CORES)
+INFERENCE_TORCH_THREADS = _count(
+    "INFERENCE_TORCH_THREADS", max(1, CPU_CORES // INFERENCE_CONCURRENCY)
+)
+# Load the default model in the inference worker's parent before it forks its
+# processes, so they share the weights copy-on-write (a second process added 205 MiB
+# PSS instead of 472: bench.serving_memory). Never on CUDA: the parent must not touch it.
+INFERENCE_PRELOAD = env.bool("INFERENCE_PRELOAD", default=not _ON_CUDA)
+# fp32 | bf16 (only where the CPU computes bf16 natively; detected) | int8 (dynamic
+# quantization of the encoder's Linear layers, CPU) | auto: ml.precision.serving_precision,
+# the measured best (CPU int8, CUDA bf16; BENCHMARKS.md, "Serving precision").
+INFERENCE_PRECISION = env.str("INFERENCE_PRECISION", default="") or "auto"
+# A worker's processes unless its command line says (the training worker: 1).
+CELERY_WORKER_CONCURRENCY = INFERENCE_CONCURRENCY
+# gunicorn (summarizer_project/gunicorn_config.py, read by runstack and
+# docker/entrypoint.sh): one process per core, WEB_THREADS threads each (gthread).
+WEB_CONCURRENCY = _count("WEB_CONCURRENCY", CPU_CORES)
+WEB_THREADS = _count("WEB_THREADS", 8)
 
 # --- Ports of the one-machine stack (`make demo` / `make up`, devstack) ----------
 PORT = env.int("PORT", default=8000)

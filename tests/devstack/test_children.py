@@ -24,3 +24,29 @@ def test_the_celery_app_reads_the_limit_from_settings(settings):
     from summarizer_project.celery import app
 
     assert app.conf.worker_max_memory_per_child == settings.CELERY_WORKER_MAX_MEMORY_PER_CHILD
+
+
+def test_the_web_server_runs_threads_sized_by_settings(tmp_path, settings):
+    settings.WEB_THREADS = 6
+    web = next(c for c in service_children(OPTS, tmp_path) if c.name == "web")
+    assert "--config=python:summarizer_project.gunicorn_config" in web.argv
+    assert "--workers=1" in web.argv  # runstack's --web-workers (default WEB_CONCURRENCY)
+    assert "--threads=6" in web.argv
+
+
+def test_gunicorn_reads_its_process_model_from_settings(settings):
+    from summarizer_project import gunicorn_config
+
+    assert gunicorn_config.worker_class == "gthread"
+    assert gunicorn_config.workers == settings.WEB_CONCURRENCY
+    assert gunicorn_config.threads == settings.WEB_THREADS
+
+
+def test_runstack_defaults_come_from_the_serving_settings(settings):
+    from devstack.management.commands.runstack import Command
+
+    parser = Command().create_parser("manage.py", "runstack")
+    opts = vars(parser.parse_args([]))
+    assert opts["web_workers"] == settings.WEB_CONCURRENCY
+    assert opts["web_threads"] == settings.WEB_THREADS
+    assert opts["inference_concurrency"] == settings.INFERENCE_CONCURRENCY

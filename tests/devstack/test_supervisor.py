@@ -23,6 +23,7 @@ OPTS = {
     "tensorboard_port": 6123,
     "no_tensorboard": False,
     "web_workers": 2,
+    "web_threads": 4,
     "inference_concurrency": 1,
     "startup_timeout": 180.0,
     "demo_timeout": 300.0,

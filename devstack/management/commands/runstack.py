@@ -33,12 +33,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-flower", action="store_true", help="do not run Flower (FLOWER_PORT)"
         )
-        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=settings.WEB_CONCURRENCY,
+            help="gunicorn processes (WEB_CONCURRENCY; default: one per core)",
+        )
+        parser.add_argument(
+            "--web-threads",
+            type=int,
+            default=settings.WEB_THREADS,
+            help="threads per gunicorn process (WEB_THREADS)",
+        )
         parser.add_argument(
             "--inference-concurrency",
             type=int,
-            default=1,
-            help="worker processes of the inference worker (each loads its own model)",
+            default=settings.INFERENCE_CONCURRENCY,
+            help="processes of the inference worker (INFERENCE_CONCURRENCY; default: one per "
+            "core on CPU, sharing the preloaded weights)",
         )
         parser.add_argument(
             "--startup-timeout", type=float, default=180.0, help="seconds to wait for /healthz"

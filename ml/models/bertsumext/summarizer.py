@@ -25,7 +25,7 @@ from ml.models.bertsumext.features import (
     features_from_texts,
 )
 from ml.models.bertsumext.model import BertSumExt
-from ml.precision import autocast_context
+from ml.precision import autocast_context, prepare_for_inference
 from ml.text.selection import select_sentences
 from ml.text.summary import Summary, summary_of
 
@@ -96,11 +96,16 @@ class Summarizer:
         precision: str = "auto",
         long_documents: str | None = None,
     ) -> Summarizer:
-        """Load a checkpoint directory (``ml.models.bertsumext.train``; safetensors, no pickle)."""
+        """Load a checkpoint directory (``ml.models.bertsumext.train``; safetensors, no pickle).
+
+        ``precision``: "fp32", "bf16", "int8" or "auto" (:func:`ml.precision.inference_precision`).
+        """
         if long_documents not in (None, "windows", "truncate"):
             raise ValueError("long_documents must be 'windows' or 'truncate'")
         model, tokenizer = load_pretrained(directory, device)
-        return cls(model, tokenizer, torch.device(device), batch_size, precision, long_documents)
+        model.eval()
+        autocast = prepare_for_inference(model, device, precision)
+        return cls(model, tokenizer, torch.device(device), batch_size, autocast, long_documents)
 
     def score(self, texts: Sequence[str]) -> list[tuple[DocumentFeatures, list[float | None]]]:
         _check_texts(texts)

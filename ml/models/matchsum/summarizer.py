@@ -32,7 +32,7 @@ from ml.models.matchsum.features import (
     tokenize,
 )
 from ml.models.matchsum.model import MatchSum
-from ml.precision import autocast_context
+from ml.precision import autocast_context, prepare_for_inference
 from ml.text.summary import Summary, summary_of
 
 
@@ -157,6 +157,8 @@ class MatchSumSummarizer:
         extractor = Summarizer.load(
             Path(directory) / EXTRACTOR_DIR, device, batch_size=8, precision=precision
         )
+        model.eval()
+        settings = {**settings, "precision": prepare_for_inference(model, device, precision)}
         return cls(model, tokenizer, extractor, torch.device(device), **settings)
 
     def rank(

@@ -1,0 +1,60 @@
+"""A real inference worker with two processes: the parent preloads the model before
+forking, each process runs one torch thread, and the forked processes score exactly
+as a model loaded in this process does (issue #16)."""
+
+import sys
+import time
+
+import pytest
+
+from jobs.models import JobStatus, Summary
+from jobs.services.documents import DocumentInput, submit_documents
+from ml.models.bertsumext.summarizer import Summarizer
+from tests.factories import UserFactory
+from tests.ml.fixtures.bertsumext import tiny_checkpoint, toy_texts
+
+pytestmark = pytest.mark.integration
+
+
+def _finished(ids, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = list(Summary.objects.filter(pk__in=ids).order_by("pk"))
+        if all(r.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) for r in rows):
+            return rows
+        time.sleep(0.2)
+    raise AssertionError(f"not finished in {timeout}s: {[(r.pk, r.status) for r in rows]}")
+
+
+def test_forked_processes_share_the_preloaded_model_and_score_identically(
+    workers, settings, tmp_path
+):
+    checkpoint = tiny_checkpoint(tmp_path / "tiny")
+    settings.BERTSUMEXT_CHECKPOINT = str(checkpoint)  # this process: model validation
+    proc = workers.start_command(
+        "worker-serving",
+        [
+            sys.executable,
+            *("-m", "celery", "-A", "summarizer_project", "worker", "-Q", "inference"),
+            *("-c", "2", "--loglevel", "INFO", "-n", "serving-test@%h"),
+            *("--without-gossip", "--without-mingle"),
+        ],
+        BERTSUMEXT_CHECKPOINT=str(checkpoint),
+        INFERENCE_PRELOAD="true",
+        INFERENCE_TORCH_THREADS="1",
+        INFERENCE_PRECISION="fp32",
+    )
+    texts = toy_texts(8, sentences=7, seed=3)
+    items = [DocumentInput(text=t, model="bertsumext") for t in texts]
+    ids = [s.summary.pk for s in submit_documents(UserFactory(), items)]
+    rows = _finished(ids)
+    assert proc.poll() is None
+    assert all(r.status == JobStatus.SUCCEEDED for r in rows), [r.error for r in rows]
+    log = workers.logs()
+    assert "preloaded bertsumext" in log
+    assert log.count("inference process ready: 1 torch thread(s), model preloaded") == 2
+
+    expected = Summarizer.load(checkpoint, precision="fp32").summarize(texts)
+    for row, want in zip(rows, expected, strict=True):
+        assert [s["score"] for s in row.sentences] == [round(s.score, 6) for s in want.sentences]
+        assert [s["selected"] for s in row.sentences] == [s.selected for s in want.sentences]
