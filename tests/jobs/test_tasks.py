@@ -51,7 +51,7 @@ def test_a_worker_that_starts_requeues_its_killed_predecessors_summaries(
         lease_owner=f"inference@here earlier {os.getpid()}",
     )
     closed = []  # the main process keeps no connection (here: the test's own, kept)
-    monkeypatch.setattr(tasks, "connection", SimpleNamespace(close=lambda: closed.append(1)))
+    monkeypatch.setattr(tasks, "connections", SimpleNamespace(close_all=lambda: closed.append(1)))
     with django_capture_on_commit_callbacks() as sent:
         tasks._recover(SimpleNamespace())
     assert closed == [1]
