@@ -50,7 +50,19 @@ def _trained(kind: str) -> Resolved | None:
     return None
 
 
+def _abstractive() -> Resolved | None:
+    """The operator's pretrained seq2seq model (ABSTRACTIVE_MODEL), if it loads offline."""
+    from ml.models.abstractive.config import is_local
+
+    name = settings.ABSTRACTIVE_MODEL
+    if not is_local(name):
+        return None
+    return Resolved(ModelKind.ABSTRACTIVE, f"abstractive {Path(name).name}", None, name)
+
+
 def is_available(kind: str) -> bool:
+    if kind == ModelKind.ABSTRACTIVE:
+        return _abstractive() is not None
     return kind in BASELINES or _trained(kind) is not None
 
 
@@ -62,12 +74,18 @@ def resolve(requested: str) -> Resolved:
     """Map a requested kind ("" = default) to what will serve it."""
     if requested in BASELINES:
         return Resolved(requested, "builtin")
+    if requested == ModelKind.ABSTRACTIVE:
+        found = _abstractive()
+        if found is None:
+            raise ModelUnavailable(
+                f"{_abstractive_missing()}; available: {', '.join(available_kinds())}"
+            )
+        return found
     if requested:
         found = _trained(requested)
         if found is None:
             raise ModelUnavailable(
-                f"model '{requested}' has no trained version yet; "
-                f"available: {', '.join(available_kinds())}"
+                f"{unavailable_reason(requested)}; available: {', '.join(available_kinds())}"
             )
         return found
     found = _trained(ModelKind.BERTSUMEXT)
@@ -103,6 +121,8 @@ def _load(resolved: Resolved, threads: int | None = None) -> Any:
 
         # Every accepted document fits in the graph, so it gets the full-graph ranking.
         return TextRank(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
+    if resolved.kind == ModelKind.ABSTRACTIVE:
+        return _load_abstractive(resolved.checkpoint)
     if resolved.checkpoint:
         import torch
 
@@ -132,3 +152,34 @@ def preload() -> Resolved | None:
     with _lock:
         _cache[resolved.kind] = (resolved.checkpoint, _load(resolved, threads=1))
     return resolved
+
+
+def unavailable_reason(kind: str) -> str:
+    """Why ``kind`` cannot serve now (the caller checked :func:`is_available`)."""
+    if kind == ModelKind.ABSTRACTIVE:
+        return _abstractive_missing()
+    return f"model '{kind}' has no trained version yet"
+
+
+def _abstractive_missing() -> str:
+    name = settings.ABSTRACTIVE_MODEL
+    if not name:
+        return "model 'abstractive' is not configured: set ABSTRACTIVE_MODEL"
+    return (
+        f"model 'abstractive' is not available: ABSTRACTIVE_MODEL={name!r} is neither a "
+        "directory nor a model in the local Hugging Face cache (nothing is downloaded)"
+    )
+
+
+def _load_abstractive(name: str) -> Any:
+    from ml.models.abstractive.config import ConfigError, GenerationConfig
+    from ml.models.abstractive.model import AbstractiveModelNotFound
+    from ml.models.abstractive.summarizer import AbstractiveSummarizer
+
+    try:
+        config = GenerationConfig.from_dict(settings.ABSTRACTIVE_GENERATION)
+        return AbstractiveSummarizer.load(name, settings.INFERENCE_DEVICE, config)
+    except ConfigError as exc:
+        raise ModelUnavailable(f"ABSTRACTIVE_GENERATION is invalid: {exc}") from exc
+    except AbstractiveModelNotFound as exc:
+        raise ModelUnavailable(str(exc)) from exc

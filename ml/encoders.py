@@ -22,6 +22,7 @@ from transformers import (
 )
 
 from ml.models import DEFAULT_ENCODER
+from ml.training.config import ConfigError
 
 __all__ = ["DEFAULT_ENCODER", "EncoderNotFoundError", "load_pretrained_encoder", "load_tokenizer"]
 
@@ -174,3 +175,28 @@ def extend_position_embeddings(model: PreTrainedModel, max_pos: int) -> None:
     if hasattr(embeddings, "token_type_ids"):
         embeddings.token_type_ids = torch.zeros((1, new_rows), dtype=torch.long, device=device)
     model.config.max_position_embeddings = new_rows
+
+
+def encoder_pooler(encoder: PreTrainedModel, setting_name: str) -> nn.Module:
+    """The encoder's own pooler (BERT's dense + tanh over the first token's state).
+
+    Only a pooler that reads the first token of its input and has a ``dense`` layer
+    qualifies (BERT, RoBERTa, MPNet ...); DistilBERT and ELECTRA have none, ALBERT's is
+    a bare Linear. Raises :class:`ConfigError` naming ``setting_name``.
+    """
+    pooler = getattr(encoder, "pooler", None)
+    if not isinstance(pooler, nn.Module) or not isinstance(
+        getattr(pooler, "dense", None), nn.Linear
+    ):
+        kind = getattr(encoder.config, "model_type", type(encoder).__name__)
+        raise ConfigError(
+            f"{setting_name}='pooler' needs an encoder with a pooler layer; "
+            f"encoder {kind!r} has none (use 'cls' or 'mean')"
+        )
+    return pooler
+
+
+def pool_first_tokens(pooler: nn.Module, states: torch.Tensor) -> torch.Tensor:
+    """``pooler`` applied to each vector of ``states`` (..., H) -> (..., H)."""
+    shape = states.shape
+    return pooler(states.reshape(-1, 1, shape[-1])).reshape(shape)

@@ -7,10 +7,12 @@ from typing import Any
 
 from ml.text.data import Example, iter_batches
 from ml.text.rouge import Scores, mean_scores, score_summary
-from ml.text.summary import Summary
+from ml.text.summary import GeneratedSummary, Summary
 
 
-def _summarize(system: Any, batch: list[Example], max_sentences: int) -> list[Summary]:
+def _summarize(
+    system: Any, batch: list[Example], max_sentences: int
+) -> list[Summary | GeneratedSummary]:
     texts = [example.text for example in batch]
     if hasattr(system, "summarize_with_reference"):  # the oracle reads the references
         references = [example.reference for example in batch]
@@ -30,7 +32,8 @@ def evaluate(
     batch_size: int = 16,
     progress: bool = False,
 ) -> Scores:
-    """Mean ROUGE F1 x 100 of ``system``'s selected sentences against the references.
+    """Mean ROUGE F1 x 100 of ``system``'s summary sentences (the selected ones, or an
+    abstractive system's generated ones) against the references.
 
     ``system`` has ``summarize(texts, max_sentences) -> list[Summary]`` (or, like the
     oracle, ``summarize_with_reference(texts, references, max_sentences)``). The
@@ -54,9 +57,7 @@ def evaluate(
     per_document = []
     for batch in iter_batches(examples, batch_size):
         for example, summary in zip(batch, _summarize(system, batch, max_sentences), strict=True):
-            per_document.append(
-                score_summary([s.text for s in summary.selected], example.reference)
-            )
+            per_document.append(score_summary(summary.summary_sentences, example.reference))
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:

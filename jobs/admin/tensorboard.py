@@ -51,13 +51,15 @@ def upstream_url() -> str:
     return settings.TENSORBOARD_INTERNAL_URL
 
 
-def tensorboard_url(run, request=None) -> str:
+def tensorboard_url(run, request=None, dashboard: str = "timeseries") -> str:
     """TensorBoard, through the admin's staff-only proxy, filtered to one run.
 
     The run's logdir is run-<id> under TENSORBOARD_LOGDIR; runFilter is a regular
-    expression, anchored so that run-1 does not also show run-10..19.
+    expression, anchored so that run-1 does not also show run-10..19. ``dashboard``:
+    timeseries, or projector (its own run menu: the filter does not apply there).
     """
-    url = f"{reverse('admin:jobs_trainingrun_tensorboard')}?runFilter=%5Erun-{run.pk}%24#timeseries"
+    base = reverse("admin:jobs_trainingrun_tensorboard")
+    url = f"{base}?runFilter=%5Erun-{run.pk}%24#{dashboard}"
     return request.build_absolute_uri(url) if request is not None else url
 
 
@@ -130,6 +132,9 @@ def _relay(request: HttpRequest, conn: Any, upstream: Any, prefix: str) -> HttpR
             # An absolute path on the upstream is relative to this proxy's prefix.
             value = prefix.rstrip("/") + value
         response[header] = value
+    # TensorBoard shows the projector (and other plugins) in an iframe of its own pages:
+    # same origin only, where the rest of the site says DENY.
+    response["X-Frame-Options"] = "SAMEORIGIN"
     # Private data: a shared cache (a CDN, a proxy) must never keep a copy.
     cache = upstream.getheader("Cache-Control") or "no-store"
     response["Cache-Control"] = "private, " + cache.replace("public", "").strip(" ,")

@@ -211,6 +211,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "rouge_chart": rouge_chart(history, table),
             "has_history": bool(history),
             "tensorboard_url": tensorboard_url(run),
+            "projector_url": tensorboard_url(run, dashboard="projector"),
             "cancel_url": reverse("admin:jobs_trainingrun_cancel", args=[run.pk]),
             "can_cancel": run.status in ACTIVE and not run.cancel_requested and self.may(request),
             "launch_like_url": reverse("admin:jobs_trainingrun_launch") + f"?from_run={run.pk}",

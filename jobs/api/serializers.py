@@ -16,6 +16,7 @@ from jobs.models import (
     VersionTransition,
 )
 from jobs.services.documents import DocumentInput
+from jobs.services.training import NOT_TRAINABLE
 from jobs.services.versions import status_of
 
 from .fields import (
@@ -74,8 +75,19 @@ class SummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    summary = serializers.CharField(source="summary_text", read_only=True)
-    sentences = SentenceSerializer(many=True, read_only=True)
+    summary = serializers.CharField(
+        source="summary_text",
+        read_only=True,
+        help_text="The summary: the selected sentences joined by spaces, or (model "
+        "abstractive) the generated text.",
+    )
+    sentences = SentenceSerializer(
+        many=True,
+        read_only=True,
+        help_text="Every sentence of the document in order, with its score, character "
+        "offsets and whether it is in the summary. Empty for model abstractive: its "
+        "summary is generated text, not sentences of the document.",
+    )
     requested_model = serializers.ChoiceField(
         choices=ModelKind.choices,
         allow_blank=True,
@@ -134,7 +146,8 @@ class DocumentCreatedSerializer(DocumentSerializer):
 _MODEL_HELP = (
     "Default (empty): the active BertSumExt, else lead3 (the summary says so in notes). "
     "lead3 and textrank are always available; bertsumext and matchsum only once a "
-    "version is active (or BERTSUMEXT_CHECKPOINT is set), else 400."
+    "version is active (or BERTSUMEXT_CHECKPOINT is set), abstractive only when "
+    "ABSTRACTIVE_MODEL names a locally available seq2seq model, else 400."
 )
 # Some character that is not whitespace, and no NUL (the OpenAPI pattern says both).
 NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
@@ -273,8 +286,17 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         return tensorboard_url(obj, self.context.get("request"))
 
 
+class TrainableKindField(StrictChoiceField):
+    """A trainable kind; the served-only abstractive kind is refused with its reason."""
+
+    def to_internal_value(self, data):
+        if data == ModelKind.ABSTRACTIVE:
+            raise serializers.ValidationError(NOT_TRAINABLE)
+        return super().to_internal_value(data)
+
+
 class TrainingRunCreateSerializer(StrictSerializer):
-    kind = StrictChoiceField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
+    kind = TrainableKindField(choices=TrainableKind.choices, default=TrainableKind.BERTSUMEXT)
     params = serializers.JSONField(
         required=False,
         default=dict,

@@ -28,6 +28,7 @@ from ..models import (
     Document,
     JobStatus,
     LabelOverride,
+    ModelKind,
     ModelVersion,
     Split,
     TrainableKind,
@@ -51,7 +52,15 @@ def labelled_documents(split: str):
     )
 
 
+NOT_TRAINABLE = (
+    "kind 'abstractive' is not trainable: it serves a pretrained Hugging Face model as is "
+    f"(ABSTRACTIVE_MODEL); trainable kinds: {', '.join(TrainableKind.values)}"
+)
+
+
 def validate_params(kind: str, params: Any) -> dict[str, Any]:
+    if kind == ModelKind.ABSTRACTIVE:
+        raise InvalidInput(NOT_TRAINABLE, "kind")
     if kind not in TrainableKind.values:
         raise InvalidInput(
             f"unknown kind '{kind}'; choose one of: {', '.join(TrainableKind.values)}", "kind"

@@ -22,7 +22,7 @@ def validate_model(model: str) -> str:
         )
     if model and not engines.is_available(model):
         raise InvalidInput(
-            f"model '{model}' has no trained version yet; "
+            f"{engines.unavailable_reason(model)}; "
             f"available: {', '.join(engines.available_kinds())}",
             "model",
         )

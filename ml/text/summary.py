@@ -38,6 +38,30 @@ class Summary:
     def text(self) -> str:
         return " ".join(s.text for s in self.selected)
 
+    @property
+    def summary_sentences(self) -> list[str]:
+        """The summary's sentences (ROUGE-Lsum joins them with newlines)."""
+        return [s.text for s in self.selected]
+
+
+@dataclass
+class GeneratedSummary:
+    """An abstractive summary: generated text, so no sentence of the source is scored,
+    selected or has offsets (``sentences`` and ``selected`` are empty)."""
+
+    text: str
+    system: str
+    summary_sentences: list[str]  # the generated text split into sentences
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sentences(self) -> list[ScoredSentence]:
+        return []
+
+    @property
+    def selected(self) -> list[ScoredSentence]:
+        return []
+
 
 def summary_of(
     text: str,

@@ -25,6 +25,13 @@ from safetensors.torch import load_model
 from ml.checkpoints import WEIGHTS_NAME, list_training_checkpoints, load_training_state, step_dir
 from ml.training.averaging import average_weights
 from ml.training.config import LoopConfig
+from ml.training.tensorboard import (
+    GraphInputs,
+    close_writer,
+    log_graph,
+    log_histograms,
+    open_writer,
+)
 
 ProgressCallback = Callable[[int, int, float], None]
 
@@ -45,6 +52,10 @@ class LoopTask:
     # (writer, validation, step): extra TensorBoard output per validation (FP/FN tables)
     log_validation: Callable[[Any, Any, int], None] | None = None
     extra_state: dict[str, Any] = field(default_factory=dict)  # stored in every checkpoint
+    # TensorBoard: the model and a small real batch to trace once (None: no graph), and
+    # the modules whose weight and gradient histograms are logged at each validation.
+    graph: Callable[[], GraphInputs] | None = None
+    watch: dict[str, torch.nn.Module] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,20 +108,12 @@ def selection_value(metrics: dict[str, float], select_by: str) -> float:
     return -metrics["val_loss"] if select_by == "loss" else metrics["val_rouge"]
 
 
-def open_writer(log_dir: str | Path | None) -> Any:
-    if log_dir is None:
-        return None
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(log_dir=str(log_dir))
-
-
 class TrainingLoop:
     """Train ``task.model`` for ``total`` optimizer steps (see the module docstring).
 
     ``TrainingLoop(task, config, optimizer, total, run).run(baselines, model_config)``
     returns the outcome and the run's metrics (the best validation's, the ``baselines``
-    and the loop's counts), which also go to TensorBoard as hparams.
+    and the loop's counts); its settings go to TensorBoard's HParams dashboard.
     """
 
     def __init__(
@@ -204,6 +207,7 @@ class TrainingLoop:
         if self.writer is not None:
             for key, value in result.metrics.items():
                 self.writer.add_scalar(f"validation/{key.removeprefix('val_')}", value, self.step)
+            log_histograms(self.writer, self.task.watch, self.step)
             if self.task.log_validation is not None:
                 self.task.log_validation(self.writer, result, self.step)
         self._keep_if_better(result, metrics)
@@ -225,7 +229,6 @@ class TrainingLoop:
         torch.nn.utils.clip_grad_norm_(self.task.model.parameters(), self.config.max_grad_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
 
     def _log_step(self, step_loss: float) -> None:
@@ -263,6 +266,10 @@ class TrainingLoop:
         running: list[float] = []
         self.task.model.train()
         while self.step < self.total:
+            if micro % config.grad_accum == 0:
+                # Reset here, not after the step: a validation after a step logs its
+                # (unscaled, clipped) gradients.
+                self.optimizer.zero_grad(set_to_none=True)
             batch = self._micro_batch(micro, micro_per_epoch)
             loss = self.task.loss(batch)
             self.scaler.scale(loss / config.grad_accum).backward()
@@ -336,6 +343,8 @@ class TrainingLoop:
         if self.run_context.resume_dir is not None:
             self._restore(self.run_context.resume_dir)
         self.writer = open_writer(self.run_context.log_dir)
+        if self.step == 0:  # once per run: a resumed run has its graph already
+            log_graph(self.writer, self.task.graph)
         self.start_time = time.monotonic()
         try:
             stopped = self._train_steps()
@@ -348,7 +357,7 @@ class TrainingLoop:
             if self.writer is not None:
                 self.writer.close()
         else:
-            close_writer(self.writer, self.config, model_config, metrics)
+            close_writer(self.writer, self.config, model_config)
         return outcome, metrics
 
 
@@ -365,16 +374,3 @@ def final_metrics(outcome: LoopOutcome, baselines: dict[str, float]) -> dict[str
         averaged_from=float(outcome.averaged_from),
     )
     return metrics
-
-
-def close_writer(
-    writer: Any, config: LoopConfig, model_config: dict[str, Any], metrics: dict[str, float]
-) -> None:
-    """Log the run's settings as TensorBoard hparams with its final metrics, then close."""
-    if writer is None:
-        return
-    scalar = int | float | str | bool
-    hparams = {k: v for k, v in config.to_dict().items() if isinstance(v, scalar)}
-    hparams.update({f"model_{k}": v for k, v in model_config.items() if isinstance(v, scalar)})
-    writer.add_hparams(hparams, {f"hparam/{k}": v for k, v in metrics.items()}, run_name=".")
-    writer.close()

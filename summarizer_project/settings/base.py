@@ -256,6 +256,12 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
 # it is the default model; when empty, summaries fall back to lead3 and say so.
 BERTSUMEXT_CHECKPOINT = env("BERTSUMEXT_CHECKPOINT", default="")
 INFERENCE_DEVICE = env("INFERENCE_DEVICE", default="cpu")
+# The `abstractive` model: a local directory or a Hugging Face name whose files are in
+# the local cache (never downloaded) of a seq2seq summarizer (bart-large-cnn, t5-small
+# ...); empty: not offered. ABSTRACTIVE_GENERATION overrides its beam search and
+# length settings (ml.models.abstractive.config.GenerationConfig holds the defaults).
+ABSTRACTIVE_MODEL = env("ABSTRACTIVE_MODEL", default="")
+ABSTRACTIVE_GENERATION = env.json("ABSTRACTIVE_GENERATION", default={})
 
 # --- Serving: processes, threads, precision (BENCHMARKS.md, "Serving") ----------
 # The cores this process may run on (a container's or taskset's, not the host's).

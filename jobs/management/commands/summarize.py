@@ -48,6 +48,8 @@ class Command(BaseCommand):
         self.stdout.write(f"model: {resolved.kind} ({resolved.version_label})")
         for s in result.selected:
             self.stdout.write(f"[{s.index}] ({s.score:.3f}) {s.text}")
+        if not result.sentences:  # abstractive: generated text, no source sentences
+            self.stdout.write(result.text)
 
     def _loading(self, resolved) -> None:
         # On stderr, so `--json` output stays one JSON object.

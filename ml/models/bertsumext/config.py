@@ -16,6 +16,7 @@ from ml.models.encoder_config import EncoderSettings
 from ml.training.config import ConfigError, LoopConfig, setting
 
 LONG_DOCUMENTS = ("windows", "truncate")
+SENTENCE_POOLINGS = ("cls", "pooler", "mean")
 
 
 @dataclass
@@ -30,10 +31,13 @@ class BertSumExtConfig(EncoderSettings):
     ext_dropout: float = setting(0.1, minimum=0, below=1, help="inter-sentence dropout")
     # "mean" suits encoders trained for mean-pooled sentence embeddings such as
     # all-MiniLM-L6-v2, whose [CLS] state was never trained to stand for a sentence.
+    # "pooler": each [CLS] state through the encoder's own pretrained pooler (dense +
+    # tanh, BERT's next-sentence-prediction input), fine-tuned with the encoder.
     sentence_pooling: str = setting(
         "cls",
-        choices=("cls", "mean"),
-        help="sentence vectors: cls (the paper's) or the mean of the sentence's tokens",
+        choices=SENTENCE_POOLINGS,
+        help="sentence vectors: cls (the paper's), pooler (cls through the encoder's "
+        "pooler) or mean (of the sentence's tokens)",
     )
     # Data settings (PreSumm prepro/data_builder.py defaults).
     min_sentence_tokens: int = setting(
@@ -86,6 +90,14 @@ class TrainConfig(LoopConfig):
         0, minimum=0, help="first train the head alone on frozen-encoder vectors for N epochs"
     )
     probe_lr: float = setting(1e-3, above=0, help="learning rate of the head-only probe")
+    # The projector stores every vector as text (tensors.tsv): a few thousand sentences
+    # stay small and load fast in the browser.
+    projector_documents: int = setting(
+        50,
+        minimum=0,
+        help="TensorBoard embedding projector: sentence vectors of the first N validation "
+        "documents at each validation (0: none)",
+    )
 
 
 __all__ = ["BertSumExtConfig", "ConfigError", "TrainConfig", "recipe_model"]

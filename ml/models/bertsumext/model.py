@@ -6,9 +6,9 @@ checkpoint is self-describing).
 
 Input (see ``ml.models.bertsumext.features``): ``[CLS] s1 [SEP] [CLS] s2 [SEP] ...`` with interval
 segment ids (0/1 alternating per sentence); sentence vectors are the encoder's top
-states at the ``[CLS]`` positions (or, as an option, the mean of each sentence's
-states). Shapes: B documents, T tokens, S sentences,
-H encoder hidden size.
+states at the ``[CLS]`` positions (or, as options, those through the encoder's
+pretrained pooler, or the mean of each sentence's states). Shapes: B documents,
+T tokens, S sentences, H encoder hidden size.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ml.batches import batch_to
-from ml.encoders import extend_position_embeddings, load_pretrained_encoder, model_encoder
+from ml.encoders import (
+    encoder_pooler,
+    extend_position_embeddings,
+    load_pretrained_encoder,
+    model_encoder,
+    pool_first_tokens,
+)
 from ml.models.bertsumext.config import BertSumExtConfig
 
 
@@ -119,6 +125,8 @@ class BertSumExt(nn.Module):
         self.config = config
         self.encoder = encoder
         self.use_segments = int(getattr(encoder.config, "type_vocab_size", 0) or 0) >= 2
+        if config.sentence_pooling == "pooler":
+            encoder_pooler(encoder, "model.sentence_pooling")  # fails now, not at step 1
         self.head = InterSentenceEncoder(config, int(encoder.config.hidden_size))
 
     @classmethod
@@ -137,7 +145,10 @@ class BertSumExt(nn.Module):
         if self.config.sentence_pooling == "mean":
             return mean_pool_sentences(top, batch)
         rows = torch.arange(top.size(0), device=top.device).unsqueeze(-1)  # (B, 1)
-        return top[rows, batch.cls_positions]  # (B, S, H)
+        cls = top[rows, batch.cls_positions]  # (B, S, H)
+        if self.config.sentence_pooling == "pooler":
+            return pool_first_tokens(encoder_pooler(self.encoder, "model.sentence_pooling"), cls)
+        return cls
 
     def forward(self, batch: ExtBatch) -> torch.Tensor:
         sents = self.sentence_vectors(batch)

@@ -31,6 +31,7 @@ from ml.models.bertsumext.features import (
 from ml.models.bertsumext.model import BertSumExt
 from ml.models.bertsumext.probe import encode_windows, train_head
 from ml.models.bertsumext.summarizer import score_features
+from ml.models.bertsumext.tensorboard import graph_inputs, log_sentence_projector, watched_modules
 from ml.precision import autocast_context
 from ml.text.selection import select_sentences
 from ml.training.loop import LoopTask, RunContext, planned_steps
@@ -167,6 +168,13 @@ def _loop_task(
     """How the loop computes BertSumExt's loss, validates and saves it."""
     val_docs, val_examples = validation
     pad_id = int(tokenizer.pad_token_id or 0)
+    projected = val_docs[: config.projector_documents]
+
+    def log_validation(writer: Any, result: ValidationOutput, step: int) -> None:
+        log_misclassified(writer, result, step)
+        log_sentence_projector(
+            writer, model, tokenizer, projected, result, step, config.eval_batch_size
+        )
 
     def loss(batch_windows: list[Window]) -> torch.Tensor:
         batch = collate(batch_windows, pad_id).to(device)
@@ -188,7 +196,9 @@ def _loop_task(
             d, model, tokenizer, ARCHITECTURE, opt, sched, state, scaler
         ),
         log_lr_as=("train/lr", "train/head_lr"),
-        log_validation=log_misclassified,
+        log_validation=log_validation,
+        graph=lambda: graph_inputs(model, windows, pad_id),
+        watch=watched_modules(model),
     )
 
 

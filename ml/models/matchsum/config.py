@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ml.models.encoder_config import EncoderSettings
 from ml.training.config import ConfigError, LoopConfig, setting
 
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "pooler", "mean")
 
 
 @dataclass
@@ -21,7 +21,8 @@ class MatchSumConfig(EncoderSettings):
     pooling: str = setting(
         "mean",
         choices=POOLINGS,
-        help="text embedding: cls (the paper's top [CLS] state) or the mean of the tokens",
+        help="text embedding: cls (the paper's top [CLS] state), pooler (it through the "
+        "encoder's pooler) or the mean of the tokens",
     )
     max_doc_tokens: int = setting(512, minimum=8, help="the document is cut here")
     max_candidate_tokens: int = setting(

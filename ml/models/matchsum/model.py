@@ -24,7 +24,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ml.batches import batch_to
-from ml.encoders import load_pretrained_encoder, model_encoder
+from ml.encoders import encoder_pooler, load_pretrained_encoder, model_encoder
 from ml.models.matchsum.config import MatchSumConfig
 
 
@@ -57,6 +57,8 @@ class MatchSum(nn.Module):
         super().__init__()
         encoder = model_encoder(encoder, config.encoder_config, "MatchSum")
         config.encoder_config = encoder.config.to_dict()
+        if config.pooling == "pooler":
+            encoder_pooler(encoder, "model.pooling")  # fails at build time, not at step 1
         self.config = config
         self.encoder = encoder
 
@@ -70,6 +72,9 @@ class MatchSum(nn.Module):
         top = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state  # (N, T, H)
         if self.config.pooling == "cls":
             return top[:, 0]
+        if self.config.pooling == "pooler":  # the pooler reads the first token's state
+            pooled: torch.Tensor = encoder_pooler(self.encoder, "model.pooling")(top)
+            return pooled
         weights = mask.unsqueeze(-1).to(top.dtype)  # (N, T, 1)
         return (top * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 

@@ -58,6 +58,7 @@ from ml.training.results import (
     log_misclassified,
 )
 from ml.training.setup import Prepared, build_model, training_function, validation_examples
+from ml.training.tensorboard import top_encoder_layer
 
 __all__ = ["MatchSumTrainConfig", "check_extractor", "train_matchsum", "validate_matchsum"]
 
@@ -314,6 +315,7 @@ def _loop_task(
         ),
         extra_state={"extractor_sha256": sha},
         log_validation=log_misclassified,
+        watch={"encoder_top": top_encoder_layer(model.encoder)},  # MatchSum adds no head
     )
 
 

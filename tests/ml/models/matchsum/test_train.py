@@ -142,8 +142,13 @@ def test_result_report_checkpoints_and_tensorboard(extractor, tmp_path):
             assert not (s.cut_reason and s.selected)
             assert ((doc.id, s.index) in fps) == (s.selected and s.label == 0)
             assert ((doc.id, s.index) in fns) == (not s.selected and s.label == 1)
-    events = EventAccumulator(str(tmp_path / "tb"), size_guidance={"tensors": 0}).Reload()
+    events = EventAccumulator(
+        str(tmp_path / "tb"), size_guidance={"tensors": 0, "histograms": 0}
+    ).Reload()
     assert {"train/loss", "validation/rouge1", "validation/top1"} <= set(events.Tags()["scalars"])
+    histograms = set(events.Tags()["histograms"])
+    assert "weights/encoder_top/output.dense.weight" in histograms
+    assert "gradients/encoder_top/output.dense.weight" in histograms
 
 
 def test_unusable_documents_are_reported_and_cancel_stops_cleanly(extractor, tmp_path):
