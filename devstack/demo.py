@@ -328,9 +328,7 @@ def train_and_summarize(
         version = active_version(client)
     else:
         out.write(f"\nAn active BertSumExt version exists ({version['label']}); not retraining.\n")
-    ok = summarize_again(client, docs, out) if version is not None else True
-    out.write(ending_text(client) + "\n")
-    return ok
+    return summarize_again(client, docs, out) if version is not None else True
 
 
 def summarize_again(client: ApiClient, docs: list[SampleDocument], out: TextIO) -> bool:
@@ -370,5 +368,6 @@ def ending_text(client: ApiClient) -> str:
             "Try next: the README's curl examples (BASE=" + base + "), summarize a file with",
             "  `.venv/bin/python manage.py summarize FILE`, or review the run's misclassified",
             "  sentences and launch a retraining from the admin.",
+            "Serving. Press Ctrl-C to stop.",
         ]
     )

@@ -95,9 +95,10 @@ class Supervisor:
             self.out.write(
                 urls_text(self.opts["port"], self.tensorboard_port(), self.log_dir, credentials)
             )
-            if credentials is not None:
+            if credentials is not None:  # a finished demo ends with its own last lines
                 demo_ok = self.run_demo(credentials)
-            self.out.write("Serving. Press Ctrl-C to stop.")
+            if not demo_ok:
+                self.out.write("Serving. Press Ctrl-C to stop.")
             self.supervise()
         except Interrupted:
             self.out.write(f"\nReceived {signal.Signals(self._signalled or 2).name}; stopping.")
@@ -311,6 +312,7 @@ class Supervisor:
         except demo.DemoError as exc:
             self.err.write(f"{step} failed: {exc}")
             return False
+        self.out.write(demo.ending_text(client))
         return True
 
     def supervise(self) -> None:

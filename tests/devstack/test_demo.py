@@ -228,4 +228,5 @@ def test_the_demo_ends_with_urls_login_and_what_to_try(tmp_path, settings):
     assert "http://127.0.0.1:8152/admin/" in text and "/api/docs/" in text
     assert f"username {credentials.username}" in text
     assert str(tmp_path / "demo-credentials.json") in text
-    assert lines[-3].startswith("Try next:")
+    assert lines[-4].startswith("Try next:")
+    assert lines[-1] == "Serving. Press Ctrl-C to stop."
