@@ -42,12 +42,15 @@ def _identify(sender: Any, **kwargs: Any) -> None:
 
 
 @worker_ready.connect
-def _recover(sender: Any, **kwargs: Any) -> None:
-    """A worker that starts sends its earlier (killed) run's summaries again at once."""
+def _recover(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts sends its earlier (killed) run's jobs again at once: the
+    summaries if it consumes the inference queue, the training runs if the training one."""
+    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    consumed = list((queues.consume_from or {}) if queues is not None else {})
     try:
-        leases.requeue_dead_owners(leases.SUMMARY)
+        leases.recover(consumed)
     finally:
-        connections.close_all()  # the main process keeps no database connection
+        connections.close_all()  # the pool's next children fork from this process
 
 
 def _recorded(task: Any):
@@ -68,19 +71,6 @@ def reap_stale_jobs(self) -> None:
 @shared_task(name=queue.TRAIN, **_limits("TRAINING"))
 def train(run_id: int) -> None:
     train_worker.run(run_id)
-
-
-@worker_ready.connect
-def recover_dead_runs(sender: Any = None, **kwargs: Any) -> None:
-    """In a worker that consumes the training queue, once it is ready: resume the runs of
-    a training worker killed whole on this host (see workers.train.recover_dead_runs)."""
-    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
-    if queues is None or queue.TRAINING_QUEUE not in (queues.consume_from or {}):
-        return
-    try:
-        train_worker.recover_dead_runs()
-    finally:
-        connections.close_all()  # the pool's next children fork from this process
 
 
 @shared_task(bind=True, name=queue.RETRAIN_IF_NEW_DATA, **_limits("SCHEDULED"))

@@ -84,7 +84,8 @@ class Summary(models.Model):
     lease_owner = models.CharField(
         max_length=255,
         blank=True,
-        help_text="The worker process holding the lease: nodename, incarnation, pid.",
+        help_text="The worker process holding the lease: nodename, incarnation, pid, start "
+        "time (jobs.services.owners).",
     )
     batch_id = models.UUIDField(
         null=True, blank=True, help_text="The batch its last attempt was scored in."
@@ -155,8 +156,8 @@ class TrainingRun(models.Model):
     lease_owner = models.CharField(
         max_length=200,
         blank=True,
-        help_text="The worker process holding the lease (host:pid:start), so a redelivered "
-        "task can tell a dead owner on its own host from a live one.",
+        help_text="The worker process holding the lease: nodename, incarnation, pid, start "
+        "time (jobs.services.owners).",
     )
 
     metrics = models.JSONField(

@@ -5,14 +5,16 @@ The database is the source of truth, the broker only a doorbell: a worker that
 gets a message claims the row (status RUNNING, a fresh lease token), keeps its
 heartbeat fresh, and finishes only while it still holds the lease. The reaper
 finds jobs whose worker or broker message was lost and sends them again;
-sending again is safe because the claim is idempotent.
+sending again is safe because the claim is idempotent. Both job types record
+their lease owner (``owners``): a claim takes over at once from a provably dead
+one, and a worker that starts requeues its earlier incarnation's jobs (``recover``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -38,7 +40,7 @@ class JobType:
     select_related: tuple[str, ...] = ()
     gave_up_note: str = ""  # added to the error when a claim finds the attempts used up
     keep_first_start: bool = False  # started_at: the first attempt's (runs resume)
-    records_owner: bool = False  # lease_owner/batch_id: a claim can tell a dead owner
+    batched: bool = False  # batch_id: the batch an attempt was claimed in
 
     @property
     def stale_after(self) -> int:
@@ -52,7 +54,7 @@ SUMMARY = JobType(
     "SUMMARY_STALE_AFTER",
     select_related=("document",),
     gave_up_note=" (killed, out of memory or time limit)",
-    records_owner=True,
+    batched=True,
 )
 TRAINING_RUN = JobType(
     TrainingRun, "run", queue.TRAIN, "TRAINING_STALE_AFTER", keep_first_start=True
@@ -90,13 +92,11 @@ class LeaseHeld(Exception):
 
 def _live_lease(job_type: JobType, job: Any, now: Any) -> bool:
     """Whether a fresh heartbeat means another attempt holds the job. A recorded owner
-    that is provably dead gives it up at once; one that cannot be judged raises
-    LeaseHeld (job types without an owner keep the heartbeat's word)."""
+    that is provably dead (owners.is_dead) gives it up at once; one that cannot be
+    judged from here raises LeaseHeld."""
     stale_before = now - timedelta(seconds=job_type.stale_after)
     if job.status != JobStatus.RUNNING or not job.heartbeat_at or job.heartbeat_at <= stale_before:
         return False
-    if not job_type.records_owner:
-        return True
     dead = owners.is_dead(job.lease_owner)
     if dead is None:
         retry_in = (job.heartbeat_at - stale_before).total_seconds() + 1
@@ -132,10 +132,11 @@ def take(job_type: JobType, job: Any, now: Any, batch_id: uuid.UUID | None = Non
     job.heartbeat_at = now
     job.started_at = (job.started_at or now) if job_type.keep_first_start else now
     job.error = ""
-    fields = list(CLAIM_FIELDS)
-    if job_type.records_owner:
-        job.lease_owner, job.batch_id = owners.me(), batch_id
-        fields += ["lease_owner", "batch_id"]
+    job.lease_owner = owners.me()
+    fields = [*CLAIM_FIELDS, "lease_owner"]
+    if job_type.batched:
+        job.batch_id = batch_id
+        fields.append("batch_id")
     job.save(update_fields=fields)
     return job.lease_token
 
@@ -153,7 +154,7 @@ def claim_locked(
         return None
     if _refuse(job_type, job, now):
         return None
-    previous = getattr(job, "lease_owner", "") if job.status == JobStatus.RUNNING else ""
+    previous = job.lease_owner if job.status == JobStatus.RUNNING else ""
     return job, take(job_type, job, now, batch_id), previous
 
 
@@ -171,7 +172,7 @@ def requeue_dead_owners(job_type: JobType) -> int:
     """A worker that starts: its earlier incarnation's RUNNING jobs go back to QUEUED
     and are sent again now, not when their heartbeat goes stale (their messages sit
     in Redis's unacked set until the visibility timeout)."""
-    if not (job_type.records_owner and owners.node()):
+    if not owners.node():
         return 0
     requeued = 0
     with transaction.atomic():
@@ -184,10 +185,19 @@ def requeue_dead_owners(job_type: JobType) -> int:
                 enqueue(job_type, job)
                 requeued += 1
     if requeued:
-        logger.info(
+        logger.warning(
             "%s: requeued %d %s(s) of its earlier run", owners.node(), requeued, job_type.noun
         )
     return requeued
+
+
+def recover(consumed_queues: Collection[str]) -> int:
+    """At a worker's start: requeue_dead_owners for each job type whose queue it consumes."""
+    return sum(
+        requeue_dead_owners(job_type)
+        for job_type in (SUMMARY, TRAINING_RUN)
+        if queue.QUEUES[job_type.task] in consumed_queues
+    )
 
 
 def heartbeat(job_type: JobType, pk: int, lease: uuid.UUID, **fields: Any) -> bool:
@@ -264,10 +274,9 @@ def reap_stale_jobs() -> ReapResult:
     return ReapResult(sum(r.requeued for r in results), sum(r.failed for r in results))
 
 
-# --- Training runs: a continuation, and a dead lease holder (jobs.workers.train) ----
+# --- Training runs: a continuation (jobs.workers.train) -----------------------------
 # Kept apart from claim(): a training task that runs out of time hands its run to a
-# new task, and a redelivered task releases a run whose holder is known to be dead.
-# The holder functions take a JobType whose model has ``lease_owner`` (TrainingRun).
+# new task from its checkpoint.
 
 
 def hand_off_run(pk: int, lease: uuid.UUID, **fields: Any) -> bool:
@@ -288,41 +297,3 @@ def hand_off_run(pk: int, lease: uuid.UUID, **fields: Any) -> bool:
         job.save()
         enqueue(TRAINING_RUN, job)
         return True
-
-
-def record_owner(job_type: JobType, pk: int, lease: uuid.UUID, owner: str) -> bool:
-    """Note which worker process holds the lease (see release_if_owner_dead)."""
-    rows = job_type.model.objects.filter(pk=pk, lease_token=lease, status=JobStatus.RUNNING)
-    return bool(rows.update(lease_owner=owner))
-
-
-def release_if_owner_dead(job_type: JobType, pk: int, is_dead: Callable[[str], bool]) -> bool:
-    """Before a claim: put a RUNNING job whose lease holder ``is_dead`` back to QUEUED, so
-    the claim takes it now instead of dropping the redelivered task as a live lease and
-    leaving the job to the reaper. An unknown holder (none recorded) is left alone."""
-    with transaction.atomic():
-        job = job_type.model.objects.select_for_update().filter(pk=pk).first()
-        if job is None or job.status != JobStatus.RUNNING or not job.lease_owner:
-            return False
-        if not is_dead(job.lease_owner):
-            return False
-        logger.warning(
-            "%s %s: its worker %s is dead; taking it over", job_type.noun, pk, job.lease_owner
-        )
-        job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
-        job.save(update_fields=["status", "lease_token", "lease_owner"])
-        return True
-
-
-def requeue_if_owner_dead(job_type: JobType, is_dead: Callable[[str], bool]) -> int:
-    """At a worker's start: send again the RUNNING jobs whose holder ``is_dead`` (the
-    previous worker on this host was killed whole; its unacknowledged message would
-    come back only after the visibility timeout). Returns how many were sent."""
-    held = job_type.model.objects.filter(status=JobStatus.RUNNING).exclude(lease_owner="")
-    sent = 0
-    for pk in held.values_list("pk", flat=True):
-        with transaction.atomic():
-            if release_if_owner_dead(job_type, pk, is_dead):
-                enqueue(job_type, job_type.model.objects.get(pk=pk))
-                sent += 1
-    return sent

@@ -4,7 +4,7 @@ Idempotent; a second attempt (after a lost worker) resumes from the run's last
 checkpoint. A run longer than one task pauses at the task's soft time limit and
 continues in a new task (a continuation, not an attempt). The outcome is stored
 only while the attempt holds the run's lease. Runs in a prefork pool (runstack,
-compose): the holder of a lease is a pool process (workers/owner.py).
+compose): the holder of a lease is a pool process (services/owners.py).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from ..models import (
 from ..services import leases
 from ..services.training import active_extractor, training_config
 from ..services.versions import apply_promotion_gate
-from . import owner
 from .checkpoints import (
     checkpoint_sha256,
     evaluate_version,
@@ -66,13 +65,16 @@ class Plan:
 def run(run_id: int) -> None:
     """Train a queued run to the end, or until the task's soft time limit and then on in
     a new task. Idempotent; resumes from the last checkpoint."""
-    # A redelivered task whose run's worker process died here takes the run over now.
-    leases.release_if_owner_dead(leases.TRAINING_RUN, run_id, owner.is_dead)
-    claimed = leases.claim(leases.TRAINING_RUN, run_id)
+    # The claim takes over at once from a provably dead owner (services/owners.py).
+    try:
+        claimed = leases.claim(leases.TRAINING_RUN, run_id)
+    except leases.LeaseHeld as held:
+        # Held by a worker on another node: if it dies, the reaper sends the run again.
+        logger.info("%s; leaving it to that worker or the reaper", held)
+        return
     if claimed is None:
         return
     job, lease = claimed
-    leases.record_owner(leases.TRAINING_RUN, run_id, lease, owner.this_process())
     started_at = latest_checkpoint_step(Path(job.out_dir))
     interval = settings.TRAINING_HEARTBEAT_SECONDS
     try:
@@ -101,15 +103,6 @@ def run(run_id: int) -> None:
     except Exception as exc:
         logger.exception("run %s failed", run_id)
         _finish(job, lease, status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
-
-
-def recover_dead_runs() -> int:
-    """A training worker starting: resume the runs whose worker process on this host is
-    gone (the whole previous worker was killed), without waiting for the reaper."""
-    sent = leases.requeue_if_owner_dead(leases.TRAINING_RUN, owner.is_dead)
-    if sent:
-        logger.warning("requeued %d run(s) whose worker on this host was killed", sent)
-    return sent
 
 
 def hand_off(job: TrainingRun, lease: uuid.UUID, step: int | None) -> None:

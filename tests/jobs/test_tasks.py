@@ -1,6 +1,6 @@
 """jobs.summarize: a live-looking lease this worker cannot judge is retried once it can
 have expired, never dropped; the worker signals set the owner id and requeue a killed
-predecessor's summaries."""
+predecessor's jobs of the queues it consumes."""
 
 import os
 from datetime import timedelta
@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from jobs import tasks
-from jobs.models import JobStatus
+from jobs.models import JobStatus, TrainingRun
 from jobs.services import owners
 from tests.factories import SummaryFactory
 
@@ -37,24 +37,35 @@ def test_a_lease_held_on_another_node_is_retried_after_it_can_have_expired(monke
     assert len(countdowns) == 1 and 5 < countdowns[0] <= 6
 
 
-def test_a_worker_that_starts_requeues_its_killed_predecessors_summaries(
-    monkeypatch, django_capture_on_commit_callbacks
+def worker(hostname: str, *queues: str) -> SimpleNamespace:
+    """What the worker signals get as their sender: its hostname and consumed queues."""
+    consumed = SimpleNamespace(consume_from={name: object() for name in queues})
+    return SimpleNamespace(
+        hostname=hostname, app=SimpleNamespace(amqp=SimpleNamespace(queues=consumed))
+    )
+
+
+@pytest.mark.parametrize("queues", [("inference", "default"), ("training",)])
+def test_a_worker_that_starts_requeues_its_killed_predecessors_jobs_of_its_queues(
+    queues, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(owners, "_node", "")
     monkeypatch.setattr(owners, "_incarnation", "")
-    tasks._identify(SimpleNamespace(hostname="inference@here"))
-    assert owners.me().startswith("inference@here ")
-    killed = SummaryFactory(
-        status=JobStatus.RUNNING,
-        attempts=1,
-        heartbeat_at=timezone.now(),
-        lease_owner=f"inference@here earlier {os.getpid()}",
-    )
-    closed = []  # the main process keeps no connection (here: the test's own, kept)
+    sender = worker("w@here", *queues)
+    tasks._identify(sender)
+    assert owners.me().startswith("w@here ")
+    killed = {"lease_owner": f"w@here earlier {os.getpid()}", "heartbeat_at": timezone.now()}
+    killed.update(status=JobStatus.RUNNING, attempts=1)
+    summary = SummaryFactory(**killed)
+    run = TrainingRun.objects.create(kind="bertsumext", **killed)
+    closed = []  # the pool forks from the main process: it keeps no connection
     monkeypatch.setattr(tasks, "connections", SimpleNamespace(close_all=lambda: closed.append(1)))
     with django_capture_on_commit_callbacks() as sent:
-        tasks._recover(SimpleNamespace())
-    assert closed == [1]
-    killed.refresh_from_db()
-    assert (killed.status, killed.attempts) == (JobStatus.QUEUED, 1)
-    assert len(sent) == 1
+        tasks._recover(sender)
+    assert closed == [1] and len(sent) == 1
+    summary.refresh_from_db()
+    run.refresh_from_db()
+    requeued = summary if "inference" in queues else run
+    left = run if requeued is summary else summary
+    assert (requeued.status, requeued.attempts) == (JobStatus.QUEUED, 1)
+    assert left.status == JobStatus.RUNNING  # another worker's queue: not this one's job

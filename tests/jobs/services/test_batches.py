@@ -1,35 +1,17 @@
-"""Batch claims and lease owners: who may take a RUNNING summary, and which rows a
+"""Batch claims: a dead owner's batch comes back whole, and which rows a
 batch takes (the same model, QUEUED, oldest first, rows locked elsewhere skipped)."""
 
-import os
-import subprocess
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs.models import JobStatus, Summary
-from jobs.services import batches, leases, owners
+from jobs.services import batches, owners
 from tests.factories import SummaryFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def node(monkeypatch):
-    """This test process as the worker inference@test (restored afterwards)."""
-    monkeypatch.setattr(owners, "_node", owners._node)
-    monkeypatch.setattr(owners, "_incarnation", owners._incarnation)
-    owners.start_incarnation("inference@test")
-    return owners.me().split(" ")
-
-
-def dead_pid() -> int:
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
 
 
 def running(owner: str, **fields) -> Summary:
@@ -37,19 +19,9 @@ def running(owner: str, **fields) -> Summary:
     return SummaryFactory(lease_owner=owner, **fields)
 
 
-def test_owners_are_judged_by_nodename_incarnation_and_pid(node):
-    name, incarnation, pid = node
-    assert pid == str(os.getpid())
-    assert owners.is_dead(f"{name} {incarnation} {os.getpid()}") is False
-    assert owners.is_dead(f"{name} {incarnation} {dead_pid()}") is True  # a killed pool process
-    assert owners.is_dead(f"{name} earlier {os.getpid()}") is True  # an earlier run of this worker
-    assert owners.is_dead(f"inference@elsewhere {incarnation} 1") is None
-    assert owners.is_dead("") is None
-
-
-def test_a_fresh_lease_of_a_dead_pool_process_is_taken_over_with_its_batch(node):
-    name, incarnation, _ = node
-    dead = f"{name} {incarnation} {dead_pid()}"
+def test_a_fresh_lease_of_a_dead_pool_process_is_taken_over_with_its_batch(worker_node, dead_pid):
+    name, incarnation = worker_node
+    dead = f"{name} {incarnation} {dead_pid}"
     first, mate = running(dead), running(dead)
     alive = running(owners.me())
     batch = batches.claim_batch(first.pk, 8)
@@ -59,41 +31,6 @@ def test_a_fresh_lease_of_a_dead_pool_process_is_taken_over_with_its_batch(node)
         assert (row.status, row.attempts, row.lease_owner) == (JobStatus.RUNNING, 2, owners.me())
     alive.refresh_from_db()
     assert alive.attempts == 1
-
-
-def test_a_fresh_lease_of_a_live_owner_is_left_alone(node):
-    summary = running(owners.me())
-    assert batches.claim_batch(summary.pk, 8) == []  # a duplicate doorbell: dropped
-    summary.refresh_from_db()
-    assert summary.attempts == 1
-
-
-def test_a_lease_of_another_node_raises_lease_held(node):
-    summary = running("inference@elsewhere abc 1")
-    with pytest.raises(leases.LeaseHeld):
-        batches.claim_batch(summary.pk, 8)
-
-
-def test_a_stale_lease_is_taken_whoever_held_it(node, settings):
-    old = timezone.now() - timedelta(seconds=settings.SUMMARY_STALE_AFTER + 1)
-    summary = running("inference@elsewhere abc 1", heartbeat_at=old)
-    assert [m.job.pk for m in batches.claim_batch(summary.pk, 8)] == [summary.pk]
-
-
-def test_a_restarted_worker_requeues_its_earlier_runs_jobs(
-    node, django_capture_on_commit_callbacks
-):
-    name, incarnation, _ = node
-    earlier = running(f"{name} before {os.getpid()}")
-    mine = running(owners.me())
-    other = running(f"inference@elsewhere {incarnation} 1")
-    with django_capture_on_commit_callbacks() as sent:
-        assert leases.requeue_dead_owners(leases.SUMMARY) == 1
-    assert len(sent) == 1
-    for row in (earlier, mine, other):
-        row.refresh_from_db()
-    assert (earlier.status, earlier.lease_token, earlier.attempts) == (JobStatus.QUEUED, None, 1)
-    assert mine.status == other.status == JobStatus.RUNNING
 
 
 def test_a_batch_takes_the_oldest_queued_of_the_same_model_each_under_its_own_lease(settings):

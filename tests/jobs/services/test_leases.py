@@ -1,12 +1,13 @@
 """The job protocol: claim (live lease, attempt cap), finish under the lease, the reaper."""
 
+import os
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from jobs.models import JobStatus, Summary, TrainingRun
-from jobs.services import leases
+from jobs.services import leases, owners
 from jobs.services.leases import reap_stale_jobs
 from jobs.services.training import start_training
 from jobs.workers import summarize as summarize_worker
@@ -94,3 +95,70 @@ def test_reaper_requeues_a_training_run_whose_worker_died(staff, settings):
     assert reap_stale_jobs().requeued == 1
     run.refresh_from_db()
     assert run.status == JobStatus.QUEUED
+
+
+# --- Lease owners: one claim path and one start-up recovery for both job types -------
+
+
+def running_job(job_type, owner: str, **fields):
+    """A RUNNING row of `job_type` with a fresh heartbeat, held by `owner`."""
+    fields = {"status": JobStatus.RUNNING, "attempts": 1, "heartbeat_at": timezone.now(), **fields}
+    if job_type is leases.SUMMARY:
+        return SummaryFactory(lease_owner=owner, **fields)
+    return TrainingRun.objects.create(kind="bertsumext", lease_owner=owner, **fields)
+
+
+both_types = pytest.mark.parametrize(
+    "job_type", [leases.SUMMARY, leases.TRAINING_RUN], ids=["summary", "training_run"]
+)
+
+
+@both_types
+def test_a_fresh_lease_of_a_killed_pool_process_is_taken_over_at_once(
+    job_type, worker_node, dead_pid
+):
+    node, incarnation = worker_node
+    job = running_job(job_type, f"{node} {incarnation} {dead_pid}")
+    _, lease = leases.claim(job_type, job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.lease_token) == (JobStatus.RUNNING, 2, lease)
+    assert job.lease_owner == owners.me()
+
+
+@both_types
+def test_a_fresh_lease_of_a_live_owner_is_left_alone(job_type, worker_node):
+    job = running_job(job_type, owners.me())
+    assert leases.claim(job_type, job.pk) is None  # a duplicate message: dropped
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+@both_types
+def test_a_fresh_lease_of_another_node_is_held_and_a_stale_one_taken(
+    job_type, worker_node, settings
+):
+    job = running_job(job_type, "test@elsewhere abc 1 2")
+    with pytest.raises(leases.LeaseHeld):
+        leases.claim(job_type, job.pk)
+    old = timezone.now() - timedelta(seconds=job_type.stale_after + 1)
+    job_type.model.objects.filter(pk=job.pk).update(heartbeat_at=old)
+    claimed, _ = leases.claim(job_type, job.pk)
+    assert claimed.attempts == 2
+
+
+@both_types
+def test_a_restarted_worker_requeues_its_earlier_incarnations_jobs(
+    job_type, worker_node, django_capture_on_commit_callbacks
+):
+    node, incarnation = worker_node
+    earlier = running_job(job_type, f"{node} before {os.getpid()}")
+    mine = running_job(job_type, owners.me())
+    other = running_job(job_type, f"test@elsewhere {incarnation} 1")
+    with django_capture_on_commit_callbacks() as sent:
+        assert leases.requeue_dead_owners(job_type) == 1
+    assert len(sent) == 1
+    for row in (earlier, mine, other):
+        row.refresh_from_db()
+    assert (earlier.status, earlier.lease_token, earlier.attempts) == (JobStatus.QUEUED, None, 1)
+    assert (earlier.lease_owner, mine.status, other.status) == ("", "running", "running")
+    assert earlier.enqueued_at is not None

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from jobs.models import (
     JobStatus,
@@ -193,3 +194,22 @@ def test_matchsum_run_on_top_of_the_active_bertsumext(staff, settings):
     assert (summary.model, summary.version_id) == ("matchsum", version.pk)
     selected = [s["index"] for s in summary.sentences if s["selected"]]
     assert 1 <= len(selected) <= 2 and selected == sorted(selected)
+
+
+def test_a_run_leased_on_another_node_is_left_to_that_worker_or_the_reaper(worker_node):
+    """The redelivered task cannot judge the owner: it drops the message (no retry loop for
+    a run that may train for hours); the reaper resends the run if that worker died."""
+    run = TrainingRun.objects.create(
+        kind="bertsumext",
+        status=JobStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now(),
+        lease_owner="training@elsewhere abc 1 2",
+    )
+    train_worker.run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.attempts, run.lease_owner) == (
+        JobStatus.RUNNING,
+        1,
+        "training@elsewhere abc 1 2",
+    )
