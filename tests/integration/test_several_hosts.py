@@ -5,9 +5,11 @@ an inference worker on each of a third and a fourth, as docs/deploy.md
 first worker host loses every process mid-batch; every summary must still finish,
 exactly once.
 
-Recovery of the killed worker's job relies on the reaper here (beat on the web
-host): SUMMARY_STALE_AFTER, REAPER_INTERVAL_SECONDS and QUEUED_REENQUEUE_AFTER are
-set low through their environment variables so the test ends in time.
+Recovery of the killed worker's batch waits for its lease to go stale here: worker2
+cannot judge another host's processes, so it retries when the lease can have expired,
+and the reaper (beat on the web host) requeues. SUMMARY_STALE_AFTER,
+REAPER_INTERVAL_SECONDS and QUEUED_REENQUEUE_AFTER are set low through their
+environment variables so the test ends in time.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from devstack.children import service_children
 
@@ -225,7 +228,7 @@ def test_a_batch_survives_losing_a_worker_host(deployment):
             machine the claim may still be ahead (then the job is QUEUED)."""
             log = d.log("worker1").read_text(errors="replace")
             busy = _busy_for(log)
-            if len(re.findall(r"summary \d+ done in", log)) < 3 or busy is None:
+            if len(re.findall(r"summary \d+ succeeded", log)) < 3 or busy is None:
                 return False
             if not 0.05 <= busy <= 0.15:
                 return False
@@ -248,18 +251,20 @@ def test_a_batch_survives_losing_a_worker_host(deployment):
     done_lines = Counter(
         int(m)
         for host in ("worker1", "worker2")
-        for m in re.findall(r"summary (\d+) done in", d.log(host).read_text(errors="replace"))
+        for m in re.findall(r"summary (\d+) succeeded", d.log(host).read_text(errors="replace"))
     )
     assert sorted(done_lines) == sorted(ids), "a summary was not recorded as done"
     assert set(done_lines.values()) == {1}, [i for i, n in done_lines.items() if n > 1]
-    by_worker1 = len(re.findall(r"summary \d+ done in", d.log("worker1").read_text()))
-    # Only the job worker1 had claimed (concurrency 1) may need a second attempt: the
-    # reaper requeued it. Had the kill come before its claim, its message was sent again
-    # after QUEUED_REENQUEUE_AFTER instead, and no job needed a second attempt.
+    by_worker1 = len(re.findall(r"summary \d+ succeeded", d.log("worker1").read_text()))
+    # Only the batch worker1 had claimed (concurrency 1, INFERENCE_BATCH_SIZE jobs at most)
+    # may need a second attempt: another node cannot judge worker1 dead, so its jobs go
+    # again once their lease is stale. Had the kill come before the claim, the messages
+    # were sent again after QUEUED_REENQUEUE_AFTER instead, and none needed a second one.
     retried = [pk for pk, _, attempts in rows if attempts > 1]
-    assert len(retried) <= 1 and all(attempts <= 2 for _, _, attempts in rows), rows
+    batch_size = settings.INFERENCE_BATCH_SIZE
+    assert len(retried) <= batch_size and all(attempts <= 2 for _, _, attempts in rows), rows
     print(
         f"{N_DOCS} summaries: {by_worker1} done by worker1 before it was killed "
         f"({len(killed)} processes), all finished {recovery:.1f}s after the kill, "
-        f"{len(retried)} needed a second attempt (the reaper's requeue), 0 duplicates"
+        f"{len(retried)} needed a second attempt (worker1's batch), 0 duplicates"
     )
