@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jobs.admin.tensorboard import tensorboard_url
@@ -20,6 +21,7 @@ from jobs.services.training import NOT_TRAINABLE
 from jobs.services.versions import status_of
 
 from .fields import (
+    FieldsOncePerClass,
     FormBooleanField,
     FormIntegerField,
     StrictBooleanField,
@@ -51,7 +53,7 @@ class SentenceSerializer(serializers.Serializer):
     selected = serializers.BooleanField()
 
 
-class SummarySerializer(serializers.ModelSerializer):
+class SummarySerializer(FieldsOncePerClass, serializers.ModelSerializer):
     """A summary job: its state and, once it succeeded, every sentence with its score."""
 
     class Meta:
@@ -99,7 +101,7 @@ class SummarySerializer(serializers.ModelSerializer):
     )
 
 
-class SummaryBriefSerializer(serializers.ModelSerializer):
+class SummaryBriefSerializer(FieldsOncePerClass, serializers.ModelSerializer):
     model = serializers.ChoiceField(
         choices=ModelKind.choices, allow_blank=True, read_only=True, help_text=_SERVED_HELP
     )
@@ -110,7 +112,7 @@ class SummaryBriefSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(FieldsOncePerClass, serializers.ModelSerializer):
     """A document with the brief state of each of its summaries."""
 
     summaries = SummaryBriefSerializer(many=True, read_only=True)
@@ -132,14 +134,26 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class DocumentCreatedSerializer(DocumentSerializer):
+    """A document stored by this request: its only summary is the one queued with it
+    (context "summary_by_document"), so listing its summaries needs no query."""
+
+    summaries = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
 
     class Meta(DocumentSerializer.Meta):
         fields = [*DocumentSerializer.Meta.fields, "summary"]
         read_only_fields = fields
 
+    def _summary(self, obj):
+        return self.context.get("summary_by_document", {}).get(obj.pk)
+
+    @extend_schema_field(SummaryBriefSerializer(many=True))
+    def get_summaries(self, obj) -> list[dict]:
+        summary = self._summary(obj)
+        return [SummaryBriefSerializer(summary).data] if summary else []
+
     def get_summary(self, obj) -> dict | None:
-        summary = self.context.get("summary_by_document", {}).get(obj.pk)
+        summary = self._summary(obj)
         return SummarySerializer(summary).data if summary else None
 
 

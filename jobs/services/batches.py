@@ -11,6 +11,7 @@ settings.base), so no row is ever taken twice on either.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ from django.utils import timezone
 
 from ..models import JobStatus, Summary
 from . import leases
+
+logger = logging.getLogger(__name__)
+# Written by every finish, beside the outcome's own fields.
+_FINISH_STAMPS = ("finished_at", "heartbeat_at")
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,32 @@ def release(members: list[Member]) -> int:
             leases.enqueue(leases.SUMMARY, job)
             released += 1
     return released
+
+
+def finish(outcomes: list[tuple[Member, dict[str, Any]]]) -> list[Member]:
+    """Store each member's outcome if it still holds its lease (as ``leases.finish``
+    does per job), all in one transaction: one lock, one SELECT and one UPDATE per
+    batch instead of one transaction per job, which on SQLite also means one wait
+    for the write lock. Returns the members whose outcome was stored."""
+    if not outcomes:
+        return []
+    now = timezone.now()
+    stored, rows = [], []
+    with transaction.atomic():
+        pks = [m.job.pk for m, _ in outcomes]
+        current = {j.pk: j for j in Summary.objects.select_for_update().filter(pk__in=pks)}
+        for member, fields in outcomes:
+            job = current.get(member.job.pk)
+            if job is None or job.lease_token != member.lease or job.status != JobStatus.RUNNING:
+                pk = member.job.pk
+                logger.warning("summary %s: lease lost, discarding this attempt's result", pk)
+                continue
+            for name, value in fields.items():
+                setattr(job, name, value)
+            job.finished_at = job.heartbeat_at = now
+            rows.append(job)
+            stored.append(member)
+        if rows:  # every row was read under the lock, so its other fields are current
+            names = {n for _, f in outcomes for n in f} | set(_FINISH_STAMPS)
+            Summary.objects.bulk_update(rows, sorted(names))
+    return stored

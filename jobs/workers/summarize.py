@@ -57,18 +57,17 @@ def _run_batch(batch: list[batches.Member], done: set[int]) -> None:
         raise
     except Exception as exc:  # model unavailable or failing to load: every job says why
         logger.warning("batch of %d: no model: %s", len(batch), exc)
-        for member in batch:
-            _finish(member, len(batch), _failed(exc))
-            done.add(member.job.pk)
+        _finish([(m, _failed(exc)) for m in batch], len(batch), done)
         return
     groups: dict[int, list[batches.Member]] = defaultdict(list)
     for member in batch:  # max_sentences is a selection setting: one call per value
         groups[member.job.max_sentences].append(member)
     for max_sentences, members in sorted(groups.items()):
-        for member, fields in zip(members, _score(system, members, max_sentences), strict=True):
-            fields = fields if "error" in fields else _succeeded(fields["result"], resolved)
-            _finish(member, len(batch), fields)
-            done.add(member.job.pk)
+        scored = zip(members, _score(system, members, max_sentences), strict=True)
+        outcomes = [
+            (m, f if "error" in f else _succeeded(f["result"], resolved)) for m, f in scored
+        ]
+        _finish(outcomes, len(batch), done)
 
 
 def _score(system: Any, members: list[batches.Member], max_sentences: int) -> list[dict]:
@@ -104,18 +103,22 @@ def _failed(exc: BaseException) -> dict[str, Any]:
     return {"status": JobStatus.FAILED, "error": error}
 
 
-def _finish(member: batches.Member, size: int, fields: dict[str, Any]) -> None:
-    job = member.job
-    if leases.finish(leases.SUMMARY, job.pk, member.lease, **fields):
-        # One line per stored result: the fault tests count them (exactly once each).
-        logger.info(
-            "summary %s %s (attempt %d, batch %s of %d)",
-            job.pk,
-            fields["status"],
-            job.attempts,
-            job.batch_id,
-            size,
-        )
+def _finish(outcomes: list[tuple[batches.Member, dict]], size: int, done: set[int]) -> None:
+    """Store a group's outcomes in one transaction, each under its own lease."""
+    stored = {m.job.pk for m in batches.finish(outcomes)}
+    for member, fields in outcomes:
+        done.add(member.job.pk)
+        if member.job.pk in stored:
+            job = member.job
+            # One line per stored result: the fault tests count them (exactly once each).
+            logger.info(
+                "summary %s %s (attempt %d, batch %s of %d)",
+                job.pk,
+                fields["status"],
+                job.attempts,
+                job.batch_id,
+                size,
+            )
 
 
 def _succeeded(result: Any, resolved: engines.Resolved) -> dict[str, Any]:

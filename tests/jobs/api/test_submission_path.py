@@ -31,6 +31,9 @@ def test_a_single_post_checks_the_model_once(api, checkpoint, django_capture_on_
     assert resp.status_code == 201, resp.content
     assert _queries(ctx, "jobs_modelversion", "SELECT") == 1
     assert _queries(ctx, "jobs_summary", "UPDATE") == 0  # enqueued_at is set by the INSERT
+    assert _queries(ctx, "jobs_summary", "SELECT") == 0  # the answer lists the new one
+    # a transaction around the model check and the two INSERTs, nothing else
+    assert len(ctx.captured_queries) == 5, [q["sql"][:80] for q in ctx.captured_queries]
     assert len(sent) == 1
     summary = Summary.objects.get(pk=resp.json()["summary"]["id"])
     assert summary.requested_model == "bertsumext"
@@ -54,7 +57,7 @@ def test_a_batch_is_inserted_in_bulk_with_one_message_per_summary(
     assert _queries(ctx, "jobs_document", "INSERT") == 1
     assert _queries(ctx, "jobs_summary", "INSERT") == 1
     assert _queries(ctx, "jobs_modelversion", "SELECT") == 1  # bertsumext, checked once
-    assert _queries(ctx, "jobs_summary", "SELECT") == 1  # the answer's summaries, prefetched
+    assert _queries(ctx, "jobs_summary", "SELECT") == 0  # the answer lists the new ones
     summaries = Summary.objects.filter(document__in=[d["id"] for d in body])
     assert summaries.count() == 5
     assert sorted(sent_tasks) == sorted((queue.SUMMARIZE, [s.pk]) for s in summaries)
@@ -78,3 +81,38 @@ def test_an_unavailable_model_in_a_batch_stores_nothing_and_names_every_item(api
     assert set(body["errors"]) == {"0", "2"}
     assert "no trained version" in body["detail"]
     assert Document.objects.count() == 0
+
+
+def test_the_answers_serializer_fields_are_built_once_per_class(api, monkeypatch):
+    from rest_framework import serializers
+
+    from jobs.api import serializers as ours
+
+    built = []
+    original = serializers.ModelSerializer.get_fields
+
+    def counting(self):
+        built.append(type(self).__name__)
+        return original(self)
+
+    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counting)
+    for cls in (
+        ours.DocumentCreatedSerializer,
+        ours.SummarySerializer,
+        ours.SummaryBriefSerializer,
+    ):
+        monkeypatch.delattr(cls, "_fields_once", raising=False)
+    bodies = []
+    for i in range(3):
+        resp = api.post("/api/documents/", {"text": f"{ARTICLE} Take {i}."}, format="json")
+        assert resp.status_code == 201, resp.content
+        bodies.append(resp.json())
+    assert sorted(built) == [
+        "DocumentCreatedSerializer",
+        "SummaryBriefSerializer",
+        "SummarySerializer",
+    ]
+    first, last = bodies[0], bodies[-1]
+    assert set(first) == set(last) and set(first["summary"]) == set(last["summary"])
+    assert [s["id"] for s in last["summaries"]] == [last["summary"]["id"]]
+    assert last["summaries"][0]["status"] == "queued"

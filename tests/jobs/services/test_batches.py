@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from jobs.models import JobStatus, Summary
@@ -91,3 +92,33 @@ def test_rows_locked_by_another_claim_are_skipped_not_waited_for():
         holder.join()
     locked.refresh_from_db()
     assert locked.status == JobStatus.QUEUED
+
+
+def test_finishing_a_batch_stores_each_outcome_only_under_its_own_lease(node):
+    jobs = [SummaryFactory(status=JobStatus.QUEUED, requested_model="lead3") for _ in range(3)]
+    batch = batches.claim_batch(jobs[0].pk, 8)
+    assert len(batch) == 3
+    lost, cancelled = batch[1].job, batch[2].job
+    # One lease lost to a reaper's requeue, one job ended meanwhile: neither is stored.
+    Summary.objects.filter(pk=lost.pk).update(status=JobStatus.QUEUED, lease_token=None)
+    Summary.objects.filter(pk=cancelled.pk).update(status=JobStatus.CANCELLED)
+    done = {"status": JobStatus.SUCCEEDED, "summary_text": "ok", "error": ""}
+    failed = {"status": JobStatus.FAILED, "error": "bad document"}
+    with CaptureQueriesContext(connection) as ctx:
+        stored = batches.finish([(batch[0], done), (batch[1], done), (batch[2], failed)])
+    assert [m.job.pk for m in stored] == [batch[0].job.pk]
+    assert sum(q["sql"].startswith("UPDATE") for q in ctx.captured_queries) == 1
+    rows = {s.pk: s for s in Summary.objects.filter(pk__in=[j.pk for j in jobs])}
+    first = rows[batch[0].job.pk]
+    assert (first.status, first.summary_text, first.finished_at is not None) == (
+        JobStatus.SUCCEEDED,
+        "ok",
+        True,
+    )
+    assert (rows[lost.pk].status, rows[lost.pk].summary_text) == (JobStatus.QUEUED, "")
+    assert (rows[cancelled.pk].status, rows[cancelled.pk].error) == (JobStatus.CANCELLED, "")
+    # A second finish of the same outcome (a redelivered batch) is refused: the lease is
+    # still the same, but the job is no longer RUNNING.
+    assert batches.finish([(batch[0], failed)]) == []
+    first.refresh_from_db()
+    assert first.status == JobStatus.SUCCEEDED
