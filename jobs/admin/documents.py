@@ -91,11 +91,11 @@ class DocumentAdmin(ReadOnlyAdmin):
         if document is not None:
             summary = prediction = None
             chosen, run = request.GET.get("summary", ""), request.GET.get("run", "")
-            if chosen.isdigit():
+            if chosen.isascii() and chosen.isdigit():
                 summary = get_object_or_404(
                     Summary, pk=int(chosen), document=document, status=JobStatus.SUCCEEDED
                 )
-            elif run.isdigit():  # ?run=<id>: that training run's scores on this document
+            elif run.isascii() and run.isdigit():  # ?run=<id>: that run's scores on it
                 prediction = get_object_or_404(RunPrediction, run_id=int(run), document=document)
             extra_context["view"] = queries.document_view(document, summary, prediction)
             extra_context["document"] = document

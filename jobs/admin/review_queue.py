@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -103,13 +104,17 @@ def run_queue(run_id: int):
 
 
 def review_view(model_admin, request, run_id: int):
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     run = get_object_or_404(TrainingRun, pk=run_id)
     errors = run_queue(run.pk)
     rows = list(errors.values_list("pk", "review_status"))
     ids = [pk for pk, _ in rows]
     open_ids = {pk for pk, status in rows if status == ReviewStatus.OPEN}
     chosen = request.GET.get("item", "")
-    current_id = int(chosen) if chosen.isdigit() and int(chosen) in ids else None
+    current_id = (
+        int(chosen) if (chosen.isascii() and chosen.isdigit()) and int(chosen) in ids else None
+    )
     if current_id is None:
         current_id = next_open(ids, open_ids, None) or (ids[0] if ids else None)
     context: dict[str, Any] = {

@@ -225,7 +225,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         self.require(request)
         initial: dict[str, Any] = {}
         source = request.GET.get("from_run", "")
-        if source.isdigit():
+        if source.isascii() and source.isdigit():
             initial = LaunchRetrainingForm.initial_from_run(
                 get_object_or_404(TrainingRun, pk=int(source))
             )

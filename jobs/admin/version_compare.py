@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -74,8 +75,10 @@ def comparison(a: ModelVersion, b: ModelVersion) -> dict[str, list[CompareRow]]:
 
 def compare_page(model_admin, request):
     """GET ?a=<id>&b=<id> (the "Compare" action of the version list sends here)."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     ids = [request.GET.get(k, "") for k in ("a", "b")]
-    if not all(i.isdigit() for i in ids):
+    if not all(i.isascii() and i.isdigit() for i in ids):
         return HttpResponseBadRequest("give two version ids: ?a=<id>&b=<id>")
     a, b = (get_object_or_404(ModelVersion.objects.select_related("run"), pk=int(i)) for i in ids)
     return TemplateResponse(

@@ -145,7 +145,7 @@ def claim_locked(
     job_type: JobType, pk: int, now: Any, batch_id: uuid.UUID | None = None
 ) -> tuple[Any, uuid.UUID, str] | None:
     """`claim` inside the caller's transaction: (job, lease, the previous owner)."""
-    rows = job_type.model.objects.select_for_update()
+    rows = job_type.model.objects.select_for_update(of=("self",))  # not the document
     if job_type.select_related:
         rows = rows.select_related(*job_type.select_related)
     job = rows.filter(pk=pk).first()
@@ -254,8 +254,8 @@ def reap(job_type: JobType) -> ReapResult:
                 job.save(update_fields=["status", "finished_at", "error"])
                 failed += 1
                 continue
-            job.status, job.lease_token = JobStatus.QUEUED, None
-            job.save(update_fields=["status", "lease_token"])
+            job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
+            job.save(update_fields=["status", "lease_token", "lease_owner"])
             enqueue(job_type, job)
             requeued += 1
         for job in rows.select_for_update(skip_locked=True).filter(

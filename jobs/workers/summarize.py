@@ -76,7 +76,13 @@ def _score(system: Any, members: list[batches.Member], max_sentences: int) -> li
     texts = [m.job.document.text for m in members]
     try:
         validate_max_sentences(max_sentences)
-        return [{"result": r} for r in system.summarize(texts, max_sentences=max_sentences)]
+    except InvalidInput as exc:  # the same for every member: no call, no traceback
+        return [_failed(exc) for _ in members]
+    try:
+        results = system.summarize(texts, max_sentences=max_sentences)
+        if len(results) != len(texts):
+            raise RuntimeError(f"{len(results)} summaries for {len(texts)} documents")
+        return [{"result": r} for r in results]
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:

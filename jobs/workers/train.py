@@ -193,6 +193,7 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
         _finish(job, lease, status=JobStatus.FAILED, error="training produced no model")
         return
     metrics = _metrics(job, plan, result)
+    sha256 = checkpoint_sha256(result.best_dir)  # before the row lock: it reads every weight
     with transaction.atomic():
         if not _finish(
             job,
@@ -207,7 +208,7 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
             kind=job.kind,
             run=job,
             checkpoint_dir=str(result.best_dir),
-            checkpoint_sha256=checkpoint_sha256(result.best_dir),
+            checkpoint_sha256=sha256,
             metrics=metrics,
         )
         store_sentence_errors(job, result.validation)

@@ -110,8 +110,13 @@ def test_decisions_need_post_and_the_change_permission(staff_client, staff, user
     from django.test import Client
 
     viewer = Client()
-    viewer.force_login(user)  # staff without the change permission: may look, not decide
-    assert viewer.get(review(run)).status_code == 200
+    viewer.force_login(user)  # staff without any permission on the review rows: not even look
+    assert viewer.get(review(run)).status_code == 403
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="view_sentenceerror"))
+    viewer.force_login(type(user).objects.get(pk=user.pk))  # a fresh permission cache
+    assert viewer.get(review(run)).status_code == 200  # with view only: may look, not decide
     assert viewer.post(url).status_code == 403
 
 

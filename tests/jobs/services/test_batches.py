@@ -94,7 +94,7 @@ def test_rows_locked_by_another_claim_are_skipped_not_waited_for():
     assert locked.status == JobStatus.QUEUED
 
 
-def test_finishing_a_batch_stores_each_outcome_only_under_its_own_lease(node):
+def test_finishing_a_batch_stores_each_outcome_only_under_its_own_lease(worker_node):
     jobs = [SummaryFactory(status=JobStatus.QUEUED, requested_model="lead3") for _ in range(3)]
     batch = batches.claim_batch(jobs[0].pk, 8)
     assert len(batch) == 3
