@@ -237,10 +237,10 @@ def test_a_training_worker_killed_whole_is_recovered_when_one_starts_again(
 
 
 def test_a_run_longer_than_its_task_continues_in_a_second_task(workers, staff, tmp_path):
-    """The soft time limit (90 s here, 55 min by default) ends the first task at a
+    """The soft time limit (60 s here, 55 min by default) ends the first task at a
     checkpoint of the step it reached; a second task resumes from that step."""
     make_corpus(staff)
-    limits = {"TRAINING_SOFT_TIME_LIMIT": "90", "TRAINING_TIME_LIMIT": "300"}
+    limits = {"TRAINING_SOFT_TIME_LIMIT": "60", "TRAINING_TIME_LIMIT": "300"}
     workers.start_command(
         "worker-training",
         training_worker_argv(tmp_path),
@@ -249,9 +249,9 @@ def test_a_run_longer_than_its_task_continues_in_a_second_task(workers, staff, t
         **limits,
     )
     # Far more steps than it can take; the time budget ends it: 90 s of training counted
-    # across tasks. The first task has less (90 s less its start-up), so it must hand
-    # off; the second has the rest plus its start-up (tens of seconds on a loaded
-    # 2-core machine) before its own limit.
+    # across tasks. The first task has at most 60 s, so it must hand off; the second has
+    # the rest (about 30 s) plus its start-up before its own limit, and on a very loaded
+    # machine a third task may take the last seconds: each hand-off is one continuation.
     params = tiny_params(max_steps=100_000, eval_every=25, max_minutes=1.5)
     run = start_training("bertsumext", params=params, triggered_by=staff)
     done = workers.wait_for(lambda: finished(run.pk), 420, "the run")
@@ -259,10 +259,10 @@ def test_a_run_longer_than_its_task_continues_in_a_second_task(workers, staff, t
     log = (tmp_path / "worker-training.log").read_text()
     handed_off = [int(step) for step in re.findall(r"continuing from step (\d+)", log)]
     tasks = re.findall(r"Task jobs\.train\[[^]]+\] succeeded", log)
-    assert len(tasks) == 2 and len(handed_off) == 1, log[-3000:]
-    assert (done.attempts, done.continuations) == (1, 1)
-    assert done.resumed_from_step == handed_off[0] > 0
-    assert done.progress_step > handed_off[0]
+    assert len(tasks) >= 2 and len(handed_off) == len(tasks) - 1, log[-3000:]
+    assert (done.attempts, done.continuations) == (1, len(handed_off))
+    assert done.resumed_from_step == handed_off[-1] > 0
+    assert handed_off == sorted(handed_off) and done.progress_step > handed_off[-1]
     assert done.metrics["stopped"] == "time_budget"
     assert TrainingRun.objects.count() == 1
     assert ModelVersion.objects.filter(run=done).count() == 1
