@@ -28,5 +28,9 @@ QUEUES = {SUMMARIZE: INFERENCE_QUEUE, TRAIN: TRAINING_QUEUE}
 
 def enqueue_on_commit(task_name: str, *args: object) -> None:
     """Send `task_name(*args)` to its queue once the current transaction commits."""
-    options = {"queue": QUEUES[task_name]} if task_name in QUEUES else {}
+    options: dict[str, object] = {"queue": QUEUES[task_name]} if task_name in QUEUES else {}
+    # No time limits in the message: Celery 5.7's send_task would otherwise copy the
+    # sender's own (the web's settings, where it has the task registered), and a
+    # message's limits override the worker's, whose settings must decide them.
+    options.update(time_limit=None, soft_time_limit=None)
     transaction.on_commit(partial(current_app.send_task, task_name, args=list(args), **options))
