@@ -18,8 +18,10 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection
 
+from . import queue
+
 BEAT_HEARTBEAT_KEY = "summarizer:beat:heartbeat"
-WORKER_KINDS = ("inference", "training")  # the queues (jobs.services.queue)
+WORKER_KINDS = (queue.INFERENCE_QUEUE, queue.TRAINING_QUEUE)  # named after their queues
 COMPONENTS = ("database", "broker", *WORKER_KINDS, "beat")
 
 _cache_lock = threading.Lock()
@@ -70,8 +72,8 @@ def _workers_by_queue() -> dict[str, list[str]]:
         return {}
     by_queue: dict[str, list[str]] = {}
     for node, queues in replies.items():
-        for queue in queues or []:
-            by_queue.setdefault(queue.get("name", ""), []).append(node)
+        for consumed in queues or []:
+            by_queue.setdefault(consumed.get("name", ""), []).append(node)
     return {q: sorted(nodes) for q, nodes in by_queue.items()}
 
 

@@ -24,7 +24,11 @@ from . import queue
 logger = logging.getLogger(__name__)
 
 # The Celery queues (settings.CELERY_TASK_ROUTES) and the job rows each one carries.
-QUEUES: dict[str, Any] = {"inference": Summary, "training": TrainingRun, "default": None}
+QUEUES: dict[str, Any] = {
+    queue.INFERENCE_QUEUE: Summary,
+    queue.TRAINING_QUEUE: TrainingRun,
+    settings.CELERY_TASK_DEFAULT_QUEUE: None,
+}
 # kombu's Redis transport keeps a queue's messages of priority > 0 in sibling lists
 # "<queue>\x06\x16<priority>" (its default priority steps).
 PRIORITY_SUFFIXES = ("", *(f"\x06\x16{p}" for p in (3, 6, 9)))
