@@ -32,7 +32,7 @@ from ..services import reviews
 from ..services.errors import InvalidInput
 from ..services.splits import labelled_split
 from ..text import split_sentences
-from .review_queue import label_name, plural
+from .review_queue import plural
 
 LABEL_ACTIONS = {"in": 1, "out": 0}  # the keys i / o
 QUEUE_LIMIT = 2000  # newest unlabelled documents ranked by the label-next queue
@@ -211,6 +211,10 @@ def _next_document_url(document: Document) -> str:
         if row.document.sha256 != document.sha256:
             return label_url(row.document.pk, queue=True)
     return reverse("admin:jobs_document_label_next")
+
+
+def label_name(label: int | None) -> str:
+    return {None: "no staff label", 0: "not in summary", 1: "in summary"}[label]
 
 
 def _history(document: Document) -> list[dict[str, Any]]:

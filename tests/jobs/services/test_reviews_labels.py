@@ -110,8 +110,7 @@ def test_copies_of_a_text_share_one_set_of_labels(staff, user):
     third = upload(user)  # a later copy gets the labels the text has
     assert LabelOverride.objects.get(document=third).label == 1
     [fourth] = [
-        s.document
-        for s in submit_documents(user, [DocumentInput(text=ARTICLE, summarize=False)])
+        s.document for s in submit_documents(user, [DocumentInput(text=ARTICLE, summarize=False)])
     ]
     assert LabelOverride.objects.get(document=fourth).label == 1
     remove_label(first, 0, staff)  # removing on one copy removes it on all
@@ -150,9 +149,7 @@ def test_labelled_documents_go_to_validation_by_a_stable_fraction_of_their_hash(
     for doc in docs:
         set_label(doc, 0, 1, staff)
     splits = [Document.objects.get(pk=d.pk).split for d in docs]
-    expected = [
-        Split.VALIDATION if hash_fraction(d.sha256) < 0.2 else Split.TRAIN for d in docs
-    ]
+    expected = [Split.VALIDATION if hash_fraction(d.sha256) < 0.2 else Split.TRAIN for d in docs]
     assert splits == expected
     assert 3 <= splits.count(Split.VALIDATION) <= 24  # about a fifth of 60
     # The rule is stable: the same text, the same split; 0 and 1 send all one way.
