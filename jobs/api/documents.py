@@ -22,13 +22,12 @@ from jobs.services.summaries import cancel_summary, request_summary
 
 from .errors import ApiError, first_message, validation_body
 from .fields import safe_name
+from .labelling import DocumentLabelsSerializer, DocumentSplitSerializer
 from .parsers import BATCH_PARSERS, JSONParser, LimitedMultiPartParser
 from .serializers import (
     DocumentCreatedSerializer,
     DocumentInputSerializer,
-    DocumentLabelsSerializer,
     DocumentSerializer,
-    DocumentSplitSerializer,
     FileUploadSerializer,
     SummarizeOptionsSerializer,
     SummarySerializer,
