@@ -24,7 +24,6 @@ from ..models import (
     LabelOverride,
     LabelSource,
     ReviewEvent,
-    Split,
     Summary,
     TrainableKind,
 )
@@ -114,10 +113,11 @@ class QueueRow:
 
 
 def unlabelled_uploads():
-    """Documents users uploaded (no split, no reference) that nobody labelled yet."""
+    """Documents without a reference summary whose text nobody labelled yet (whatever
+    their split: one whose labels were all undone comes back)."""
     labelled = LabelOverride.objects.filter(document__sha256=OuterRef("sha256"))
     return (
-        Document.objects.filter(split=Split.NONE, reference_summary="")
+        Document.objects.filter(reference_summary="")
         .exclude(Exists(labelled))
         .select_related("owner")
     )

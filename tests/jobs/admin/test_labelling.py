@@ -109,6 +109,14 @@ def test_label_next_ranks_uploads_by_the_models_margin(staff_client, staff, user
     page = staff_client.get(label_page(unsure, queue=True))
     assert page.context["next_document_url"] == label_page(sure, queue=True)
     assert 'data-key="n"' in page.content.decode()
+    # The documents list links the queue; a document whose labels were all undone is back.
+    changelist = staff_client.get(reverse("admin:jobs_document_changelist")).content.decode()
+    assert reverse("admin:jobs_document_label_next") in changelist
+    act(staff_client, labelled, "undo")
+    labelled.refresh_from_db()
+    assert labelled.split in ("train", "validation")  # labelling gave it a split
+    rows = staff_client.get(reverse("admin:jobs_document_label_next")).context["rows"]
+    assert labelled in [r.document for r, _ in rows]
 
 
 def test_staff_move_documents_between_splits_by_action_and_form(staff_client, user):
