@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
-from ..models import Document, JobStatus, RunPrediction, Summary
+from ..models import Document, JobStatus, RunPrediction, Split, Summary
+from ..services.errors import InvalidInput
+from ..services.splits import move_to_split
 from ..services.summaries import cancel_summary, requeue_summary
-from . import queries
+from . import labelling, queries
 from .base import ReadOnlyAdmin, status_badge
 
 # --- documents ---------------------------------------------------------------------------
@@ -85,10 +88,80 @@ class DocumentAdmin(ReadOnlyAdmin):
     def has_reference(self, obj):
         return bool(obj.reference_summary)
 
+    actions = ["move_to_train", "move_to_validation", "move_to_test", "move_out_of_splits"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "label-next/",
+                view(lambda request: labelling.label_next_view(self, request)),
+                name="jobs_document_label_next",
+            ),
+            path(
+                "<int:pk>/label/",
+                view(lambda request, pk: labelling.label_view(self, request, pk)),
+                name="jobs_document_label",
+            ),
+            path(
+                "<int:pk>/label/<str:action>/",
+                view(
+                    lambda request, pk, action: labelling.label_action_view(
+                        self, request, pk, action
+                    )
+                ),
+                name="jobs_document_label_action",
+            ),
+            path("<int:pk>/split/", view(self.split_view), name="jobs_document_split"),
+            *super().get_urls(),
+        ]
+
+    def _move(self, request, queryset, split: str) -> None:
+        try:
+            moved = move_to_split(queryset, split, request.user)
+        except InvalidInput as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        where = f"split {split}" if split else "no split (only summarized)"
+        self.message_user(request, f"Moved {moved} document(s) to {where}.", messages.SUCCESS)
+
+    @admin.action(
+        description="Move to train (the next run learns from them)", permissions=["operate"]
+    )
+    def move_to_train(self, request, queryset):
+        self._move(request, queryset, Split.TRAIN)
+
+    @admin.action(
+        description="Move to validation (runs and the gate are judged on them)",
+        permissions=["operate"],
+    )
+    def move_to_validation(self, request, queryset):
+        self._move(request, queryset, Split.VALIDATION)
+
+    @admin.action(description="Move to test (held out from training)", permissions=["operate"])
+    def move_to_test(self, request, queryset):
+        self._move(request, queryset, Split.TEST)
+
+    @admin.action(description="Take out of every split (only summarized)", permissions=["operate"])
+    def move_out_of_splits(self, request, queryset):
+        self._move(request, queryset, Split.NONE)
+
+    def split_view(self, request, pk: int):
+        """POST from the document's page: move it to the split chosen there."""
+        self.require(request)
+        get_object_or_404(Document, pk=pk)
+        if request.method == "POST":
+            self._move(request, Document.objects.filter(pk=pk), request.POST.get("split", ""))
+        return HttpResponseRedirect(reverse("admin:jobs_document_change", args=[pk]))
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         document = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if document is not None:
+            extra_context["label_url"] = labelling.label_url(document.pk)
+            extra_context["split_url"] = reverse("admin:jobs_document_split", args=[document.pk])
+            extra_context["splits"] = Split.choices
+            extra_context["may_operate"] = self.may(request)
             summary = prediction = None
             chosen, run = request.GET.get("summary", ""), request.GET.get("run", "")
             if chosen.isascii() and chosen.isdigit():

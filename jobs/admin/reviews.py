@@ -254,10 +254,11 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
         "document_link",
         "created_by",
         "source",
+        "from_error",
         "updated_at",
         "revert_button",
     ]
-    list_filter = ["label", ("created_by", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["label", "source", ("created_by", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["document", "created_by", "source_error"]
     search_fields = ["document__title", "source_error__text"]
 
@@ -270,7 +271,7 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
         return obj.document.text[start:end]
 
     @admin.display(description="from misclassified sentence")
-    def source(self, obj):
+    def from_error(self, obj):
         if not obj.source_error_id:
             return "-"
         return format_html(

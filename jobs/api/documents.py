@@ -15,10 +15,14 @@ from jobs.services.documents import (
     submit_document,
     submit_documents,
 )
+from jobs.services.errors import NotAllowed
+from jobs.services.reviews import STAFF_ONLY_LABELS, labels_of, set_labels
+from jobs.services.splits import STAFF_ONLY_SPLIT, is_staff, move_to_split
 from jobs.services.summaries import cancel_summary, request_summary
 
 from .errors import ApiError, first_message, validation_body
 from .fields import safe_name
+from .labelling import DocumentLabelsSerializer, DocumentSplitSerializer
 from .parsers import BATCH_PARSERS, JSONParser, LimitedMultiPartParser
 from .serializers import (
     DocumentCreatedSerializer,
@@ -36,7 +40,10 @@ _ITEM_NOT_OBJECT = "each item must be a JSON object with a 'text' field"
 
 
 def _created_response(submissions: list[Submission], many: bool) -> Response:
-    context = {"summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary}}
+    context = {
+        "summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary},
+        "duplicate_of": {s.document.pk: s.duplicate_of for s in submissions},
+    }
     docs = [s.document for s in submissions]
     data = DocumentCreatedSerializer(docs if many else docs[0], many=many, context=context).data
     return Response(data, status=status.HTTP_201_CREATED)
@@ -152,6 +159,34 @@ class DocumentViewSet(
 
     def perform_destroy(self, instance):
         delete_document(instance)
+
+    @extend_schema(request=DocumentSplitSerializer, responses={200: DocumentSerializer})
+    def partial_update(self, request, pk=None):
+        """Staff only: move the document to another split (train, validation, test or
+        "" for none). Others get 403 and nothing changes."""
+        if not is_staff(request.user):
+            raise NotAllowed(STAFF_ONLY_SPLIT, "split")
+        document = self.get_object()
+        form = DocumentSplitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        move_to_split([document], form.validated_data["split"], request.user)
+        document.refresh_from_db()
+        return Response(DocumentSerializer(document).data)
+
+    @extend_schema(request=DocumentLabelsSerializer, responses={200: DocumentLabelsSerializer})
+    @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser])
+    def labels(self, request, pk=None):
+        """The document's staff labels; POST (staff only) sets some, all or nothing: a
+        labelled document is training data (it gets a split if it had none)."""
+        if request.method == "POST" and not is_staff(request.user):
+            raise NotAllowed(STAFF_ONLY_LABELS, "labels")
+        document = self.get_object()
+        if request.method == "POST":
+            form = DocumentLabelsSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            set_labels(document, form.validated_data["labels"], request.user)
+        labels = {str(i): o.label for i, o in sorted(labels_of(document).items())}
+        return Response({"labels": labels})
 
 
 class SummaryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

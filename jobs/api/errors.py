@@ -23,7 +23,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from jobs.services.errors import BatchInvalid, InvalidInput
+from jobs.services.errors import BatchInvalid, InvalidInput, NotAllowed
 
 request_logger = logging.getLogger("django.request")
 
@@ -113,9 +113,9 @@ def _service_error(exc: InvalidInput) -> Response:
         }
         detail = f"no document was stored: {exc.message}"
         return Response(error_body(detail, errors), status=status.HTTP_400_BAD_REQUEST)
-    else:
-        errors = {exc.field: [exc.message]} if exc.field else {}
-    return Response(error_body(exc.message, errors), status=status.HTTP_400_BAD_REQUEST)
+    errors = {exc.field: [exc.message]} if exc.field else {}
+    code = status.HTTP_403_FORBIDDEN if isinstance(exc, NotAllowed) else status.HTTP_400_BAD_REQUEST
+    return Response(error_body(exc.message, errors), status=code)
 
 
 def exception_handler(exc, context):

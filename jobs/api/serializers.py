@@ -140,9 +140,33 @@ class DocumentCreatedSerializer(DocumentSerializer):
     summaries = serializers.SerializerMethodField()
     summary = serializers.SerializerMethodField()
 
+    duplicate_of = serializers.SerializerMethodField(
+        help_text="The training splits (train, validation) that already hold this text "
+        "(empty: none). A duplicate shares the labels of its text; training counts it once."
+    )
+    warnings = serializers.SerializerMethodField(
+        help_text="Sentences about this upload worth reading, e.g. that it duplicates "
+        "training data."
+    )
+
     class Meta(DocumentSerializer.Meta):
-        fields = [*DocumentSerializer.Meta.fields, "summary"]
+        fields = [*DocumentSerializer.Meta.fields, "summary", "duplicate_of", "warnings"]
         read_only_fields = fields
+
+    def _duplicate_of(self, obj) -> list[str]:
+        return list(self.context.get("duplicate_of", {}).get(obj.pk, ()))
+
+    def get_duplicate_of(self, obj) -> list[str]:
+        return self._duplicate_of(obj)
+
+    def get_warnings(self, obj) -> list[str]:
+        splits = self._duplicate_of(obj)
+        if not splits:
+            return []
+        return [
+            f"this text is already training data (split {' and '.join(splits)}): it is "
+            "stored as a duplicate, shares that text's labels and is not trained on twice"
+        ]
 
     def _summary(self, obj):
         return self.context.get("summary_by_document", {}).get(obj.pk)
@@ -166,8 +190,8 @@ _MODEL_HELP = (
 # Some character that is not whitespace, and no NUL (the OpenAPI pattern says both).
 NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _SPLIT_HELP = (
-    "Mark the document as training data: train, validation or test "
-    "(with a reference_summary). Empty for documents that are only summarized."
+    "Staff only (others get 403): mark the document as training data: train, validation "
+    "or test (with a reference_summary). Empty for documents that are only summarized."
 )
 
 

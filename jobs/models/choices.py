@@ -70,3 +70,11 @@ class ReviewStatus(TextChoices):
     OPEN = "open", "Open"
     CONFIRMED = "confirmed", "Model was wrong (gold label kept)"
     FLIPPED = "flipped", "Gold label flipped"
+
+
+class LabelSource(TextChoices):
+    """Where a sentence's training label comes from; staff labels win over the oracle's."""
+
+    ORACLE = "oracle", "Oracle (from the reference summary)"
+    STAFF = "staff", "Staff label (document without a reference)"
+    CORRECTION = "correction", "Correction of an oracle label"

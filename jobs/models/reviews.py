@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .choices import ErrorKind, ReviewStatus
+from .choices import ErrorKind, LabelSource, ReviewStatus
 from .jobs import Document, TrainingRun
 
 
@@ -45,7 +45,9 @@ class SentenceError(models.Model):
 
 
 class LabelOverride(models.Model):
-    """A staff label for one sentence; replaces the oracle label in later training runs."""
+    """A staff label for one sentence: THE label record. It replaces the oracle label in
+    later training runs (staff labels win). Copies of a text (same sha256) hold the same
+    rows (``jobs.services.reviews`` writes them together); every change is a ReviewEvent."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="label_overrides")
     sentence_index = models.PositiveIntegerField()
@@ -55,6 +57,13 @@ class LabelOverride(models.Model):
     )
     source_error = models.ForeignKey(
         SentenceError, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(
+        max_length=16,
+        choices=[c for c in LabelSource.choices if c[0] != LabelSource.ORACLE],
+        default=LabelSource.CORRECTION,
+        help_text="staff: a label on a document without a reference; correction: it "
+        "replaces the oracle label of a document with a reference (or a review flip).",
     )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -98,6 +107,8 @@ class ReviewEvent(models.Model):
         ("confirm", "Confirmed the gold label"),
         ("undo", "Undid a decision"),
         ("revert", "Reverted a label override"),
+        ("label", "Labelled a sentence"),
+        ("unlabel", "Removed a staff label"),
     ]
     error = models.ForeignKey(
         "jobs.SentenceError", on_delete=models.CASCADE, null=True, blank=True, related_name="events"

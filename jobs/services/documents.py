@@ -14,6 +14,8 @@ from ..models import Document, Split, Summary
 from ..text import detect_language
 from .characters import check_storable
 from .errors import BatchInvalid, InvalidInput
+from .reviews import share_labels
+from .splits import check_may_set_split
 from .summaries import create_summary, new_summary, send_summaries
 from .validation import (
     validate_max_sentences,
@@ -37,10 +39,34 @@ class DocumentInput:
     source_id: str = ""
 
 
+TRAINING_SPLITS = (Split.TRAIN, Split.VALIDATION)
+
+
 @dataclass(frozen=True)
 class Submission:
     document: Document
     summary: Summary | None
+    # Splits (train, validation) that already hold this text: the upload duplicates
+    # training data; any staff labels of the text apply to this copy too.
+    duplicate_of: tuple[str, ...] = ()
+
+
+def link_copies(documents: Sequence[Document]) -> dict[int, tuple[str, ...]]:
+    """New documents join the copies of their text (same sha256): they get the labels
+    the text already has. Returns, for each, the training splits its copies are in.
+    One query when no document is a copy."""
+    copies = (
+        Document.objects.filter(sha256__in={d.sha256 for d in documents})
+        .exclude(pk__in=[d.pk for d in documents])
+        .values_list("sha256", "split")
+    )
+    found: dict[str, set[str]] = {}
+    for digest, split in copies:
+        found.setdefault(digest, set()).add(split)
+    share_labels([d for d in documents if d.sha256 in found])
+    return {
+        d.pk: tuple(sorted(found.get(d.sha256, set()) & set(TRAINING_SPLITS))) for d in documents
+    }
 
 
 def validate_document(
@@ -94,14 +120,17 @@ def _new_document(owner, item: DocumentInput) -> Document:
 
 @transaction.atomic
 def submit_document(owner, item: DocumentInput) -> Submission:
-    """Store a document and, unless told not to, queue its summary."""
+    """Store a document and, unless told not to, queue its summary. Only staff may
+    give it a split (``NotAllowed``, nothing stored)."""
+    check_may_set_split(owner, [item.split])
     item = validate_document(item)
     document = _new_document(owner, item)
     document.save(force_insert=True)
+    duplicate_of = link_copies([document])[document.pk]
     summary = (
         create_summary(document, owner, item.model, item.max_sentences) if item.summarize else None
     )
-    return Submission(document, summary)
+    return Submission(document, summary, duplicate_of)
 
 
 def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
@@ -114,16 +143,18 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
         raise InvalidInput(
             f"the batch has {len(items)} documents; the limit is {settings.MAX_BATCH_DOCUMENTS}"
         )
+    check_may_set_split(owner, [i.split for i in items])
     valid = _validate_batch(items)
     with transaction.atomic():
         documents = Document.objects.bulk_create([_new_document(owner, i) for i in valid])
+        duplicates = link_copies(documents)
         wanted = [(d, i) for d, i in zip(documents, valid, strict=True) if i.summarize]
         summaries = Summary.objects.bulk_create(
             [new_summary(d, owner, i.model, i.max_sentences) for d, i in wanted]
         )
         send_summaries(summaries)
     by_document = {s.document_id: s for s in summaries}
-    return [Submission(d, by_document.get(d.pk)) for d in documents]
+    return [Submission(d, by_document.get(d.pk), duplicates[d.pk]) for d in documents]
 
 
 def _validate_batch(items: Sequence[DocumentInput]) -> list[DocumentInput]:
@@ -180,7 +211,9 @@ def import_examples(owner, examples: Iterable, split: str) -> tuple[int, int]:
                 summarize=False,
             )
             validate_document(item)
-            _new_document(owner, item).save(force_insert=True)
+            document = _new_document(owner, item)
+            document.save(force_insert=True)
+            link_copies([document])
             existing.add(digest)
             created += 1
     return created, skipped

@@ -23,3 +23,8 @@ class BatchInvalid(InvalidInput):
         )
         self.errors = errors
         self.fields = fields or {}
+
+
+class NotAllowed(InvalidInput):
+    """The caller may not do this (e.g. a non-staff client adding training data): the
+    API answers 403, nothing is stored."""

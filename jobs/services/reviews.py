@@ -1,8 +1,14 @@
-"""Staff review of misclassified sentences and label corrections.
+"""Staff labels and the review of misclassified sentences.
 
-Every decision (flip, confirm, revert) is a ``ReviewEvent`` holding the review
-status and staff label before and after it, so any decision can be undone and
-the history (who, when, from, to) stays.
+``LabelOverride`` is the label record: one row per labelled sentence, with its source
+(staff: a document without a reference; correction: it replaces an oracle label),
+who and when. Staff labels win over the oracle's. Copies of a text (same sha256)
+share one set of labels: every write here goes to all of them, and a new copy gets
+the labels its text already has (``share_labels``).
+
+Every change (label, unlabel, flip, confirm, revert, undo) is a ``ReviewEvent``
+holding the review status and staff label before and after it, so any decision can
+be undone and the history (who, when, from, to; a removal too) stays.
 """
 
 from __future__ import annotations
@@ -12,29 +18,167 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Document, LabelOverride, ReviewEvent, ReviewStatus, SentenceError
+from ..models import (
+    Document,
+    LabelOverride,
+    LabelSource,
+    ReviewEvent,
+    ReviewStatus,
+    SentenceError,
+)
 from ..text import split_sentences
-from .errors import InvalidInput
+from .errors import InvalidInput, NotAllowed
+from .splits import is_staff, place_labelled
 
-DECISIONS = ("flip", "confirm", "revert")
+DECISIONS = ("flip", "confirm", "revert", "label", "unlabel")
+STAFF_ONLY_LABELS = "only staff can label sentences: labels are training data"
 
 
-@transaction.atomic
-def set_label(document: Document, sentence_index: int, label: int, by, source=None):
-    """Set the gold label of one sentence; later runs train (and validate) with it."""
-    if label not in (0, 1):
-        raise InvalidInput("label must be 0 (not in summary) or 1 (in summary)", "label")
-    count = len(split_sentences(document.text))
-    if not 0 <= sentence_index < count:
+def sentence_count(document: Document) -> int:
+    """Sentences as the dashboard shows them (the index a label refers to)."""
+    return len(split_sentences(document.text, language=document.language or None))
+
+
+def _check_index(document: Document, sentence_index: int) -> None:
+    count = sentence_count(document)
+    if isinstance(sentence_index, bool) or not 0 <= sentence_index < count:
         raise InvalidInput(
             f"sentence_index must be from 0 to {count - 1} for this document", "sentence_index"
         )
-    override, _ = LabelOverride.objects.update_or_create(
+
+
+def _source(document: Document, source_error: SentenceError | int | None) -> str:
+    if source_error is not None or document.reference_summary.strip():
+        return LabelSource.CORRECTION
+    return LabelSource.STAFF
+
+
+def copies(document: Document):
+    """Every document with this text (the same sha256), this one included."""
+    return Document.objects.filter(sha256=document.sha256)
+
+
+@transaction.atomic
+def set_label(
+    document: Document,
+    sentence_index: int,
+    label: int,
+    by,
+    source: SentenceError | None = None,
+    *,
+    record: bool = True,
+) -> LabelOverride:
+    """Set the gold label of one sentence on every copy of its text; later runs train
+    (and validate) with it. A staff label (``source`` None, ``record``) is a "label"
+    event in the history, and a labelled document without a split gets one
+    (``splits.labelled_split``). Only staff may label."""
+    if not is_staff(by) and by is not None:
+        raise NotAllowed(STAFF_ONLY_LABELS, "labels")
+    if isinstance(label, bool) or label not in (0, 1):
+        raise InvalidInput("label must be 0 (not in summary) or 1 (in summary)", "label")
+    _check_index(document, sentence_index)
+    before = _override_label(document.pk, sentence_index)
+    mine = None
+    for copy in copies(document).select_for_update().order_by("pk"):
+        override, _ = LabelOverride.objects.update_or_create(
+            document=copy,
+            sentence_index=sentence_index,
+            defaults={
+                "label": label,
+                "created_by": by,
+                "source_error": source,
+                "source": _source(copy, source),
+            },
+        )
+        if copy.pk == document.pk:
+            mine = override
+    assert mine is not None
+    if record and source is None:
+        place_labelled(document)
+        ReviewEvent.objects.create(
+            document=document,
+            sentence_index=sentence_index,
+            action="label",
+            label_before=before,
+            label_after=label,
+            by=by,
+        )
+    return mine
+
+
+@transaction.atomic
+def set_labels(document: Document, labels: dict[int, int], by) -> int:
+    """Several staff labels of one document, all or nothing."""
+    for index, label in sorted(labels.items()):
+        set_label(document, index, label, by)
+    return len(labels)
+
+
+def _delete_label(document: Document, sentence_index: int, **match) -> int:
+    """Drop the label of one sentence from every copy of the text."""
+    deleted, _ = LabelOverride.objects.filter(
+        document__sha256=document.sha256, sentence_index=sentence_index, **match
+    ).delete()
+    return deleted
+
+
+@transaction.atomic
+def remove_label(document: Document, sentence_index: int, by) -> ReviewEvent:
+    """Remove a staff label (on every copy); the oracle's label, if any, applies again.
+    Recorded as an "unlabel" event, so the removal shows and can be undone."""
+    if not is_staff(by):
+        raise NotAllowed(STAFF_ONLY_LABELS, "labels")
+    before = _override_label(document.pk, sentence_index)
+    if before is None:
+        raise InvalidInput("this sentence has no staff label to remove", "sentence_index")
+    _delete_label(document, sentence_index)
+    return ReviewEvent.objects.create(
         document=document,
         sentence_index=sentence_index,
-        defaults={"label": label, "created_by": by, "source_error": source},
+        action="unlabel",
+        label_before=before,
+        label_after=None,
+        by=by,
     )
-    return override
+
+
+def share_labels(documents: Iterable[Document]) -> int:
+    """Give new copies of an already labelled text that text's labels (one set per
+    text), in one query. Returns how many label rows were copied."""
+    documents = list(documents)
+    if not documents:
+        return 0
+    existing = (
+        LabelOverride.objects.filter(document__sha256__in={d.sha256 for d in documents})
+        .exclude(document__in=[d.pk for d in documents])
+        .select_related("document")
+        .order_by("sentence_index", "-updated_at")
+    )
+    by_text: dict[str, dict[int, LabelOverride]] = {}
+    for o in existing:
+        by_text.setdefault(o.document.sha256, {}).setdefault(o.sentence_index, o)
+    rows = [
+        LabelOverride(
+            document=document,
+            sentence_index=o.sentence_index,
+            label=o.label,
+            created_by_id=o.created_by_id,
+            source_error_id=o.source_error_id,
+            source=_source(document, o.source_error_id),
+        )
+        for document in documents
+        for o in by_text.get(document.sha256, {}).values()
+    ]
+    LabelOverride.objects.bulk_create(rows)
+    return len(rows)
+
+
+def labels_of(document: Document) -> dict[int, LabelOverride]:
+    """The document's staff labels by sentence index."""
+    return {
+        o.sentence_index: o
+        for o in LabelOverride.objects.filter(document=document).select_related("created_by")
+    }
 
 
 def _override_label(document_id: int, sentence_index: int) -> int | None:
@@ -68,7 +212,9 @@ def flip_label(error: SentenceError, by) -> LabelOverride:
     """The model was right: the gold label becomes the model's decision."""
     error = _locked(error)
     before = (error.review_status, _override_label(error.document_id, error.sentence_index))
-    override = set_label(error.document, error.sentence_index, 1 - error.label, by, source=error)
+    override = set_label(
+        error.document, error.sentence_index, 1 - error.label, by, source=error, record=False
+    )
     _mark(error, ReviewStatus.FLIPPED, by)
     _record(error, "flip", before, by)
     return override
@@ -79,9 +225,7 @@ def confirm_label(error: SentenceError, by) -> None:
     """The gold label stands (the model was wrong); drop any earlier flip of it."""
     error = _locked(error)
     before = (error.review_status, _override_label(error.document_id, error.sentence_index))
-    LabelOverride.objects.filter(
-        document=error.document, sentence_index=error.sentence_index, source_error=error
-    ).delete()
+    _delete_label(error.document, error.sentence_index, source_error=error)
     _mark(error, ReviewStatus.CONFIRMED, by)
     _record(error, "confirm", before, by)
 
@@ -121,11 +265,9 @@ def undo(event: ReviewEvent, by) -> ReviewEvent:
     error = _locked(event.error) if event.error_id else None
     status_now = error.review_status if error else ""
     if event.label_before is None:
-        LabelOverride.objects.filter(
-            document=document, sentence_index=event.sentence_index
-        ).delete()
+        _delete_label(document, event.sentence_index)
     else:
-        set_label(document, event.sentence_index, event.label_before, by, source=error)
+        set_label(document, event.sentence_index, event.label_before, by, error, record=False)
     if error is not None and event.status_before:
         _mark(error, event.status_before, by)
     event.undone_at = timezone.now()
@@ -143,11 +285,16 @@ def undo(event: ReviewEvent, by) -> ReviewEvent:
     )
 
 
-def last_decision(by, run_id: int | None = None, error_id: int | None = None):
-    """The newest decision not undone yet: `by`'s in a run, or anyone's on one sentence."""
+def last_decision(
+    by, run_id: int | None = None, error_id: int | None = None, document_id: int | None = None
+):
+    """The newest decision not undone yet: `by`'s in a run or on a document, or
+    anyone's on one sentence."""
     events = ReviewEvent.objects.filter(action__in=DECISIONS, undone_at__isnull=True)
     if error_id is not None:
         events = events.filter(error_id=error_id)
+    elif document_id is not None:
+        events = events.filter(document_id=document_id, by=by)
     else:
         events = events.filter(error__run_id=run_id, by=by)
     return events.order_by("-at", "-id").first()
@@ -159,7 +306,7 @@ def revert_override(override: LabelOverride, by) -> ReviewEvent:
     override = LabelOverride.objects.select_for_update().get(pk=override.pk)
     error = _locked(override.source_error) if override.source_error_id else None
     status_before = error.review_status if error else ""
-    override.delete()
+    _delete_label(override.document, override.sentence_index)
     if error is not None and error.review_status == ReviewStatus.FLIPPED:
         _mark(error, ReviewStatus.OPEN, by)
     return ReviewEvent.objects.create(

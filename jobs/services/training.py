@@ -45,11 +45,15 @@ ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 def labelled_documents(split: str):
-    """Documents of `split` to train on: with a reference summary or label overrides."""
+    """Documents of `split` to train (or validate) on: with a reference summary or staff
+    labels (a staff-labelled document needs no reference). One per text: copies (same
+    sha256) share their labels, so only the oldest copy counts."""
     has_override = LabelOverride.objects.filter(document=OuterRef("pk"))
-    return Document.objects.filter(split=split).filter(
+    labelled = Document.objects.filter(split=split).filter(
         ~Q(reference_summary="") | Exists(has_override)
     )
+    earlier_copy = labelled.filter(sha256=OuterRef("sha256"), pk__lt=OuterRef("pk"))
+    return labelled.exclude(Exists(earlier_copy))
 
 
 NOT_TRAINABLE = (
@@ -112,8 +116,10 @@ def start_training(
             f"no documents in split '{train_split}' have a reference summary or labels; "
             "import some with `manage.py import_dataset`"
         )
-    if not Document.objects.filter(split=val_split).exclude(reference_summary="").exists():
-        raise InvalidInput(f"no documents in split '{val_split}' have a reference summary")
+    if not labelled_documents(val_split).exists():
+        raise InvalidInput(
+            f"no documents in split '{val_split}' have a reference summary or staff labels"
+        )
     run = TrainingRun.objects.create(
         kind=kind,
         params=params,

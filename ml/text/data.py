@@ -27,13 +27,32 @@ class Example:
     """A document, its reference summary (sentences separated by ``"\\n"``) and label overrides.
 
     ``labels`` maps sentence index -> 0/1 for sentences whose oracle label staff
-    corrected; ``None`` means: use the oracle labels.
+    corrected; ``None`` means: use the oracle labels. A document staff labelled
+    without a reference is built with :meth:`from_labels`.
     """
 
     id: str
     text: str
     reference: str = ""
     labels: dict[int, int] | None = None
+
+    @classmethod
+    def from_labels(
+        cls, id: str, text: str, labels: Mapping[int, int], language: str | None = None
+    ) -> Example:
+        """A document with explicit labels and no reference summary: every sentence gets
+        its label (0 where none is given), and the sentences labelled 1, joined by
+        newlines, stand in as the reference for validation ROUGE and the gate.
+
+        The labels index the sentences of :func:`ml.text.sentences.split_sentences`
+        (``language`` as the document's); indexes past the text's end are dropped.
+        """
+        from ml.text.sentences import split_sentences
+
+        sentences = [s.text for s in split_sentences(text, language=language or None)]
+        full = {i: 1 if labels.get(i) else 0 for i in range(len(sentences))}
+        reference = "\n".join(sentences[i] for i, label in full.items() if label)
+        return cls(id=id, text=text, reference=reference, labels=full)
 
 
 def stable_id(text: str) -> str:

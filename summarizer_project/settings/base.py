@@ -360,6 +360,11 @@ TRAINING_STALE_AFTER = env.int("TRAINING_STALE_AFTER", default=120)
 # is more than this many points below the active version's on the same data.
 PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)
 
+# Staff-labelled documents that have no split yet go to validation when their text's
+# sha256 (as a fraction in [0, 1)) is below this, else to train: a stable rule, so each
+# domain staff label keeps held-out documents for the gate (jobs.services.labels).
+LABELLED_VALIDATION_FRACTION = env.float("LABELLED_VALIDATION_FRACTION", default=0.2)
+
 # --- API limits and throttling (jobs/api: parsers, middleware, throttles) --------
 # Every body over MAX_UPLOAD_BYTES gets a JSON 413 (Content-Length checked first,
 # then while reading); JSON nested deeper than MAX_JSON_DEPTH gets a 400.

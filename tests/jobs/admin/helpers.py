@@ -17,7 +17,7 @@ from jobs.models import (
     TrainingRun,
 )
 from ml.text.sentences import split_sentences
-from tests.factories import DocumentFactory, SummaryFactory
+from tests.factories import ARTICLE, DocumentFactory, SummaryFactory
 
 REFERENCE = "Organisers said two thousand people lined the banks.\nThe festival ends Monday."
 
@@ -159,8 +159,12 @@ def make_review_run(owner, documents=10):
     run = TrainingRun.objects.create(kind="bertsumext", status=JobStatus.SUCCEEDED)
     errors = []
     for d in range(documents):
-        document = DocumentFactory(
-            owner=owner, split="validation", title=f"Review doc {d}", reference_summary=REFERENCE
+        document = DocumentFactory(  # distinct texts: copies of one text share labels
+            owner=owner,
+            split="validation",
+            title=f"Review doc {d}",
+            reference_summary=REFERENCE,
+            text=ARTICLE.replace("paper boats", f"paper boats ({d})"),
         )
         spans = split_sentences(document.text)
         assert len(spans) == len(SCORES)

@@ -176,9 +176,13 @@ def test_schema_and_docs_need_authentication(api):
     assert {"$ref": "#/components/schemas/BlankEnum"} in model["oneOf"]
 
 
-def test_multipart_accepts_the_json_options(api):
+def test_multipart_accepts_the_json_options(staff):
+    """Staff may give a split (tests/jobs/api/test_staff_only.py: others get 403)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
 
+    api = APIClient()
+    api.force_authenticate(staff)
     resp = api.post(
         "/api/documents/",
         {

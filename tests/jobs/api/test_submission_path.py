@@ -32,8 +32,9 @@ def test_a_single_post_checks_the_model_once(api, checkpoint, django_capture_on_
     assert _queries(ctx, "jobs_modelversion", "SELECT") == 1
     assert _queries(ctx, "jobs_summary", "UPDATE") == 0  # enqueued_at is set by the INSERT
     assert _queries(ctx, "jobs_summary", "SELECT") == 0  # the answer lists the new one
-    # a transaction around the model check and the two INSERTs, nothing else
-    assert len(ctx.captured_queries) == 5, [q["sql"][:80] for q in ctx.captured_queries]
+    # a transaction around the model check, the two INSERTs and the look-up of copies
+    # of the text (labels to share, training data it duplicates), nothing else
+    assert len(ctx.captured_queries) == 6, [q["sql"][:80] for q in ctx.captured_queries]
     assert len(sent) == 1
     summary = Summary.objects.get(pk=resp.json()["summary"]["id"])
     assert summary.requested_model == "bertsumext"

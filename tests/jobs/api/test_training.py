@@ -124,7 +124,8 @@ def test_run_detail_shows_progress(staff_api):
     assert (body["progress_step"], body["progress_total"], body["last_loss"]) == (5, 20, 0.5)
 
 
-def test_documents_can_be_uploaded_as_training_data(api):
+def test_staff_can_upload_documents_as_training_data(staff_api):
+    api = staff_api
     resp = api.post(
         "/api/documents/",
         {"text": "One. Two.", "reference_summary": "One.", "split": "train", "summarize": False},

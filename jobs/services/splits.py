@@ -1,0 +1,66 @@
+"""Dataset splits belong to staff: who may put a document into one, moving documents
+between splits, and the split a newly staff-labelled document gets.
+
+A document's split decides whether training runs learn from it (train) or judge by it
+(validation, test). Only staff set it; every other client gets ``NotAllowed`` (the
+API's 403) and nothing is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+from ..models import Document, Split
+from .errors import InvalidInput, NotAllowed
+from .validation import validate_split
+
+STAFF_ONLY_SPLIT = (
+    "only staff can put a document into a dataset split (train, validation or test): "
+    "send it without 'split', or ask staff to label it"
+)
+
+
+def is_staff(user) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+def check_may_set_split(user, splits: Iterable[str]) -> None:
+    """Refuse a non-staff client any document with a split; nothing is stored."""
+    if not is_staff(user) and any(splits):
+        raise NotAllowed(STAFF_ONLY_SPLIT, "split")
+
+
+def hash_fraction(sha256: str) -> float:
+    """The text's sha256 as a number in [0, 1): the same text, the same number."""
+    return int(sha256[:15], 16) / 16**15
+
+
+def labelled_split(sha256: str) -> str:
+    """Where a newly staff-labelled document goes: validation for the fraction
+    LABELLED_VALIDATION_FRACTION of texts (by content hash), train for the rest."""
+    if hash_fraction(sha256) < settings.LABELLED_VALIDATION_FRACTION:
+        return Split.VALIDATION
+    return Split.TRAIN
+
+
+def place_labelled(document: Document) -> None:
+    """Give the copies of a newly labelled text that have no split one, by the rule."""
+    split = labelled_split(document.sha256)
+    Document.objects.filter(sha256=document.sha256, split=Split.NONE).update(split=split)
+    if not document.split:
+        document.split = split
+
+
+@transaction.atomic
+def move_to_split(documents: Iterable[Document], split: str, by) -> int:
+    """Staff move documents to ``split`` ("" takes them out of every split)."""
+    if not is_staff(by):
+        raise NotAllowed(STAFF_ONLY_SPLIT, "split")
+    validate_split(split)
+    ids = [d.pk for d in documents]
+    if not ids:
+        raise InvalidInput("no documents to move")
+    return Document.objects.filter(pk__in=ids).exclude(split=split).update(split=split)
