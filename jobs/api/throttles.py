@@ -90,14 +90,16 @@ def estimate(key: str, window: Window, current: int | None = None) -> float:
 def seconds_until_free(key: str, window: Window, limit: int, current: int) -> int:
     """When one more request would be allowed, if none came meanwhile (>= 1 s)."""
     previous = int(cache.get(_counter_key(key, window.index - 1)) or 0)
+    remaining = window.duration - window.elapsed
     if current < limit and previous:
-        # Within this window: previous * (1 - (elapsed + t)/duration) + current < limit.
-        wait = window.duration * (1 - (limit - current) / previous) - window.elapsed
-    else:
-        # In the next window, where this one weighs current * (1 - t/duration).
-        remaining = window.duration - window.elapsed
-        wait = remaining + (window.duration * (1 - limit / current) if current else 0.0)
-    return max(1, math.ceil(wait))
+        # In this window: previous * (1 - (elapsed + t) / duration) + current + 1 <= limit.
+        wait = window.duration * (1 - (limit - current - 1) / previous) - window.elapsed
+        if wait <= remaining:
+            return max(1, math.ceil(wait))
+    # In the next window, where this one's count weighs current * (1 - t / duration).
+    if current:
+        remaining += window.duration * max(0.0, 1 - (limit - 1) / current)
+    return max(1, math.ceil(remaining))
 
 
 class _SettingsRate(SimpleRateThrottle):
