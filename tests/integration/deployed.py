@@ -29,6 +29,7 @@ from devstack.children import service_children
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 PASSWORD = "Outage-test-pass-4821"  # the API user's: a throwaway stack
+INHERITED = ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "USER")
 
 
 def free_port() -> int:
@@ -203,9 +204,11 @@ class App:
         self.base = f"http://{HOST}:{self.port}"
         var_dir = tmp / "var"
         var_dir.mkdir(exist_ok=True)
-        dropped = ("REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG")
         self.env = {
-            **{k: v for k, v in os.environ.items() if k not in dropped},
+            # Only what a process needs to run here: no setting of the app comes from
+            # the developer's shell or a .env file, only from this test.
+            **{k: v for k, v in os.environ.items() if k in INHERITED or k.startswith("LC_")},
+            "SUMMARIZER_DOTENV": "",
             "DJANGO_SETTINGS_MODULE": "summarizer_project.settings.production",
             "SECRET_KEY": "outage-test-secret-key-" + "x" * 40,
             "ALLOWED_HOSTS": HOST,
