@@ -19,9 +19,12 @@ VAR_DIR := $(or $(SUMMARIZER_VAR_DIR),var)
 # environment; their defaults live in summarizer_project/settings/base.py.
 export PYTHONUNBUFFERED := 1
 
-# Debian packages the test suite runs, as binary=package: the browser tests
-# (tests/browser) drive Debian's Chromium, never a browser Playwright downloads.
-TEST_SYSTEM_DEPS := $(or $(CHROMIUM_PATH),/usr/bin/chromium)=chromium
+# Debian packages the test suite runs, as binary=package (the binary may be a glob):
+# the browser tests (tests/browser) drive Debian's Chromium, never a browser
+# Playwright downloads; the outage and throttle tests (tests/integration/deployed.py)
+# run a private PostgreSQL server and redis-server.
+TEST_SYSTEM_DEPS := $(or $(CHROMIUM_PATH),/usr/bin/chromium)=chromium \
+	/usr/lib/postgresql/*/bin/initdb=postgresql /usr/bin/redis-server=redis-server
 
 RUNTIME_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-16)
 DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
@@ -66,9 +69,9 @@ test: $(DEV_STAMP) test-deps  ## ruff check, mypy and the whole pytest suite
 	$(PY) -m pytest
 
 # Quick when everything is there; otherwise apt-get (root only), once.
-test-deps:  ## install the Debian packages the tests run (chromium) when missing; root only
+test-deps:  ## install the Debian packages the tests run (chromium, postgresql, redis-server) when missing; root only
 	@missing=""; for dep in $(TEST_SYSTEM_DEPS); do \
-		[ -x "$${dep%%=*}" ] || missing="$$missing $${dep#*=}"; \
+		compgen -G "$${dep%%=*}" >/dev/null || missing="$$missing $${dep#*=}"; \
 	done; \
 	[ -n "$$missing" ] || exit 0; \
 	install="apt-get update && apt-get install -y --no-install-recommends$$missing"; \

@@ -12,7 +12,7 @@ from celery.signals import worker_init, worker_ready
 from django.conf import settings
 from django.db import connections
 
-from .services import leases, owners, queue, schedules
+from .services import leases, outages, owners, queue, schedules
 from .services.training import retrain_if_new_data as retrain
 from .workers import summarize as summarize_worker
 from .workers import train as train_worker
@@ -33,6 +33,8 @@ def summarize(self, summary_id: int) -> None:
         summarize_worker.run(summary_id)
     except leases.LeaseHeld as held:  # its owner may be dead: look again when it can be stale
         raise self.retry(countdown=held.retry_in) from None
+    except outages.DATABASE_ERRORS:  # the database is down: nothing was stored, try again
+        raise self.retry(countdown=settings.OUTAGE_RETRY_AFTER) from None
 
 
 @worker_init.connect

@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled
 
 from .fields import StrictCharField, StrictSerializer
 from .parsers import API_PARSERS, LimitedFormParser
-from .throttles import LoginIPThrottle, LoginUserThrottle
+from .throttles import LoginIPThrottle, LoginUserThrottle, release_login_attempts
 
 
 class TokenRequestSerializer(StrictSerializer, AuthTokenSerializer):
@@ -33,10 +33,14 @@ class TokenView(ObtainAuthToken):
         request=TokenRequestSerializer,
         responses={200: inline_serializer("Token", {"token": serializers.CharField()})},
     )
-    def post(self, request, *args, **kwargs):
+    def check_throttles(self, request):
         try:
-            return super().post(request, *args, **kwargs)
-        except ValidationError:
-            for throttle in self.get_throttles():
-                throttle.record_failure(request, self)
+            super().check_throttles(request)
+        except Throttled:
+            release_login_attempts(self)  # refused: not an attempt that failed
             raise
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)  # a failure raises: it counts
+        release_login_attempts(self)
+        return response

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from jobs.services.errors import BatchInvalid, InvalidInput, NotAllowed
+from jobs.services.outages import unavailable_service
 
 request_logger = logging.getLogger("django.request")
 
@@ -68,6 +69,24 @@ def error_body(detail: str, errors: dict | None = None) -> dict[str, Any]:
 def error_response(status_code: int, detail: str, errors: dict | None = None) -> JsonResponse:
     """The error shape as a plain Django response (outside DRF)."""
     return JsonResponse(error_body(detail, errors), status=status_code)
+
+
+def unavailable_response(request: Any, exc: BaseException) -> JsonResponse | None:
+    """503 in the error shape, with Retry-After, when `exc` says the database or the
+    broker cannot be reached (an outage, not a bug); None for any other exception."""
+    service = unavailable_service(exc)
+    if service is None:
+        return None
+    django_request = getattr(request, "_request", request)
+    request_logger.warning(
+        "Service Unavailable (%s down): %s: %s", service, django_request.path, exc
+    )
+    response = error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"the {service} is unavailable; try again shortly",
+    )
+    response["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER)
+    return response
 
 
 def too_large_response(size: int | None = None) -> JsonResponse:
@@ -119,6 +138,9 @@ def _service_error(exc: InvalidInput) -> Response:
 
 
 def exception_handler(exc, context):
+    unavailable = unavailable_response(context.get("request"), exc)
+    if unavailable is not None:
+        return unavailable
     if isinstance(exc, InvalidInput):
         return _service_error(exc)
     if isinstance(exc, RequestDataTooBig):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 
-from .errors import error_response, report_unhandled, too_large_response
+from .errors import error_response, report_unhandled, too_large_response, unavailable_response
 
 API_PREFIX = "/api/"
 
@@ -48,6 +48,9 @@ class ApiErrorMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return too_large_response()
+        unavailable = unavailable_response(request, exception)
+        if unavailable is not None:
+            return unavailable
         report_unhandled(request)
         return error_response(500, "internal server error; the error was logged")
 

@@ -11,10 +11,15 @@ never leaves a message for a row that does not exist.
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from celery import current_app
 from django.db import transaction
+
+from .outages import BROKER_ERRORS
+
+logger = logging.getLogger(__name__)
 
 SUMMARIZE = "jobs.summarize"
 TRAIN = "jobs.train"
@@ -33,4 +38,16 @@ def enqueue_on_commit(task_name: str, *args: object) -> None:
     # sender's own (the web's settings, where it has the task registered), and a
     # message's limits override the worker's, whose settings must decide them.
     options.update(time_limit=None, soft_time_limit=None)
-    transaction.on_commit(partial(current_app.send_task, task_name, args=list(args), **options))
+    transaction.on_commit(partial(_send, task_name, list(args), options))
+
+
+def _send(task_name: str, args: list, options: dict) -> None:
+    """Send after the commit. The row is stored and QUEUED whatever happens here, so a
+    broker that is down loses nothing: the reaper sends the message again once the row
+    has waited QUEUED_REENQUEUE_AFTER (leases.reap), and the request still succeeds."""
+    try:
+        current_app.send_task(task_name, args=args, **options)
+    except BROKER_ERRORS as exc:
+        logger.warning(
+            "%s%s not sent (broker down: %s); the reaper resends it", task_name, args, exc
+        )

@@ -82,6 +82,16 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # checks drop one the server closed meanwhile.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Outages (RELIABILITY.md, "Outages"): connecting to an unreachable PostgreSQL or
+# Redis gives up after these seconds, so a request gets its 503 (jobs.api.errors,
+# Retry-After: OUTAGE_RETRY_AFTER) instead of hanging until gunicorn's timeout.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+OUTAGE_RETRY_AFTER = env.int("OUTAGE_RETRY_AFTER", default=5)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", DATABASE_CONNECT_TIMEOUT
+    )
 SQLITE_ENGINE = "summarizer_project.sqlite3"  # Django's, creating the file's directory
 if DATABASES["default"]["ENGINE"] in ("django.db.backends.sqlite3", SQLITE_ENGINE):
     DATABASES["default"]["ENGINE"] = SQLITE_ENGINE
@@ -390,5 +400,9 @@ CACHES = {
         # redis-py spells the embedded Redis's socket unix:// (kombu: redis+socket://)
         "LOCATION": REDIS_URL.replace("redis+socket://", "unix://", 1),
         "KEY_PREFIX": "summarizer",
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        },
     }
 }

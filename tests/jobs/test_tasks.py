@@ -69,3 +69,27 @@ def test_a_worker_that_starts_requeues_its_killed_predecessors_jobs_of_its_queue
     left = run if requeued is summary else summary
     assert (requeued.status, requeued.attempts) == (JobStatus.QUEUED, 1)
     assert left.status == JobStatus.RUNNING  # another worker's queue: not this one's job
+
+
+def test_a_summary_that_meets_a_database_outage_runs_again_later(monkeypatch, settings):
+    """Nothing was stored (the database is down): the task is sent again after
+    OUTAGE_RETRY_AFTER instead of failing and leaving the job to the reaper."""
+    from django.db import OperationalError
+
+    from jobs.workers import summarize as summarize_worker
+
+    settings.OUTAGE_RETRY_AFTER = 7
+    countdowns = []
+
+    def retry(countdown):
+        countdowns.append(countdown)
+        return Retried()
+
+    def down(summary_id):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(summarize_worker, "run", down)
+    monkeypatch.setattr(tasks.summarize, "retry", retry)
+    with pytest.raises(Retried):
+        tasks.summarize.run(1)
+    assert countdowns == [7]
