@@ -6,7 +6,8 @@ Part 1: TextRank before (the dense O(n²) implementation, kept here as it was) a
 (sparse graph over the first 2,000 sentences), plus the sparse graph without that cap,
 at each size. Part 2: every model kind at MAX_DOCUMENT_SENTENCES (2,000) sentences:
 lead3, textrank, default (the zero-label default), and bertsumext / matchsum with the
-default encoder (all-MiniLM-L6-v2) and randomly initialised heads (cost does not depend on the weights' values).
+default encoder (all-MiniLM-L6-v2) and randomly initialised heads (cost does not depend
+on the weights' values).
 
 Each measurement runs in a fresh ``python -m bench.long_documents --one KIND N``
 process on one torch thread: seconds of ``summarize([text])`` (sentence splitting
