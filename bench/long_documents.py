@@ -5,8 +5,9 @@
 Part 1: TextRank before (the dense O(n²) implementation, kept here as it was) and now
 (sparse graph over the first 2,000 sentences), plus the sparse graph without that cap,
 at each size. Part 2: every model kind at MAX_DOCUMENT_SENTENCES (2,000) sentences:
-lead3, textrank, and bertsumext / matchsum with the default encoder (all-MiniLM-L6-v2)
-and randomly initialised heads (cost does not depend on the weights' values).
+lead3, textrank, default (the zero-label default), and bertsumext / matchsum with the
+default encoder (all-MiniLM-L6-v2) and randomly initialised heads (cost does not depend
+on the weights' values).
 
 Each measurement runs in a fresh ``python -m bench.long_documents --one KIND N``
 process on one torch thread: seconds of ``summarize([text])`` (sentence splitting
@@ -134,6 +135,10 @@ def system(kind: str, workdir: Path) -> Any:
         return TextRank(max_graph_sentences=10**9)
     if kind in ("bertsumext", "matchsum"):
         return _neural(kind, workdir)
+    if kind == "default":
+        from ml.text.zero_label import ZeroLabel
+
+        return ZeroLabel(max_graph_sentences=MAX_DOCUMENT_SENTENCES)
     return {"lead3": Lead(3), "textrank": TextRank()}[kind]
 
 
@@ -194,7 +199,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,2000,4000,20000")
     parser.add_argument("--old-max", type=int, default=20000, help="largest size for the old")
     parser.add_argument("--uncapped-max", type=int, default=4000)
-    parser.add_argument("--models", default="lead3,textrank,bertsumext,matchsum")
+    parser.add_argument("--models", default="lead3,textrank,default,bertsumext,matchsum")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     if args.one:

@@ -29,6 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 METRICS = ("rouge1", "rouge2", "rougeLsum")
 
 
+def paired_interval(diffs: list[float], resamples: int = 2000, seed: int = 0) -> dict:
+    """Mean of the per-document differences (A - B), its 95% bootstrap interval and
+    the share of resamples where A is not better (resampling documents)."""
+    import numpy as np
+
+    values = np.asarray(diffs, dtype=np.float64)
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    means = np.sort(values[rng.integers(0, n, size=(resamples, n))].mean(axis=1))
+    return {
+        "mean_difference": float(values.mean()),
+        "ci95": [float(means[int(0.025 * resamples)]), float(means[int(0.975 * resamples) - 1])],
+        "share_a_not_better": float((means <= 0).mean()),
+    }
+
+
 def per_document(system_name: str, examples: list, max_sentences: int) -> list[dict[str, float]]:
     if system_name in ("lead3", "textrank"):
         system = get_baseline(system_name)

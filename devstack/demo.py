@@ -12,7 +12,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -103,9 +104,28 @@ def run_demo(
         f"All {len(results)} summaries finished in {time.monotonic() - began:.1f}s "
         "(computed by the Celery inference worker).\n\n"
     )
+    out.write(models_text(results.values()) + "\n\n")
     for sid, title in titles.items():
         out.write(format_summary(title, results[sid], references.get(title, "")) + "\n\n")
     return all(r.get("status") == "succeeded" for r in results.values())
+
+
+def models_text(results: Iterable[dict[str, Any]]) -> str:
+    """Which model made the summaries, and what the zero-label default is when it did."""
+    counts = Counter(
+        f"{r.get('model') or '?'} ({r.get('model_version') or '?'})"
+        for r in results
+        if r.get("status") == "succeeded"
+    )
+    made = ", ".join(f"{n} by {model}" for model, n in counts.items()) or "none succeeded"
+    text = f"Which model made them: {made}."
+    if any(key.startswith("default ") for key in counts):
+        text += (
+            "\n  default = the zero-label default: no trained model is active yet, so an "
+            "unsupervised scorer (position-aware centrality, adapted to news, long documents "
+            "and dialogues) serves."
+        )
+    return text
 
 
 # --- training a small BertSumExt on the sample corpus -----------------------------------
@@ -273,19 +293,22 @@ def promotion_text(version: dict[str, Any] | None) -> str:
         return f"Promoted {version['label']}: it serves the default summaries now. Gate: {note}"
     return (
         f"Not promoted: {version['label']} is kept but does not serve; the default summaries "
-        f"stay with what served before (Lead-3 while no BertSumExt is active). Gate: {note}\n"
+        "stay with what served before (the zero-label default while no BertSumExt is "
+        f"active). Gate: {note}\n"
         "  Staff can still promote it in the admin (Model versions) or with "
         "POST /api/models/{id}/promote/."
     )
 
 
 def held_out_report(version_id: int, docs: list[SampleDocument]) -> str:
-    """ROUGE of the trained version beside Lead-3 on documents it never saw."""
+    """ROUGE of the trained version beside Lead-3 and the zero-label default on documents
+    it never saw."""
     from jobs.models import ModelVersion
     from ml.evaluate import evaluate
     from ml.registry import load_system
     from ml.text.baselines import Lead
     from ml.text.data import Example
+    from ml.text.zero_label import ZeroLabel
 
     version = ModelVersion.objects.get(pk=version_id)
     examples = [Example(id=d.id, text=d.text, reference=d.reference_summary) for d in docs]
@@ -293,7 +316,12 @@ def held_out_report(version_id: int, docs: list[SampleDocument]) -> str:
         f"Held-out check: {len(docs)} documents neither trained nor validated on "
         f"({', '.join(d.id for d in docs)}):"
     ]
-    for name, system in ((version.label, load_system(version.checkpoint_dir)), ("Lead-3", Lead())):
+    systems = (
+        (version.label, load_system(version.checkpoint_dir)),
+        ("Lead-3", Lead()),
+        ("zero-label default", ZeroLabel()),
+    )
+    for name, system in systems:
         scores = evaluate(system, examples)
         lines.append(rouge_line(name, scores.rouge1, scores.rouge2, scores.rougeLsum))
     lines.append("  (two short documents: a smoke test of the loop, not a measure of quality)")

@@ -22,7 +22,8 @@ from .models import ModelKind, ModelVersion
 _lock = threading.Lock()
 _cache: dict[str, tuple[str, Any]] = {}  # kind -> (checkpoint dir, loaded system)
 
-BASELINES = (ModelKind.LEAD3, ModelKind.TEXTRANK)
+# Built in, nothing to train: always available by name.
+BASELINES = (ModelKind.LEAD3, ModelKind.TEXTRANK, ModelKind.DEFAULT)
 
 
 class ModelUnavailable(Exception):
@@ -92,9 +93,9 @@ def resolve(requested: str) -> Resolved:
     if found is not None:
         return found
     return Resolved(
-        ModelKind.LEAD3,
+        ModelKind.DEFAULT,
         "builtin",
-        note="No trained BertSumExt model is active yet; used the lead3 baseline.",
+        note="No trained BertSumExt model is active yet; used the zero-label default.",
     )
 
 
@@ -121,6 +122,10 @@ def _load(resolved: Resolved, threads: int | None = None) -> Any:
 
         # Every accepted document fits in the graph, so it gets the full-graph ranking.
         return TextRank(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
+    if resolved.kind == ModelKind.DEFAULT:
+        from ml.text.zero_label import ZeroLabel
+
+        return ZeroLabel(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
     if resolved.kind == ModelKind.ABSTRACTIVE:
         return _load_abstractive(resolved.checkpoint)
     if resolved.checkpoint:

@@ -182,8 +182,9 @@ class DocumentCreatedSerializer(DocumentSerializer):
 
 
 _MODEL_HELP = (
-    "Default (empty): the active BertSumExt, else lead3 (the summary says so in notes). "
-    "lead3 and textrank are always available; bertsumext and matchsum only once a "
+    "Default (empty): the active BertSumExt, else the zero-label default (the summary "
+    "says so in notes). default (the zero-label default), lead3 and textrank are always "
+    "available; bertsumext and matchsum only once a "
     "version is active (or BERTSUMEXT_CHECKPOINT is set), abstractive only when "
     "ABSTRACTIVE_MODEL names a locally available seq2seq model, else 400."
 )

@@ -23,6 +23,7 @@ class ModelKind(TextChoices):
     MATCHSUM = "matchsum", "MatchSum"
     LEAD3 = "lead3", "Lead-3"
     TEXTRANK = "textrank", "TextRank"
+    DEFAULT = "default", "Zero-label default"
     ABSTRACTIVE = "abstractive", "Abstractive (Hugging Face seq2seq)"
 
 

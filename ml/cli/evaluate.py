@@ -53,7 +53,8 @@ def _load_system(spec: str, device: str) -> tuple[Any, str]:
     path = Path(spec)
     if not path.is_dir():
         raise UsageError(
-            f"unknown system {spec!r}: expected lead3, textrank, oracle or a checkpoint directory"
+            f"unknown system {spec!r}: expected lead3, textrank, default, oracle or a "
+            "checkpoint directory"
         )
     from ml.registry import load_system
 
@@ -88,9 +89,9 @@ def register_evaluate(subparsers: Any) -> None:
         "--system",
         required=True,
         action="append",
-        help="lead3, textrank, oracle, a checkpoint directory, a training output dir (its "
-        "best/) or abstractive:PATH (a local seq2seq model); repeat it to score several "
-        "systems on the same examples",
+        help="lead3, textrank, default (the zero-label default), oracle, a checkpoint "
+        "directory, a training output dir (its best/) or abstractive:PATH (a local seq2seq "
+        "model); repeat it to score several systems on the same examples",
     )
     parser.add_argument("--limit", type=non_negative_int, default=None, help="first N examples")
     parser.add_argument("--max-sentences", type=positive_int, default=3)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     # Imported where TextRank runs: the text layer imports without scipy (tested).
     from scipy import sparse
 
+    from ml.text.zero_label import ZeroLabel
+
 
 class SummarizationSystem(Protocol):
     """Anything that summarizes raw texts: the baselines here and the trained models."""
@@ -255,11 +257,18 @@ class Oracle:
 BASELINES = {"lead3": Lead, "textrank": TextRank, "oracle": Oracle}
 
 
-def get_baseline(name: str) -> Lead | TextRank | Oracle:
-    """A baseline by name: ``lead3`` (or ``leadK``), ``textrank`` or ``oracle``."""
+def get_baseline(name: str) -> Lead | TextRank | Oracle | ZeroLabel:
+    """A baseline by name: ``lead3`` (or ``leadK``), ``textrank``, ``oracle`` or
+    ``default`` (the zero-label default, :mod:`ml.text.zero_label`)."""
     key = name.strip().lower()
+    if key == "default":
+        from ml.text.zero_label import ZeroLabel
+
+        return ZeroLabel()
     if key in BASELINES:
         return BASELINES[key]()
     if key.startswith("lead") and key[4:].isdigit() and int(key[4:]) > 0:
         return Lead(int(key[4:]))
-    raise KeyError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)} or leadK")
+    raise KeyError(
+        f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}, default or leadK"
+    )

@@ -230,3 +230,56 @@ def test_the_demo_ends_with_urls_login_and_what_to_try(tmp_path, settings):
     assert str(tmp_path / "demo-credentials.json") in text
     assert lines[-4].startswith("Try next:")
     assert lines[-1] == "Serving. Press Ctrl-C to stop."
+
+
+class InProcessClient:
+    """The demo's client calls, served by the product's own services and worker body."""
+
+    base_url = "http://in-process"
+
+    def __init__(self, owner):
+        self.owner = owner
+
+    def submit_batch(self, docs):
+        from jobs.services.documents import submit_documents
+        from jobs.workers import summarize as summarize_worker
+
+        items = [DocumentInput(text=d.text, title=d.id) for d in docs]
+        created = []
+        for submission in submit_documents(self.owner, items):
+            summarize_worker.run(submission.summary.pk)
+            created.append(
+                {"title": submission.document.title, "summary": {"id": submission.summary.pk}}
+            )
+        return created
+
+    def summary(self, summary_id):
+        from jobs.api.serializers import SummarySerializer
+        from jobs.models import Summary
+
+        return SummarySerializer(Summary.objects.get(pk=summary_id)).data
+
+
+def test_the_demos_first_summaries_come_from_the_zero_label_default_and_say_so(db, settings):
+    from io import StringIO
+
+    from tests.factories import UserFactory
+
+    settings.BERTSUMEXT_CHECKPOINT = ""
+    docs = demo.load_corpus()[:3]
+    out = StringIO()
+    assert demo.run_demo(InProcessClient(UserFactory()), docs, out)
+    text = out.getvalue()
+    assert "Which model made them: 3 by default (builtin)." in text
+    assert "default = the zero-label default: no trained model is active yet" in text
+    assert text.count("model: default (builtin)") == 3
+    assert text.count("note: zero-label default: position-aware centrality") == 3
+
+
+def test_models_text_counts_each_model():
+    results = [
+        {"status": "succeeded", "model": "bertsumext", "model_version": "v2"},
+        {"status": "succeeded", "model": "bertsumext", "model_version": "v2"},
+        {"status": "failed", "model": "", "model_version": ""},
+    ]
+    assert demo.models_text(results) == "Which model made them: 2 by bertsumext (v2)."

@@ -49,3 +49,17 @@ def test_preload_skips_a_baseline_default(settings, monkeypatch):
     monkeypatch.setattr(engines, "_cache", {})
     assert engines.preload() is None
     assert engines.loaded() == []
+
+
+def test_without_a_trained_model_the_default_kind_resolves_to_the_zero_label_scorer(settings):
+    from ml.text.zero_label import ZeroLabel
+
+    settings.BERTSUMEXT_CHECKPOINT = ""
+    resolved = engines.resolve("")
+    assert resolved.kind == "default" and "zero-label default" in resolved.note
+    system = engines._load(resolved)
+    assert isinstance(system, ZeroLabel)
+    assert system.params.max_graph_sentences == settings.MAX_DOCUMENT_SENTENCES
+    assert engines.resolve("default") == engines.Resolved("default", "builtin")
+    assert engines.resolve("lead3").kind == "lead3" and engines.is_available("textrank")
+    assert "default" in engines.available_kinds()

@@ -69,6 +69,31 @@ def test_summary_detail_after_worker_ran(api):
     assert body["summary"] == " ".join(s["text"] for s in body["sentences"] if s["selected"])
 
 
+def test_without_a_trained_model_the_zero_label_default_serves_and_says_so(api, settings):
+    settings.BERTSUMEXT_CHECKPOINT = ""
+    resp = api.post("/api/documents/", {"text": ARTICLE}, format="json")
+    summary_id = resp.json()["summary"]["id"]
+    summarize_worker.run(summary_id)
+    body = api.get(f"/api/summaries/{summary_id}/").json()
+    assert body["status"] == "succeeded"
+    assert body["model"] == "default" and body["model_version"] == "builtin"
+    assert (
+        "No trained BertSumExt model is active yet; used the zero-label default." in (body["notes"])
+    )
+    assert "zero-label default: position-aware centrality for prose" in body["notes"]
+    assert sum(s["selected"] for s in body["sentences"]) == 3
+
+
+def test_the_zero_label_default_by_name(api):
+    resp = api.post("/api/documents/", {"text": ARTICLE, "model": "default"}, format="json")
+    assert resp.status_code == 201, resp.content
+    summary_id = resp.json()["summary"]["id"]
+    summarize_worker.run(summary_id)
+    body = api.get(f"/api/summaries/{summary_id}/").json()
+    assert body["requested_model"] == "default" and body["model"] == "default"
+    assert body["notes"].startswith("zero-label default:")
+
+
 def test_multipart_html_upload(api):
     html = b"<html><head><title>Mill news</title><style>p{}</style></head><body>" + (
         b"<p>The old mill reopened as a museum on Friday.</p>"

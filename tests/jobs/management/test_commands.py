@@ -23,9 +23,9 @@ def test_summarize_prints_selected_sentences(tmp_path):
     out, err = StringIO(), StringIO()
     call_command("summarize", str(path), "--max-sentences", "2", stdout=out, stderr=err)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "model: lead3 (builtin)"
-    assert lines[1].startswith("[0] ") and lines[2].startswith("[1] ")
-    assert "lead3" in err.getvalue()
+    assert lines[0] == "model: default (builtin)"
+    assert len(lines) == 3 and all(line.startswith("[") for line in lines[1:])
+    assert "used the zero-label default" in err.getvalue()
 
 
 @pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_summarize_says_loading_before_the_model_loads(tmp_path, monkeypatch):
     # Record what stderr held when the load started: the message came first.
     monkeypatch.setattr(engines, "get_system", lambda r: seen.append(err.getvalue()) or real(r))
     call_command("summarize", str(path), stdout=StringIO(), stderr=err)
-    assert seen and "loading model lead3 (builtin) …" in seen[0]
+    assert seen and "loading model default (builtin) …" in seen[0]
 
 
 @pytest.mark.parametrize(

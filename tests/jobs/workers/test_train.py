@@ -158,7 +158,7 @@ def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, set
     summary = SummaryFactory(document=docs[0])
     summarize_worker.run(summary.pk)
     summary.refresh_from_db()
-    assert summary.model == "lead3" and "lead3 baseline" in summary.notes
+    assert summary.model == "default" and "zero-label default" in summary.notes
 
     promote(version, staff)
     version.refresh_from_db()
