@@ -28,7 +28,7 @@ DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 RUNTIME_STAMP := $(VENV)/.installed-runtime-$(RUNTIME_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-.PHONY: help demo up down test test-deps lint format bench clean venv deps dev-deps
+.PHONY: help demo up down test test-deps smoke lint format bench clean venv deps dev-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ test: $(DEV_STAMP) test-deps  ## ruff check, mypy and the whole pytest suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# docker/compose.yaml end to end (docker/smoke.sh; docs/deploy.md, "Trying it with
+# Podman"): without a working `docker compose` it installs Podman, runc and debootstrap
+# (apt-get, root only) and a pinned podman-compose in var/smoke-venv when missing.
+smoke:  ## build and run the compose stack, kill a worker, restart PostgreSQL and Redis, tear down
+	docker/smoke.sh
 
 # Quick when everything is there; otherwise apt-get (root only), once.
 test-deps:  ## install the Debian packages the tests run (chromium) when missing; root only

@@ -4,6 +4,16 @@
 # Anything else is run as given (e.g. `python manage.py createsuperuser`).
 set -eu
 
+# compose cannot leave a variable out: `X: ${X:-}` passes X empty when it is not set.
+# Empty means "the default" for our settings, but other readers parse it first
+# (gunicorn's config module does int(WEB_CONCURRENCY) on import), so unset every
+# empty variable before starting anything.
+for name in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=$/\1/p'); do
+    if [ -z "$(printenv "$name")" ]; then
+        unset "$name"
+    fi
+done
+
 VAR_DIR=${SUMMARIZER_VAR_DIR:-/var/lib/summarizer}
 mkdir -p "$VAR_DIR/tensorboard" "$VAR_DIR/static"
 

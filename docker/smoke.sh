@@ -36,14 +36,20 @@ START=$(date +%s)
 step() { printf '\n== [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; exit 1; }
 
+mkdir -p "$WORK"
+# shellcheck source=docker/smoke_lib.sh
+. docker/smoke_lib.sh
+
 if [ -n "${COMPOSE:-}" ]; then
     ENGINE=${ENGINE:-docker}
 elif docker compose version >/dev/null 2>&1; then
     ENGINE=docker COMPOSE="docker compose"
-elif command -v podman-compose >/dev/null 2>&1; then
-    ENGINE=podman COMPOSE=podman-compose
 else
-    fail "needs docker compose, or podman with podman-compose (pip install podman-compose)"
+    # Podman, runc, debootstrap (apt-get, as root) and podman-compose (its own venv)
+    # are installed when missing.
+    step "Podman and podman-compose"
+    ensure_podman_tools
+    ENGINE=podman COMPOSE=$SMOKE_VENV/bin/podman-compose
 fi
 if [ "$ENGINE" = podman ]; then
     export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/docker/podman/containers.conf}
@@ -55,7 +61,6 @@ else
     export BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
 fi
 
-mkdir -p "$WORK"
 ENV_FILE=$WORK/smoke.env
 # Fresh secrets per run; letters and digits only (they are pasted into URLs).
 secret() { python3 -c "import secrets; print(secrets.token_hex($1))"; }
@@ -105,9 +110,6 @@ teardown() {
     [ "$rc" = 0 ] && step "SMOKE PASSED" || echo "SMOKE FAILED (exit $rc)"
     exit "$rc"
 }
-
-# shellcheck source=docker/smoke_lib.sh
-. docker/smoke_lib.sh
 
 step "base image $BASE_IMAGE"
 [ "$LOCAL_BASE" = 1 ] && ensure_local_base

@@ -1,5 +1,37 @@
 # Helpers for docker/smoke.sh (sourced; uses its ENGINE, C, WORK, TIMEOUT, fail).
 
+# Debian packages the Podman route runs, as binary=package. runc, not crun (see
+# docs/deploy.md, "What Podman needs here"); debootstrap makes the local base image.
+SMOKE_SYSTEM_DEPS="podman=podman runc=runc debootstrap=debootstrap"
+SMOKE_VENV=${SMOKE_VENV:-var/smoke-venv}
+
+ensure_podman_tools() {
+    # Quick when everything is there; otherwise apt-get (root only) and a pinned
+    # podman-compose in its own venv, keyed on docker/smoke-requirements.txt's hash.
+    local dep missing="" stamp
+    for dep in $SMOKE_SYSTEM_DEPS; do
+        command -v "${dep%%=*}" >/dev/null 2>&1 || missing="$missing ${dep#*=}"
+    done
+    if [ -n "$missing" ]; then
+        [ "$(id -u)" = 0 ] || fail "needs the Debian package(s)$missing; run as root: apt-get install -y$missing"
+        command -v apt-get >/dev/null || fail "needs$missing and there is no apt-get here; install them"
+        echo "installing$missing (apt-get)"
+        apt-get update -q >"$WORK/apt.log" 2>&1 \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >>"$WORK/apt.log" 2>&1 \
+            || fail "apt-get install$missing failed, see $WORK/apt.log"
+    fi
+    stamp=$SMOKE_VENV/.installed-$(sha256sum docker/smoke-requirements.txt | cut -c1-16)
+    if [ ! -e "$stamp" ]; then
+        echo "installing podman-compose into $SMOKE_VENV (docker/smoke-requirements.txt)"
+        rm -rf "$SMOKE_VENV"
+        python3 -m venv "$SMOKE_VENV" \
+            && "$SMOKE_VENV/bin/pip" install -q -r docker/smoke-requirements.txt >"$WORK/pip.log" 2>&1 \
+            || fail "installing podman-compose failed, see $WORK/pip.log"
+        touch "$stamp"
+    fi
+    echo "podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}'), $("$SMOKE_VENV/bin/podman-compose" --version 2>/dev/null | tail -n1)"
+}
+
 ensure_local_base() {
     # A Debian bookworm root from the Debian mirror, imported as an image: no
     # registry image is needed. Python, PostgreSQL and Redis come from apt later.
