@@ -60,8 +60,10 @@ tensorboard)
     ;;
 flower)
     # Read-only, under the URL prefix web's staff-only proxy serves it at (/admin/flower/).
-    exec celery -A summarizer_project flower --address 0.0.0.0 --port "${FLOWER_PORT:-5555}" \
-        --url_prefix admin/flower --read_only --inspect_timeout 2000
+    # Flower's options only as --name=value: it keeps the arguments that name an option
+    # and drops the rest, so `--address 0.0.0.0` would lose its value.
+    exec celery -A summarizer_project flower --address=0.0.0.0 --port="${FLOWER_PORT:-5555}" \
+        --url_prefix=admin/flower --read_only --inspect_timeout=2000
     ;;
 *)
     exec "$@"

@@ -5,6 +5,25 @@
 SMOKE_SYSTEM_DEPS="podman=podman runc=runc debootstrap=debootstrap"
 SMOKE_VENV=${SMOKE_VENV:-var/smoke-venv}
 
+podman_tools_present() {
+    local dep
+    for dep in $SMOKE_SYSTEM_DEPS; do
+        command -v "${dep%%=*}" >/dev/null 2>&1 || return 1
+    done
+    [ -e "$SMOKE_VENV/.installed-$(sha256sum docker/smoke-requirements.txt | cut -c1-16)" ]
+}
+
+image_cache_cold() {  # prints why building would be slow (nothing when the cache is warm)
+    local image images=("$BASE_IMAGE" summarizer:latest)
+    [ "$LOCAL_BASE" = 1 ] && images+=(localhost/summarizer-postgres:local localhost/summarizer-redis:local)
+    for image in "${images[@]}"; do
+        "$ENGINE" image inspect "$image" >/dev/null 2>&1 || { echo "no image $image"; return; }
+    done
+    # The dependency layer (pip, most of a cold build) is cached for this requirements.txt.
+    "$ENGINE" run --rm --entrypoint cat summarizer:latest /app/requirements.txt 2>/dev/null \
+        | cmp -s - requirements.txt || echo "summarizer:latest was built from another requirements.txt"
+}
+
 ensure_podman_tools() {
     # Quick when everything is there; otherwise apt-get (root only) and a pinned
     # podman-compose in its own venv, keyed on docker/smoke-requirements.txt's hash.
@@ -29,7 +48,7 @@ ensure_podman_tools() {
             || fail "installing podman-compose failed, see $WORK/pip.log"
         touch "$stamp"
     fi
-    echo "podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}'), $("$SMOKE_VENV/bin/podman-compose" --version 2>/dev/null | tail -n1)"
+    echo "podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}'), $("$SMOKE_VENV/bin/podman-compose" --version 2>/dev/null | grep -m1 podman-compose)"
 }
 
 ensure_local_base() {
@@ -124,4 +143,34 @@ wait_restarted() {  # the restart policy brings it back; else `up -d` it and say
         sleep 1
     done
     echo "$svc: restarted by its restart policy (restart count $(state "$id" .RestartCount))"
+}
+
+psql_smoke() {  # one query against the stack's database, unaligned output
+    "$ENGINE" exec "$(container postgres)" psql -U summarizer -d summarizer -tAc "$1"
+}
+
+restart_while_queued() {  # service: `restart` it while jobs are queued and a client keeps submitting
+    local svc=$1 count=${SMOKE_QUEUED:-200} ids=$WORK/accepted-$1.ids client queued began
+    : >"$ids"
+    python3 docker/smoke_client.py submit "$count" >>"$ids" || fail "submit before restarting $svc"
+    # The client keeps submitting through the restart; it records each id answered 201.
+    python3 docker/smoke_client.py keep-submitting "${SMOKE_CLIENT_SECONDS:-45}" "$ids" \
+        >"$WORK/client-$svc.log" 2>&1 &
+    client=$!
+    sleep 2  # the client has requests in flight when the service goes away
+    queued=$(psql_smoke "SELECT count(*) FROM jobs_summary WHERE status = 'queued'")
+    echo "$svc: restarting with $queued summaries queued ($("$ENGINE" exec "$(container redis)" \
+        redis-cli llen inference | tail -n1) messages in the inference queue)"
+    [ "$queued" -gt 0 ] || fail "nothing queued when $svc restarted: raise SMOKE_QUEUED ($count)"
+    began=$(date +%s)
+    "$ENGINE" restart "$(container "$svc")" >/dev/null || fail "$ENGINE restart $svc"
+    wait_healthy "$svc"
+    echo "$svc: back after $(($(date +%s) - began)) s"
+    wait "$client" || fail "the submitting client failed (see $WORK/client-$svc.log)"
+    cat "$WORK/client-$svc.log"
+    wait_healthy web
+    wait_healthy worker-inference
+    # shellcheck disable=SC2046  # one id a line
+    python3 docker/smoke_client.py wait "$TIMEOUT" $(cat "$ids") \
+        || fail "summaries a client was answered 201 for around the $svc restart"
 }

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +72,8 @@ def compose_environment(service: str) -> dict[str, str]:
     return {name: _interpolate(str(value), shell) for name, value in environment.items()}
 
 
-def run_entrypoint(service: str, *command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """`command` as the service's container would run it: its compose environment and
-    docker/entrypoint.sh (which execs anything that is not one of its own commands)."""
+def container_environment(service: str, tmp_path: Path) -> dict[str, str]:
+    """The service's compose environment plus what the image sets (docker/Dockerfile)."""
     env = compose_environment(service)
     env.update(
         PATH=f"{VENV_BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
@@ -77,9 +81,15 @@ def run_entrypoint(service: str, *command: str, tmp_path: Path) -> subprocess.Co
         SUMMARIZER_VAR_DIR=str(tmp_path),
         HOME=str(tmp_path),
     )
+    return env
+
+
+def run_entrypoint(service: str, *command: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`command` as the service's container would run it: its compose environment and
+    docker/entrypoint.sh (which execs anything that is not one of its own commands)."""
     return subprocess.run(
         ["sh", str(ENTRYPOINT), *command],
-        env=env,
+        env=container_environment(service, tmp_path),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -164,3 +174,49 @@ def test_the_entrypoint_unsets_only_empty_variables(tmp_path):
     assert {name for name, value in compose.items() if value} <= set(seen)
     assert not {name for name, value in compose.items() if not value} & set(seen)
     assert seen["THROTTLE_UPLOADS"] == "600/hour"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_the_flower_command_serves(tmp_path, settings):
+    """The entrypoint's own `flower` command, as the flower container runs it, answers
+    under its URL prefix (it once passed `--address 0.0.0.0`: Flower drops an option's
+    separate value, and the container restarted in a loop)."""
+    port = _free_port()
+    env = container_environment("flower", tmp_path)
+    env.update(REDIS_URL=settings.CELERY_BROKER_URL, FLOWER_PORT=str(port))
+    log = tmp_path / "flower.log"
+    with log.open("w") as out:
+        flower = subprocess.Popen(
+            ["sh", str(ENTRYPOINT), "flower"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/admin/flower/healthcheck"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            assert flower.poll() is None, f"flower exited {flower.returncode}:\n{log.read_text()}"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    assert response.status == 200
+                    assert response.read() == b"OK"
+                    break
+            except (urllib.error.URLError, OSError):
+                assert time.monotonic() < deadline, f"no answer at {url}:\n{log.read_text()}"
+                time.sleep(0.5)
+    finally:
+        os.killpg(flower.pid, signal.SIGTERM)
+        try:
+            flower.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(flower.pid, signal.SIGKILL)
+            flower.wait()
