@@ -49,8 +49,8 @@ START=$(date +%s)
 step() { printf '\n== [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; exit 1; }
 skip() {
-    printf '\nSMOKE NOT RUN (--if-cached): %s. Nothing was tested; run `make smoke` (about\n' "$*"
-    printf '25 min from nothing; docs/deploy.md says when it must be run).\n'
+    printf '\nSMOKE NOT RUN (--if-cached): %s.\n' "$*"
+    printf 'Nothing was tested: run `make smoke` (about 25 min from nothing; docs/deploy.md).\n'
     exit 0
 }
 

@@ -151,7 +151,8 @@ def test_every_app_service_reads_its_settings_with_composes_environment(service,
     probe = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.INFERENCE_CONCURRENCY, s.INFERENCE_TORCH_THREADS, s.INFERENCE_PRECISION, "
-        "s.WEB_CONCURRENCY, s.WEB_THREADS, repr(s.BERTSUMEXT_CHECKPOINT), s.CSRF_TRUSTED_ORIGINS)"
+        "s.WEB_CONCURRENCY, s.WEB_THREADS, repr(s.BERTSUMEXT_CHECKPOINT), s.CSRF_TRUSTED_ORIGINS, "
+        "s.INFERENCE_PRELOAD, s.ABSTRACTIVE_GENERATION, repr(s.ABSTRACTIVE_MODEL))"
     )
     result = run_entrypoint(service, "python", "-c", probe, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -163,6 +164,9 @@ def test_every_app_service_reads_its_settings_with_composes_environment(service,
         "8",
         "''",
         "[]",
+        "True",
+        "{}",
+        "''",
     ]
 
 
@@ -174,6 +178,25 @@ def test_the_entrypoint_unsets_only_empty_variables(tmp_path):
     assert {name for name, value in compose.items() if value} <= set(seen)
     assert not {name for name, value in compose.items() if not value} & set(seen)
     assert seen["THROTTLE_UPLOADS"] == "600/hour"
+
+
+def test_the_worker_healthcheck_asks_the_broker_with_composes_environment(tmp_path, settings):
+    """healthcheck.py is exec'd into the container, not run through the entrypoint, so
+    it gets compose's empty variables as they are (ABSTRACTIVE_GENERATION='' is no JSON)."""
+    env = container_environment("worker-inference", tmp_path)
+    assert env["ABSTRACTIVE_GENERATION"] == ""
+    env["REDIS_URL"] = settings.CELERY_BROKER_URL
+    result = subprocess.run(
+        [sys.executable, "docker/healthcheck.py", "worker", "nobody"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Unhealthy (no such worker answers the ping), having asked: the replies, no error.
+    assert result.returncode == 1
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def _free_port() -> int:
