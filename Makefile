@@ -72,7 +72,7 @@ smoke:  ## build and run the compose stack, kill a worker, restart PostgreSQL an
 	docker/smoke.sh
 
 # .ci/run's last step: `make smoke` when its images are built for this requirements.txt
-# (about 8 min), else a line saying it did not run and why (docs/deploy.md).
+# (about 6.5 min), else a line saying it did not run and why (docs/deploy.md).
 smoke-if-cached:  ## make smoke when the image cache is warm; otherwise say so and exit 0
 	docker/smoke.sh --if-cached
 
