@@ -31,7 +31,7 @@ DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 RUNTIME_STAMP := $(VENV)/.installed-runtime-$(RUNTIME_HASH)
 DEV_STAMP := $(VENV)/.installed-dev-$(DEV_HASH)
 
-.PHONY: help demo up down test test-deps lint format bench clean venv deps dev-deps
+.PHONY: help demo up down test test-deps smoke smoke-if-cached lint format bench clean venv deps dev-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,17 @@ test: $(DEV_STAMP) test-deps  ## ruff check, mypy and the whole pytest suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# docker/compose.yaml end to end (docker/smoke.sh; docs/deploy.md, "Trying it with
+# Podman"): without a working `docker compose` it installs Podman, runc and debootstrap
+# (apt-get, root only) and a pinned podman-compose in var/smoke-venv when missing.
+smoke:  ## build and run the compose stack, kill a worker, restart PostgreSQL and Redis, tear down
+	docker/smoke.sh
+
+# .ci/run's last step: `make smoke` when its images are built for this requirements.txt
+# (about 6.5 min), else a line saying it did not run and why (docs/deploy.md).
+smoke-if-cached:  ## make smoke when the image cache is warm; otherwise say so and exit 0
+	docker/smoke.sh --if-cached
 
 # Quick when everything is there; otherwise apt-get (root only), once.
 test-deps:  ## install the Debian packages the tests run (chromium, postgresql, redis-server) when missing; root only

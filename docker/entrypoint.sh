@@ -4,6 +4,16 @@
 # Anything else is run as given (e.g. `python manage.py createsuperuser`).
 set -eu
 
+# compose cannot leave a variable out: `X: ${X:-}` passes X empty when it is not set.
+# Empty means "the default" for our settings, but other readers parse it first
+# (gunicorn's config module does int(WEB_CONCURRENCY) on import), so unset every
+# empty variable before starting anything.
+for name in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=$/\1/p'); do
+    if [ -z "$(printenv "$name")" ]; then
+        unset "$name"
+    fi
+done
+
 VAR_DIR=${SUMMARIZER_VAR_DIR:-/var/lib/summarizer}
 mkdir -p "$VAR_DIR/tensorboard" "$VAR_DIR/static"
 
@@ -50,8 +60,10 @@ tensorboard)
     ;;
 flower)
     # Read-only, under the URL prefix web's staff-only proxy serves it at (/admin/flower/).
-    exec celery -A summarizer_project flower --address 0.0.0.0 --port "${FLOWER_PORT:-5555}" \
-        --url_prefix admin/flower --read_only --inspect_timeout 2000
+    # Flower's options only as --name=value: it keeps the arguments that name an option
+    # and drops the rest, so `--address 0.0.0.0` would lose its value.
+    exec celery -A summarizer_project flower --address=0.0.0.0 --port="${FLOWER_PORT:-5555}" \
+        --url_prefix=admin/flower --read_only --inspect_timeout=2000
     ;;
 *)
     exec "$@"

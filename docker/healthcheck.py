@@ -55,7 +55,17 @@ def check_tensorboard() -> bool:
     return _get(f"http://127.0.0.1:{port}/", {})[0] == 200
 
 
+def _unset_empty_variables() -> None:
+    """As docker/entrypoint.sh does for the processes: compose passes an unset
+    `X: ${X:-}` as empty, which means the default; the healthcheck is exec'd into the
+    container without the entrypoint, and settings read some empty values as errors
+    (ABSTRACTIVE_GENERATION='' is not JSON)."""
+    for name in [name for name, value in os.environ.items() if value == ""]:
+        del os.environ[name]
+
+
 def main(argv: list[str]) -> int:
+    _unset_empty_variables()
     what = argv[1] if len(argv) > 1 else "web"
     try:
         if what == "web":

@@ -6,12 +6,17 @@
 # Builds the images, brings the whole stack up, submits a document through the
 # published web port and waits for its summary, SIGKILLs the inference worker's
 # main process while a batch is queued, submits one more document, sees the
-# container restarted by its restart policy and every summary finish, then tears
+# container restarted by its restart policy and every summary finish; restarts the
+# postgres and then the redis container while summaries are queued and a client
+# keeps submitting, and sees every summary a client was answered 201 for finish,
+# once (one summary per document; none changes after it finished); then tears
 # everything down (containers, networks, volumes; images stay). Each step is
 # printed; exit status 0 only if all passed. docs/deploy.md has a run's output.
 #
-# Engine: `docker compose` when it works, else podman-compose (pip install
-# podman-compose; Podman settings in docker/podman/containers.conf). Knobs:
+# Engine: `docker compose` when it works, else Podman with podman-compose: Podman,
+# runc and debootstrap are installed with apt-get when missing (root), podman-compose
+# into var/smoke-venv (docker/smoke-requirements.txt); Podman settings in
+# docker/podman/containers.conf. Knobs:
 #   COMPOSE                 the compose command (with ENGINE=docker|podman)
 #   SMOKE_LOCAL_BASE        1: local Debian base + compose.local-base.yaml (default
 #                           with Podman, where registry images cannot be pulled)
@@ -23,9 +28,17 @@
 #                           host pip's find-links); SMOKE_CA_BUNDLE: CA file pip
 #                           trusts while building (the host pip's `cert`)
 #   SMOKE_TIMEOUT           seconds to wait for each summary or service (600)
+#   SMOKE_QUEUED            documents submitted before each restart (200);
+#                           SMOKE_CLIENT_SECONDS: how long the client keeps submitting (45)
 #   SMOKE_KEEP=1            leave the stack up afterwards (tear down with `down -v`)
+#
+# docker/smoke.sh --if-cached (make smoke-if-cached, run by .ci/run): the same, but only
+# when the engine is installed and every image is built for this requirements.txt;
+# otherwise it says why and exits 0 without testing anything (docs/deploy.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+IF_CACHED=0
+[ "${1:-}" = --if-cached ] && IF_CACHED=1
 
 PROJECT=${SMOKE_PROJECT:-summarizer-smoke}
 WEB_PORT=${WEB_PORT:-8180}
@@ -35,15 +48,27 @@ START=$(date +%s)
 
 step() { printf '\n== [%4ss] %s\n' "$(($(date +%s) - START))" "$*"; }
 fail() { printf '\nSMOKE FAILED: %s\n' "$*" >&2; exit 1; }
+skip() {
+    printf '\nSMOKE NOT RUN (--if-cached): %s.\n' "$*"
+    printf 'Nothing was tested: run `make smoke` (about 25 min from nothing; docs/deploy.md).\n'
+    exit 0
+}
+
+mkdir -p "$WORK"
+# shellcheck source=docker/smoke_lib.sh
+. docker/smoke_lib.sh
 
 if [ -n "${COMPOSE:-}" ]; then
     ENGINE=${ENGINE:-docker}
 elif docker compose version >/dev/null 2>&1; then
     ENGINE=docker COMPOSE="docker compose"
-elif command -v podman-compose >/dev/null 2>&1; then
-    ENGINE=podman COMPOSE=podman-compose
 else
-    fail "needs docker compose, or podman with podman-compose (pip install podman-compose)"
+    # Podman, runc, debootstrap (apt-get, as root) and podman-compose (its own venv)
+    # are installed when missing.
+    step "Podman and podman-compose"
+    [ "$IF_CACHED" = 0 ] || podman_tools_present || skip "Podman or podman-compose is not installed"
+    ensure_podman_tools
+    ENGINE=podman COMPOSE=$SMOKE_VENV/bin/podman-compose
 fi
 if [ "$ENGINE" = podman ]; then
     export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/docker/podman/containers.conf}
@@ -55,7 +80,6 @@ else
     export BASE_IMAGE=${BASE_IMAGE:-python:3.11-slim}
 fi
 
-mkdir -p "$WORK"
 ENV_FILE=$WORK/smoke.env
 # Fresh secrets per run; letters and digits only (they are pasted into URLs).
 secret() { python3 -c "import secrets; print(secrets.token_hex($1))"; }
@@ -72,6 +96,11 @@ FILES=(-f docker/compose.yaml)
 read -r -a COMPOSE_CMD <<< "$COMPOSE"
 C=("${COMPOSE_CMD[@]}" -p "$PROJECT" "${FILES[@]}" --env-file "$ENV_FILE")
 echo "engine: $ENGINE ($COMPOSE), base image: $BASE_IMAGE, web: 127.0.0.1:$WEB_PORT"
+if [ "$IF_CACHED" = 1 ]; then
+    COLD=$(image_cache_cold)
+    [ -z "$COLD" ] || skip "image cache cold: $COLD"
+    echo "image cache warm: every image is built, for this requirements.txt"
+fi
 
 container() {  # the container id of service $1 (empty if none)
     "$ENGINE" ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
@@ -105,9 +134,6 @@ teardown() {
     [ "$rc" = 0 ] && step "SMOKE PASSED" || echo "SMOKE FAILED (exit $rc)"
     exit "$rc"
 }
-
-# shellcheck source=docker/smoke_lib.sh
-. docker/smoke_lib.sh
 
 step "base image $BASE_IMAGE"
 [ "$LOCAL_BASE" = 1 ] && ensure_local_base
@@ -150,6 +176,8 @@ PASSWORD=$(secret 16)
 "${C[@]}" run --rm -T -e DJANGO_SUPERUSER_PASSWORD="$PASSWORD" web \
     python manage.py createsuperuser --noinput --username smoke --email smoke@example.invalid
 export SMOKE_URL=http://127.0.0.1:$WEB_PORT
+export SMOKE_RECORD=$WORK/finished.jsonl  # every finished summary, for the recheck at the end
+rm -f "$SMOKE_RECORD"
 SMOKE_TOKEN=$(python3 docker/smoke_client.py token smoke "$PASSWORD") || fail "no API token"
 export SMOKE_TOKEN
 
@@ -169,7 +197,30 @@ step "every summary submitted around the kill finishes"
 python3 docker/smoke_client.py wait "$TIMEOUT" $BATCH "$AFTER" \
     || fail "summaries after the worker kill"
 
+step "restart PostgreSQL while summaries are queued and a client keeps submitting"
+restart_while_queued postgres
+
+step "restart Redis (the broker, AOF on) while summaries are queued and a client keeps submitting"
+restart_while_queued redis
+
 step "beat scheduled without errors"
 BEAT_LOG=$("$ENGINE" logs "$(container beat)" 2>&1)
 echo "beat sent $(grep -c 'Sending due task' <<< "$BEAT_LOG" || true) scheduled tasks"
 ! grep -m3 SchedulingError <<< "$BEAT_LOG" || fail "beat's log has SchedulingError"
+
+step "nothing lost, nothing run twice"
+# One summary per document (the client submits each document once); what the clients
+# were answered 201 for all succeeded above. A second run would come from a redelivered
+# message or the reaper (a lease is stale after SUMMARY_STALE_AFTER, 30 s): wait past
+# that, then every summary must read as it did when it finished.
+psql_smoke "SELECT status, count(*) FROM jobs_summary GROUP BY status ORDER BY status" \
+    | sed 's/^/  database: /'
+DUPLICATES=$(psql_smoke "SELECT count(*) FROM (SELECT document_id FROM jobs_summary
+    GROUP BY document_id HAVING count(*) > 1) AS twice")
+[ "$DUPLICATES" = 0 ] || fail "$DUPLICATES documents have more than one summary"
+sleep 40
+python3 docker/smoke_client.py recheck "$SMOKE_RECORD" || fail "a finished summary changed"
+for svc in $("${C[@]}" config --services); do  # restarts: the worker kill's one only
+    id=$(container "$svc")
+    echo "  $svc: $(state "$id" .State.Status), restarted $(state "$id" .RestartCount) times by policy"
+done

@@ -1,5 +1,56 @@
 # Helpers for docker/smoke.sh (sourced; uses its ENGINE, C, WORK, TIMEOUT, fail).
 
+# Debian packages the Podman route runs, as binary=package. runc, not crun (see
+# docs/deploy.md, "What Podman needs here"); debootstrap makes the local base image.
+SMOKE_SYSTEM_DEPS="podman=podman runc=runc debootstrap=debootstrap"
+SMOKE_VENV=${SMOKE_VENV:-var/smoke-venv}
+
+podman_tools_present() {
+    local dep
+    for dep in $SMOKE_SYSTEM_DEPS; do
+        command -v "${dep%%=*}" >/dev/null 2>&1 || return 1
+    done
+    [ -e "$SMOKE_VENV/.installed-$(sha256sum docker/smoke-requirements.txt | cut -c1-16)" ]
+}
+
+image_cache_cold() {  # prints why building would be slow (nothing when the cache is warm)
+    local image images=("$BASE_IMAGE" summarizer:latest)
+    [ "$LOCAL_BASE" = 1 ] && images+=(localhost/summarizer-postgres:local localhost/summarizer-redis:local)
+    for image in "${images[@]}"; do
+        "$ENGINE" image inspect "$image" >/dev/null 2>&1 || { echo "no image $image"; return; }
+    done
+    # The dependency layer (pip, most of a cold build) is cached for this requirements.txt.
+    "$ENGINE" run --rm --entrypoint cat summarizer:latest /app/requirements.txt 2>/dev/null \
+        | cmp -s - requirements.txt || echo "summarizer:latest was built from another requirements.txt"
+}
+
+ensure_podman_tools() {
+    # Quick when everything is there; otherwise apt-get (root only) and a pinned
+    # podman-compose in its own venv, keyed on docker/smoke-requirements.txt's hash.
+    local dep missing="" stamp
+    for dep in $SMOKE_SYSTEM_DEPS; do
+        command -v "${dep%%=*}" >/dev/null 2>&1 || missing="$missing ${dep#*=}"
+    done
+    if [ -n "$missing" ]; then
+        [ "$(id -u)" = 0 ] || fail "needs the Debian package(s)$missing; run as root: apt-get install -y$missing"
+        command -v apt-get >/dev/null || fail "needs$missing and there is no apt-get here; install them"
+        echo "installing$missing (apt-get)"
+        apt-get update -q >"$WORK/apt.log" 2>&1 \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >>"$WORK/apt.log" 2>&1 \
+            || fail "apt-get install$missing failed, see $WORK/apt.log"
+    fi
+    stamp=$SMOKE_VENV/.installed-$(sha256sum docker/smoke-requirements.txt | cut -c1-16)
+    if [ ! -e "$stamp" ]; then
+        echo "installing podman-compose into $SMOKE_VENV (docker/smoke-requirements.txt)"
+        rm -rf "$SMOKE_VENV"
+        python3 -m venv "$SMOKE_VENV" \
+            && "$SMOKE_VENV/bin/pip" install -q -r docker/smoke-requirements.txt >"$WORK/pip.log" 2>&1 \
+            || fail "installing podman-compose failed, see $WORK/pip.log"
+        touch "$stamp"
+    fi
+    echo "podman $(podman --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}'), $("$SMOKE_VENV/bin/podman-compose" --version 2>/dev/null | grep -m1 podman-compose)"
+}
+
 ensure_local_base() {
     # A Debian bookworm root from the Debian mirror, imported as an image: no
     # registry image is needed. Python, PostgreSQL and Redis come from apt later.
@@ -92,4 +143,34 @@ wait_restarted() {  # the restart policy brings it back; else `up -d` it and say
         sleep 1
     done
     echo "$svc: restarted by its restart policy (restart count $(state "$id" .RestartCount))"
+}
+
+psql_smoke() {  # one query against the stack's database, unaligned output
+    "$ENGINE" exec "$(container postgres)" psql -U summarizer -d summarizer -tAc "$1"
+}
+
+restart_while_queued() {  # service: `restart` it while jobs are queued and a client keeps submitting
+    local svc=$1 count=${SMOKE_QUEUED:-200} ids=$WORK/accepted-$1.ids client queued began
+    : >"$ids"
+    python3 docker/smoke_client.py submit "$count" >>"$ids" || fail "submit before restarting $svc"
+    # The client keeps submitting through the restart; it records each id answered 201.
+    python3 docker/smoke_client.py keep-submitting "${SMOKE_CLIENT_SECONDS:-45}" "$ids" \
+        >"$WORK/client-$svc.log" 2>&1 &
+    client=$!
+    sleep 2  # the client has requests in flight when the service goes away
+    queued=$(psql_smoke "SELECT count(*) FROM jobs_summary WHERE status = 'queued'")
+    echo "$svc: restarting with $queued summaries queued ($("$ENGINE" exec "$(container redis)" \
+        redis-cli llen inference | tail -n1) messages in the inference queue)"
+    [ "$queued" -gt 0 ] || fail "nothing queued when $svc restarted: raise SMOKE_QUEUED ($count)"
+    began=$(date +%s)
+    "$ENGINE" restart "$(container "$svc")" >/dev/null || fail "$ENGINE restart $svc"
+    wait_healthy "$svc"
+    echo "$svc: back after $(($(date +%s) - began)) s"
+    wait "$client" || fail "the submitting client failed (see $WORK/client-$svc.log)"
+    cat "$WORK/client-$svc.log"
+    wait_healthy web
+    wait_healthy worker-inference
+    # shellcheck disable=SC2046  # one id a line
+    python3 docker/smoke_client.py wait "$TIMEOUT" $(cat "$ids") \
+        || fail "summaries a client was answered 201 for around the $svc restart"
 }

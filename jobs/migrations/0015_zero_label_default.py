@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0013_lease_owner_one_format"),
+        ("jobs", "0014_label_sources"),
     ]
 
     operations = [
