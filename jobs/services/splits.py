@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q
 
 from ..models import Document, Split
 from .errors import InvalidInput, NotAllowed
@@ -47,9 +48,21 @@ def labelled_split(sha256: str) -> str:
 
 
 def place_labelled(document: Document) -> None:
-    """Give the copies of a newly labelled text that have no split one, by the rule."""
-    split = labelled_split(document.sha256)
-    Document.objects.filter(sha256=document.sha256, split=Split.NONE).update(split=split)
+    """Give the copies of a newly labelled text that have no split one: the split a copy
+    of the text is already in (a text is never in two splits: it would be trained on and
+    judged by), else the rule. A copy with a reference summary of its own (a client may
+    send one) is not placed: nobody reviewed that reference, and as the oldest copy it
+    would be the one trained on."""
+    in_a_split = (
+        Document.objects.filter(sha256=document.sha256)
+        .exclude(split=Split.NONE)
+        .order_by(models.Case(models.When(pk=document.pk, then=0), default=1), "pk")
+        .values_list("split", flat=True)
+        .first()
+    )
+    split = in_a_split or labelled_split(document.sha256)
+    unplaced = Document.objects.filter(sha256=document.sha256, split=Split.NONE)
+    unplaced.filter(Q(pk=document.pk) | Q(reference_summary="")).update(split=split)
     if not document.split:
         document.split = split
 
@@ -63,4 +76,9 @@ def move_to_split(documents: Iterable[Document], split: str, by) -> int:
     ids = [d.pk for d in documents]
     if not ids:
         raise InvalidInput("no documents to move")
-    return Document.objects.filter(pk__in=ids).exclude(split=split).update(split=split)
+    # Their copies already in a split move with them (a text in train and validation
+    # would be trained on and judged by); copies in no split stay out.
+    texts = Document.objects.filter(pk__in=ids).values("sha256")
+    copies_in_splits = Q(sha256__in=texts) & ~Q(split=Split.NONE)
+    moving = Document.objects.filter(Q(pk__in=ids) | copies_in_splits)
+    return moving.exclude(split=split).update(split=split)

@@ -228,3 +228,39 @@ def test_training_counts_a_duplicated_training_text_once(staff):
     assert copy.duplicate_of == ("train",)
     assert labelled_documents("train").count() == 2
     assert build_training_data(TrainingRun(kind="bertsumext")).summary["train_documents"] == 2
+
+
+def test_a_text_is_never_in_two_splits_when_a_copy_is_labelled(staff, user):
+    """Review finding: a copy labelled while another copy of its text is already in a
+    split took the hash rule's split, so the same text was trained on and judged by
+    (or leaked into test)."""
+    for split in (Split.TRAIN, Split.VALIDATION, Split.TEST):
+        text = f"Copies in {split}. They share one split. Always."
+        DocumentFactory(owner=staff, text=text, reference_summary="x.", split=split)
+        upload_copy = upload(user, text)
+        set_label(upload_copy, 0, 1, staff)
+        assert set(
+            Document.objects.filter(sha256=upload_copy.sha256).values_list("split", flat=True)
+        ) == {split}
+    # The labelled document's own split decides for its unplaced copies too.
+    kept = DocumentFactory(owner=staff, text="Kept in test. With a copy.", split="test")
+    copy = upload(user, "Kept in test. With a copy.")
+    set_label(kept, 0, 1, staff)
+    copy.refresh_from_db()
+    assert copy.split == Split.TEST
+
+
+def test_moving_a_copy_moves_the_copies_in_splits_with_it(staff, user):
+    """Review finding: moving one copy left the others where they were, so one text was
+    in train and validation at once (trained on, and judged by)."""
+    first = upload(user)
+    second = upload(staff)
+    set_label(second, 0, 1, staff)
+    placed = Document.objects.get(pk=first.pk).split
+    other = Split.TRAIN if placed == Split.VALIDATION else Split.VALIDATION
+    unplaced = upload(user)  # a later copy: shares the labels, in no split
+    move_to_split([second], other, staff)
+    assert Document.objects.get(pk=first.pk).split == other
+    assert Document.objects.get(pk=unplaced.pk).split == ""
+    assert labelled_documents(placed).count() == 0
+    assert labelled_documents(other).count() == 1
