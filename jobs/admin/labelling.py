@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..services import reviews
 from ..services.errors import InvalidInput
-from ..services.splits import labelled_split
+from ..services.splits import split_when_labelled
 from ..text import split_sentences
 from .review_queue import plural
 
@@ -199,7 +199,7 @@ def label_view(model_admin, request, pk: int):
         ),
         "next_document_url": _next_document_url(document) if in_queue else "",
         "queue_url": reverse("admin:jobs_document_label_next"),
-        "split_rule": labelled_split(document.sha256),
+        "split_rule": split_when_labelled(document),
         "copies": reviews.copies(document).exclude(pk=document.pk).count(),
         "history": _history(document),
     }

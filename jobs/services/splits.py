@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from ..models import Document, Split
@@ -47,20 +47,28 @@ def labelled_split(sha256: str) -> str:
     return Split.TRAIN
 
 
-def place_labelled(document: Document) -> None:
-    """Give the copies of a newly labelled text that have no split one: the split a copy
-    of the text is already in (a text is never in two splits: it would be trained on and
-    judged by), else the rule. A copy with a reference summary of its own (a client may
-    send one) is not placed: nobody reviewed that reference, and as the oldest copy it
-    would be the one trained on."""
+def split_when_labelled(document: Document) -> str:
+    """The split a labelled document is in or gets: its own; else the split a copy of
+    its text is in (a text is never in two splits: it would be trained on and judged
+    by); else the rule (``labelled_split``)."""
+    if document.split:
+        return document.split
     in_a_split = (
         Document.objects.filter(sha256=document.sha256)
         .exclude(split=Split.NONE)
-        .order_by(models.Case(models.When(pk=document.pk, then=0), default=1), "pk")
+        .order_by("pk")
         .values_list("split", flat=True)
         .first()
     )
-    split = in_a_split or labelled_split(document.sha256)
+    return in_a_split or labelled_split(document.sha256)
+
+
+def place_labelled(document: Document) -> None:
+    """Give the copies of a newly labelled text that have no split the document's
+    (``split_when_labelled``). A copy with a reference summary of its own (a client may
+    send one) is not placed: nobody reviewed that reference, and as the oldest copy it
+    would be the one trained on."""
+    split = split_when_labelled(document)
     unplaced = Document.objects.filter(sha256=document.sha256, split=Split.NONE)
     unplaced.filter(Q(pk=document.pk) | Q(reference_summary="")).update(split=split)
     if not document.split:
