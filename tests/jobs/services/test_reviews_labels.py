@@ -264,3 +264,27 @@ def test_moving_a_copy_moves_the_copies_in_splits_with_it(staff, user):
     assert Document.objects.get(pk=unplaced.pk).split == ""
     assert labelled_documents(placed).count() == 0
     assert labelled_documents(other).count() == 1
+
+
+def test_removing_a_flipped_label_reopens_its_sentence_and_undo_flips_it_again(staff):
+    """Review finding: removing (x on the labelling page) the label a review flip made
+    left its misclassified sentence "Gold label flipped" with no label behind it, so the
+    review queue said the opposite of what the next run uses."""
+    doc = DocumentFactory(owner=staff, split="train", reference_summary=SENTENCES[0])
+    run = TrainingRun.objects.create(kind="bertsumext")
+    error = SentenceError.objects.create(
+        run=run, document=doc, sentence_index=1, text="x", start=0, end=1, label=0, kind="fn"
+    )
+    flip_label(error, staff)
+    removal = remove_label(doc, 1, staff)
+    error.refresh_from_db()
+    assert error.review_status == "open" and not LabelOverride.objects.exists()
+    assert (removal.error, removal.status_before, removal.status_after) == (
+        error,
+        "flipped",
+        "open",
+    )
+    undo(removal, staff)
+    error.refresh_from_db()
+    assert error.review_status == "flipped"
+    assert LabelOverride.objects.get().source_error == error
