@@ -157,7 +157,8 @@ def label_url(document_id: int, index: int | None = None, queue: bool = False) -
 
 
 def _index(value: str, count: int) -> int | None:
-    if value.isascii() and value.isdigit() and int(value) < count:
+    # At most 9 digits: int() of over 4,300 raises (a 500), and no document is longer.
+    if value.isascii() and value.isdigit() and len(value) < 10 and int(value) < count:
         return int(value)
     return None
 

@@ -165,3 +165,15 @@ def test_the_page_says_where_labelling_puts_the_text_and_what_a_label_does(
     assert "labelling it puts it in <strong>validation</strong>" in held_out_html
     assert "the next training run learns it" not in held_out_html
     assert "the next training run is judged by it" in held_out_html
+
+
+def test_a_sentence_number_too_long_for_an_int_is_no_500(staff_client, user):
+    """Review finding: ?s= with 5,000 digits made int() raise in the page and the actions."""
+    doc = upload(user)
+    huge = "1" * 5000
+    assert staff_client.get(label_page(doc) + f"?s={huge}").status_code == 200
+    response = staff_client.post(
+        reverse("admin:jobs_document_label_action", args=[doc.pk, "in"]) + f"?s={huge}"
+    )
+    assert response.status_code == 302
+    assert not LabelOverride.objects.exists()
