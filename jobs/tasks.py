@@ -33,7 +33,10 @@ def summarize(self, summary_id: int) -> None:
         summarize_worker.run(summary_id)
     except leases.LeaseHeld as held:  # its owner may be dead: look again when it can be stale
         raise self.retry(countdown=held.retry_in) from None
-    except outages.DATABASE_ERRORS:  # the database is down: nothing was stored, try again
+    except outages.DATABASE_ERRORS as exc:
+        if not outages.is_database_outage(exc):
+            raise  # a bug in a query: fail (and log) instead of retrying for ever
+        # The database is down: nothing was stored, try again.
         raise self.retry(countdown=settings.OUTAGE_RETRY_AFTER) from None
 
 

@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..services import reviews
 from ..services.errors import InvalidInput
-from ..services.splits import labelled_split
+from ..services.splits import split_when_labelled
 from ..text import split_sentences
 from .review_queue import plural
 
@@ -157,7 +157,8 @@ def label_url(document_id: int, index: int | None = None, queue: bool = False) -
 
 
 def _index(value: str, count: int) -> int | None:
-    if value.isascii() and value.isdigit() and int(value) < count:
+    # At most 9 digits: int() of over 4,300 raises (a 500), and no document is longer.
+    if value.isascii() and value.isdigit() and len(value) < 10 and int(value) < count:
         return int(value)
     return None
 
@@ -199,7 +200,7 @@ def label_view(model_admin, request, pk: int):
         ),
         "next_document_url": _next_document_url(document) if in_queue else "",
         "queue_url": reverse("admin:jobs_document_label_next"),
-        "split_rule": labelled_split(document.sha256),
+        "split_rule": split_when_labelled(document),
         "copies": reviews.copies(document).exclude(pk=document.pk).count(),
         "history": _history(document),
     }

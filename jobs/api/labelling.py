@@ -27,7 +27,9 @@ class DocumentLabelsSerializer(StrictSerializer):
     def validate_labels(self, value: dict) -> dict[int, int]:
         out = {}
         for key, label in value.items():
-            if not (isinstance(key, str) and key.isascii() and key.isdigit()):
+            # At most 9 digits: no document has more sentences, and int() of a key
+            # over 4,300 digits raises.
+            if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) < 10):
                 raise serializers.ValidationError(f"{key!r} is not a sentence index")
             out[int(key)] = label
         return out

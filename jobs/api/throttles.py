@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -62,7 +62,8 @@ def increment(key: str, window: Window, delta: int = 1) -> int:
     expires once the next window no longer weighs it."""
     counter = _counter_key(key, window.index)
     expire_at = math.ceil(window.ends_at + window.duration) + 1
-    if isinstance(cache, RedisCache):
+    # `cache` is a proxy, never an instance of a backend class: ask for the backend.
+    if isinstance(caches[DEFAULT_CACHE_ALIAS], RedisCache):
         full_key = cache.make_and_validate_key(counter)
         with _redis().pipeline(transaction=True) as pipe:
             pipe.incrby(full_key, delta)

@@ -128,15 +128,28 @@ def remove_label(document: Document, sentence_index: int, by) -> ReviewEvent:
     Recorded as an "unlabel" event, so the removal shows and can be undone."""
     if not is_staff(by):
         raise NotAllowed(STAFF_ONLY_LABELS, "labels")
-    before = _override_label(document.pk, sentence_index)
-    if before is None:
+    override = (
+        LabelOverride.objects.select_for_update()
+        .filter(document=document, sentence_index=sentence_index)
+        .first()
+    )
+    if override is None:
         raise InvalidInput("this sentence has no staff label to remove", "sentence_index")
+    # A label a review flip made: its misclassified sentence reopens (as with revert),
+    # and undoing the removal flips it again.
+    error = _locked(override.source_error) if override.source_error_id else None
+    status_before = error.review_status if error else ""
     _delete_label(document, sentence_index)
+    if error is not None and error.review_status == ReviewStatus.FLIPPED:
+        _mark(error, ReviewStatus.OPEN, by)
     return ReviewEvent.objects.create(
+        error=error,
         document=document,
         sentence_index=sentence_index,
         action="unlabel",
-        label_before=before,
+        status_before=status_before,
+        status_after=error.review_status if error else "",
+        label_before=override.label,
         label_after=None,
         by=by,
     )

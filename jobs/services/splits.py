@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from ..models import Document, Split
 from .errors import InvalidInput, NotAllowed
@@ -46,10 +47,30 @@ def labelled_split(sha256: str) -> str:
     return Split.TRAIN
 
 
+def split_when_labelled(document: Document) -> str:
+    """The split a labelled document is in or gets: its own; else the split a copy of
+    its text is in (a text is never in two splits: it would be trained on and judged
+    by); else the rule (``labelled_split``)."""
+    if document.split:
+        return document.split
+    in_a_split = (
+        Document.objects.filter(sha256=document.sha256)
+        .exclude(split=Split.NONE)
+        .order_by("pk")
+        .values_list("split", flat=True)
+        .first()
+    )
+    return in_a_split or labelled_split(document.sha256)
+
+
 def place_labelled(document: Document) -> None:
-    """Give the copies of a newly labelled text that have no split one, by the rule."""
-    split = labelled_split(document.sha256)
-    Document.objects.filter(sha256=document.sha256, split=Split.NONE).update(split=split)
+    """Give the copies of a newly labelled text that have no split the document's
+    (``split_when_labelled``). A copy with a reference summary of its own (a client may
+    send one) is not placed: nobody reviewed that reference, and as the oldest copy it
+    would be the one trained on."""
+    split = split_when_labelled(document)
+    unplaced = Document.objects.filter(sha256=document.sha256, split=Split.NONE)
+    unplaced.filter(Q(pk=document.pk) | Q(reference_summary="")).update(split=split)
     if not document.split:
         document.split = split
 
@@ -63,4 +84,9 @@ def move_to_split(documents: Iterable[Document], split: str, by) -> int:
     ids = [d.pk for d in documents]
     if not ids:
         raise InvalidInput("no documents to move")
-    return Document.objects.filter(pk__in=ids).exclude(split=split).update(split=split)
+    # Their copies already in a split move with them (a text in train and validation
+    # would be trained on and judged by); copies in no split stay out.
+    texts = Document.objects.filter(pk__in=ids).values("sha256")
+    copies_in_splits = Q(sha256__in=texts) & ~Q(split=Split.NONE)
+    moving = Document.objects.filter(Q(pk__in=ids) | copies_in_splits)
+    return moving.exclude(split=split).update(split=split)

@@ -93,3 +93,22 @@ def test_a_summary_that_meets_a_database_outage_runs_again_later(monkeypatch, se
     with pytest.raises(Retried):
         tasks.summarize.run(1)
     assert countdowns == [7]
+
+
+def test_a_database_bug_is_not_retried_as_an_outage(monkeypatch):
+    """Review finding: any OperationalError was retried every OUTAGE_RETRY_AFTER for
+    ever (max_retries=None), so a missing column left the summary queued silently."""
+    import sqlite3
+
+    from django.db import OperationalError
+
+    from jobs.workers import summarize as summarize_worker
+
+    def buggy(summary_id):
+        exc = OperationalError("no such column: x")
+        raise exc from sqlite3.OperationalError("no such column: x")
+
+    monkeypatch.setattr(summarize_worker, "run", buggy)
+    monkeypatch.setattr(tasks.summarize, "retry", lambda countdown: Retried())
+    with pytest.raises(OperationalError, match="no such column"):
+        tasks.summarize.run(1)

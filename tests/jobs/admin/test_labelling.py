@@ -140,3 +140,40 @@ def test_staff_move_documents_between_splits_by_action_and_form(staff_client, us
     assert "Split must be one of: train, validation, test" in response.content.decode()
     a.refresh_from_db()
     assert a.split == "train"
+
+
+def test_the_page_says_where_labelling_puts_the_text_and_what_a_label_does(
+    staff_client, staff, user, settings
+):
+    """Review finding: the page named the hash rule's split even when a copy of the text
+    was already in another split (where labelling really puts it), and said "the next
+    training run learns it" of every label, also of a validation document's (by which
+    the next run is only judged)."""
+    settings.LABELLED_VALIDATION_FRACTION = 1.0  # the rule: validation
+    DocumentFactory(owner=staff, reference_summary="Boats.", split="train")
+    doc = upload(user)
+    page = staff_client.get(label_page(doc))
+    assert page.context["split_rule"] == "train"
+    html = page.content.decode()
+    assert "labelling it puts it in <strong>train</strong>" in html
+    assert "the next training run learns it" in html
+    act(staff_client, doc, "in", 0)
+    doc.refresh_from_db()
+    assert doc.split == "train"
+    held_out = upload(user, "A validation text. It is judged by.")
+    held_out_html = staff_client.get(label_page(held_out)).content.decode()
+    assert "labelling it puts it in <strong>validation</strong>" in held_out_html
+    assert "the next training run learns it" not in held_out_html
+    assert "the next training run is judged by it" in held_out_html
+
+
+def test_a_sentence_number_too_long_for_an_int_is_no_500(staff_client, user):
+    """Review finding: ?s= with 5,000 digits made int() raise in the page and the actions."""
+    doc = upload(user)
+    huge = "1" * 5000
+    assert staff_client.get(label_page(doc) + f"?s={huge}").status_code == 200
+    response = staff_client.post(
+        reverse("admin:jobs_document_label_action", args=[doc.pk, "in"]) + f"?s={huge}"
+    )
+    assert response.status_code == 302
+    assert not LabelOverride.objects.exists()

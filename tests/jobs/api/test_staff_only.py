@@ -157,3 +157,48 @@ def test_an_upload_that_duplicates_training_data_says_so(api, staff):
     assert [d["duplicate_of"] for d in batch.json()] == [["train", "validation"], []]
     fresh = api.post("/api/documents/", {"text": "Another. Text."}, format="json").json()
     assert fresh["duplicate_of"] == [] and fresh["warnings"] == []
+
+
+def test_a_clients_reference_summary_never_becomes_training_data_through_a_copy(
+    api, staff_api, staff
+):
+    """Review finding: a client's reference summary (allowed without a split) must not
+    reach training when staff label another copy of its text. Before the fix the
+    client's copy was placed in the split with the staff copy and, being the oldest,
+    was the one trained and judged on, with the client's reference."""
+    poisoned = "Food stalls ran out of lemonade by the early afternoon."
+    resp = api.post(
+        "/api/documents/",
+        {"text": ARTICLE, "reference_summary": poisoned, "summarize": False},
+        format="json",
+    )
+    assert resp.status_code == 201
+    theirs = Document.objects.get(pk=resp.json()["id"])
+    mine = DocumentFactory(owner=staff)  # the same text, no reference
+    resp = staff_api.post(f"/api/documents/{mine.pk}/labels/", {"labels": {"0": 1}}, format="json")
+    assert resp.status_code == 200
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert theirs.split == ""  # shares the labels, stays out of the splits
+    assert mine.split in ("train", "validation")
+    [trained] = build_training_data_for(mine.split)
+    assert trained.id == str(mine.pk)
+    assert poisoned not in trained.reference
+
+
+def build_training_data_for(split: str):
+    from jobs.services.training import labelled_documents
+    from jobs.workers.training_data import _examples
+
+    return _examples(labelled_documents(split))
+
+
+def test_a_sentence_index_too_long_for_an_int_is_a_400(staff_api, staff):
+    """Review finding: a key of more than 4,300 digits made int() raise: a 500."""
+    doc = DocumentFactory(owner=staff)
+    resp = staff_api.post(
+        f"/api/documents/{doc.pk}/labels/", {"labels": {"1" * 5000: 1}}, format="json"
+    )
+    assert resp.status_code == 400, resp.content[:200]
+    assert list(resp.json()["errors"]) == ["labels"]
+    assert not LabelOverride.objects.exists()

@@ -89,3 +89,24 @@ def test_retry_after_is_when_one_more_would_pass():
     # one more passes when 10 * (1 - (30 + t) / 60) + 5 + 1 <= 10: t = 6 s
     assert throttles.seconds_until_free("k", window, 10, 5) == 6
     cache.clear()
+
+
+def test_on_redis_the_count_and_its_expiry_are_one_transaction(monkeypatch):
+    """Review finding: `isinstance(cache, RedisCache)` was always false (django's
+    `cache` is a ConnectionProxy), so on Redis the counting this module describes (INCR
+    and EXPIREAT in one MULTI) never ran: add() then incr(), three round trips."""
+    pipelines = []
+    real = throttles._redis
+
+    def spy():
+        client = real()
+        pipelines.append(client)
+        return client
+
+    monkeypatch.setattr(throttles, "_redis", spy)
+    with redis_cache():
+        window = Window.at(3600, time.time())
+        assert throttles.increment("one-transaction", window) == 1
+        assert throttles.increment("one-transaction", window) == 2
+        assert throttles.count("one-transaction", window) == 2
+    assert len(pipelines) == 2

@@ -72,3 +72,48 @@ def test_a_message_not_sent_after_commit_leaves_the_row_to_the_reaper(
     assert resp.status_code == 201, resp.content
     summary = Summary.objects.get(pk=resp.json()["summary"]["id"])
     assert summary.status == JobStatus.QUEUED and summary.enqueued_at is not None
+
+
+def test_a_programming_error_the_database_reports_stays_a_500(api, monkeypatch):
+    """Review finding: every django.db.OperationalError was a 503 "database unavailable"
+    (logged as a warning only), but SQLite reports a missing table or column, and
+    PostgreSQL a program limit, as OperationalError too: bugs, not outages, that must
+    reach the error log as a 500."""
+    from django.db import connection
+
+    def buggy(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT missing_column FROM jobs_document")
+
+    monkeypatch.setattr(documents.DocumentViewSet, "list", buggy)
+    with pytest.raises(OperationalError, match="no such column"):  # the test client re-raises
+        api.get("/api/documents/")
+    # The server answers it as the 500 it is, never as an outage.
+    api.raise_request_exception = False
+    resp = api.get("/api/documents/")
+    assert resp.status_code == 500, resp.content[:300]
+    assert json.loads(resp.content)["detail"] == "internal server error; the error was logged"
+
+
+def test_which_database_errors_are_outages():
+    import sqlite3
+
+    import psycopg.errors
+
+    from jobs.services.outages import unavailable_service
+
+    def wrapped(cause):
+        exc = OperationalError(str(cause))
+        exc.__cause__ = cause
+        return exc
+
+    assert unavailable_service(OperationalError("connection refused")) == "database"
+    assert unavailable_service(wrapped(sqlite3.OperationalError("database is locked")))
+    assert unavailable_service(wrapped(sqlite3.OperationalError("unable to open database file")))
+    assert unavailable_service(wrapped(psycopg.OperationalError("connection failed")))
+    assert unavailable_service(wrapped(psycopg.errors.AdminShutdown("terminating connection")))
+    assert unavailable_service(wrapped(psycopg.errors.CannotConnectNow("starting up")))
+    assert unavailable_service(wrapped(psycopg.errors.TooManyConnections("too many")))
+    assert unavailable_service(wrapped(sqlite3.OperationalError("no such table: x"))) is None
+    assert unavailable_service(wrapped(sqlite3.OperationalError("too many SQL variables"))) is None
+    assert unavailable_service(wrapped(psycopg.errors.StatementTooComplex("too complex"))) is None

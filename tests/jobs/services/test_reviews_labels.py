@@ -228,3 +228,63 @@ def test_training_counts_a_duplicated_training_text_once(staff):
     assert copy.duplicate_of == ("train",)
     assert labelled_documents("train").count() == 2
     assert build_training_data(TrainingRun(kind="bertsumext")).summary["train_documents"] == 2
+
+
+def test_a_text_is_never_in_two_splits_when_a_copy_is_labelled(staff, user):
+    """Review finding: a copy labelled while another copy of its text is already in a
+    split took the hash rule's split, so the same text was trained on and judged by
+    (or leaked into test)."""
+    for split in (Split.TRAIN, Split.VALIDATION, Split.TEST):
+        text = f"Copies in {split}. They share one split. Always."
+        DocumentFactory(owner=staff, text=text, reference_summary="x.", split=split)
+        upload_copy = upload(user, text)
+        set_label(upload_copy, 0, 1, staff)
+        assert set(
+            Document.objects.filter(sha256=upload_copy.sha256).values_list("split", flat=True)
+        ) == {split}
+    # The labelled document's own split decides for its unplaced copies too.
+    kept = DocumentFactory(owner=staff, text="Kept in test. With a copy.", split="test")
+    copy = upload(user, "Kept in test. With a copy.")
+    set_label(kept, 0, 1, staff)
+    copy.refresh_from_db()
+    assert copy.split == Split.TEST
+
+
+def test_moving_a_copy_moves_the_copies_in_splits_with_it(staff, user):
+    """Review finding: moving one copy left the others where they were, so one text was
+    in train and validation at once (trained on, and judged by)."""
+    first = upload(user)
+    second = upload(staff)
+    set_label(second, 0, 1, staff)
+    placed = Document.objects.get(pk=first.pk).split
+    other = Split.TRAIN if placed == Split.VALIDATION else Split.VALIDATION
+    unplaced = upload(user)  # a later copy: shares the labels, in no split
+    move_to_split([second], other, staff)
+    assert Document.objects.get(pk=first.pk).split == other
+    assert Document.objects.get(pk=unplaced.pk).split == ""
+    assert labelled_documents(placed).count() == 0
+    assert labelled_documents(other).count() == 1
+
+
+def test_removing_a_flipped_label_reopens_its_sentence_and_undo_flips_it_again(staff):
+    """Review finding: removing (x on the labelling page) the label a review flip made
+    left its misclassified sentence "Gold label flipped" with no label behind it, so the
+    review queue said the opposite of what the next run uses."""
+    doc = DocumentFactory(owner=staff, split="train", reference_summary=SENTENCES[0])
+    run = TrainingRun.objects.create(kind="bertsumext")
+    error = SentenceError.objects.create(
+        run=run, document=doc, sentence_index=1, text="x", start=0, end=1, label=0, kind="fn"
+    )
+    flip_label(error, staff)
+    removal = remove_label(doc, 1, staff)
+    error.refresh_from_db()
+    assert error.review_status == "open" and not LabelOverride.objects.exists()
+    assert (removal.error, removal.status_before, removal.status_after) == (
+        error,
+        "flipped",
+        "open",
+    )
+    undo(removal, staff)
+    error.refresh_from_db()
+    assert error.review_status == "flipped"
+    assert LabelOverride.objects.get().source_error == error
