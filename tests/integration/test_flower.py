@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 
 from devstack.children import flower_child
-from tests.browser.conftest import free_port
 from tests.factories import UserFactory
+from tests.summarizer_project.helpers import free_port
 
 pytestmark = pytest.mark.integration
 
