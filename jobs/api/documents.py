@@ -17,6 +17,7 @@ from jobs.services.documents import (
 )
 from jobs.services.summaries import cancel_summary, request_summary
 
+from . import examples
 from .errors import ApiError, first_message, validation_body
 from .fields import safe_name
 from .parsers import BATCH_PARSERS, JSONParser, LimitedMultiPartParser
@@ -112,6 +113,7 @@ class DocumentViewSet(
             "multipart/form-data": OpenApiRequest(FileUploadSerializer),
         },
         responses={201: DocumentCreatedSerializer},
+        examples=[examples.DOCUMENT, examples.DOCUMENT_WITH_REFERENCE],
     )
     def create(self, request):
         if request.content_type.startswith("multipart/"):
@@ -128,6 +130,7 @@ class DocumentViewSet(
             for media_type in ("application/json", "application/x-ndjson", "application/jsonl")
         },
         responses={201: DocumentCreatedSerializer(many=True)},
+        examples=[examples.BATCH],
     )
     @action(detail=False, methods=["post"], parser_classes=BATCH_PARSERS, pagination_class=None)
     def batch(self, request):
@@ -136,7 +139,11 @@ class DocumentViewSet(
         items = _batch_inputs(request.data)
         return _created_response(submit_documents(request.user, items), many=True)
 
-    @extend_schema(request=SummarizeOptionsSerializer, responses={202: SummarySerializer})
+    @extend_schema(
+        request=SummarizeOptionsSerializer,
+        responses={202: SummarySerializer},
+        examples=[examples.SUMMARIZE],
+    )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def summarize(self, request, pk=None):
         document = self.get_object()

@@ -366,6 +366,8 @@ PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)
 MAX_UPLOAD_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 MIDDLEWARE.insert(1, "jobs.api.middleware.ApiErrorMiddleware")
+# Outermost: every JSON body (views, errors, /healthz) ends with a newline.
+MIDDLEWARE.insert(0, "jobs.api.newline.JsonNewlineMiddleware")
 # DRF rates ("N/second|minute|hour|day"; empty: no limit). Failed logins count per
 # client IP and per username; uploads (document create, batch, summarize) per user.
 THROTTLE_RATES = {
