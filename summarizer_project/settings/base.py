@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 # EMBEDDED_REDIS_DIR/_URL: where devstack.embedded_redis runs (settings.EMBEDDED_REDIS_*).
 from .environment import (  # noqa: F401
@@ -190,6 +191,13 @@ CELERY_TASK_ROUTES = {
     "jobs.summarize": {"queue": "inference"},
     "jobs.train": {"queue": "training"},
 }
+# Every queue, declared as Celery declares a missing one (a direct exchange of the same
+# name), so nothing changes on the wire; Flower's Broker page lists these (it knows only
+# the default queue otherwise). Every worker command names its queues (-Q).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("inference", "training", CELERY_TASK_DEFAULT_QUEUE)
+]
 # Every time limit must stay below the visibility timeout, or Redis redelivers a
 # task that is still running and it runs twice.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
