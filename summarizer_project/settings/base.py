@@ -194,6 +194,10 @@ CELERY_TASK_ROUTES = {
 # Every queue, declared as Celery declares a missing one (a direct exchange of the same
 # name), so nothing changes on the wire; Flower's Broker page lists these (it knows only
 # the default queue otherwise). Every worker command names its queues (-Q).
+# Workers publish task events from the start (Flower's Tasks page is built from them;
+# Flower would turn them on only once it runs, missing the tasks before). A few small
+# Redis PUBLISHes per task; nothing is stored when no one listens.
+CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
     for name in ("inference", "training", CELERY_TASK_DEFAULT_QUEUE)
