@@ -191,13 +191,10 @@ CELERY_TASK_ROUTES = {
     "jobs.summarize": {"queue": "inference"},
     "jobs.train": {"queue": "training"},
 }
-# Every queue, declared as Celery declares a missing one (a direct exchange of the same
-# name), so nothing changes on the wire; Flower's Broker page lists these (it knows only
-# the default queue otherwise). Every worker command names its queues (-Q).
-# Workers publish task events from the start (Flower's Tasks page is built from them;
-# Flower would turn them on only once it runs, missing the tasks before). A few small
-# Redis PUBLISHes per task; nothing is stored when no one listens.
+# Task events from a worker's start: Flower's Tasks page (a few Redis PUBLISHes a task).
 CELERY_WORKER_SEND_TASK_EVENTS = True
+# Every queue, declared as Celery declares a missing one (same wire), so Flower's Broker
+# page lists them all, not only the default. Every worker command names its queues (-Q).
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
     for name in ("inference", "training", CELERY_TASK_DEFAULT_QUEUE)
@@ -378,8 +375,7 @@ PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)
 MAX_UPLOAD_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 MIDDLEWARE.insert(1, "jobs.api.middleware.ApiErrorMiddleware")
-# Outermost: every JSON body (views, errors, /healthz) ends with a newline.
-MIDDLEWARE.insert(0, "jobs.api.newline.JsonNewlineMiddleware")
+MIDDLEWARE.insert(0, "jobs.api.newline.JsonNewlineMiddleware")  # outermost: sees every body
 # DRF rates ("N/second|minute|hour|day"; empty: no limit). Failed logins count per
 # client IP and per username; uploads (document create, batch, summarize) per user.
 THROTTLE_RATES = {
