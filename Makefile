@@ -4,8 +4,9 @@
 # needed: the virtualenv, the SQLite database and the embedded Redis are all
 # created on first use. Requirements are (re)installed only when the content
 # of requirements*.txt changes (a stamp file inside .venv keyed on a hash).
-# `make test` also installs the Debian packages the suite runs (chromium) when
-# they are missing and it runs as root.
+# `make test` also installs the Debian packages the suite runs (chromium,
+# PostgreSQL, redis-server, iproute2: TEST_SYSTEM_DEPS) when they are missing and
+# it runs as root.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -19,12 +20,18 @@ VAR_DIR := $(or $(SUMMARIZER_VAR_DIR),var)
 # environment; their defaults live in summarizer_project/settings/base.py.
 export PYTHONUNBUFFERED := 1
 
-# Debian packages the test suite runs, as binary=package (the binary may be a glob):
-# the browser tests (tests/browser) drive Debian's Chromium, never a browser
-# Playwright downloads; the outage and throttle tests (tests/integration/deployed.py)
-# run a private PostgreSQL server and redis-server.
+# Debian packages the test suite runs, as what=package, where `what` is a command on
+# PATH or an absolute path (a glob: any match will do) that the package installs:
+# - the browser tests (tests/browser) drive Debian's Chromium, never a browser
+#   Playwright downloads;
+# - the several-hosts test (tests/integration/test_several_hosts.py) and the outage
+#   tests run PostgreSQL's server binaries and redis-server, the several-hosts test
+#   in network namespaces (`ip netns`, `unshare`); under CI=true it fails without them.
 TEST_SYSTEM_DEPS := $(or $(CHROMIUM_PATH),/usr/bin/chromium)=chromium \
-	/usr/lib/postgresql/*/bin/initdb=postgresql /usr/bin/redis-server=redis-server
+	/usr/lib/postgresql/*/bin/initdb=postgresql \
+	redis-server=redis-server \
+	ip=iproute2 \
+	unshare=util-linux
 
 RUNTIME_HASH := $(shell cat requirements.txt | sha256sum | cut -c1-16)
 DEV_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
@@ -80,9 +87,13 @@ smoke-if-cached:  ## make smoke when the image cache is warm; otherwise say so a
 	docker/smoke.sh --if-cached
 
 # Quick when everything is there; otherwise apt-get (root only), once.
-test-deps:  ## install the Debian packages the tests run (chromium, postgresql, redis-server) when missing; root only
+test-deps:  ## install the Debian packages the tests run (TEST_SYSTEM_DEPS) when missing; root only
 	@missing=""; for dep in $(TEST_SYSTEM_DEPS); do \
-		compgen -G "$${dep%%=*}" >/dev/null || missing="$$missing $${dep#*=}"; \
+		what="$${dep%%=*}"; \
+		case "$$what" in \
+			/*) compgen -G "$$what" >/dev/null ;; \
+			*) command -v "$$what" >/dev/null ;; \
+		esac || missing="$$missing $${dep#*=}"; \
 	done; \
 	[ -n "$$missing" ] || exit 0; \
 	install="apt-get update && apt-get install -y --no-install-recommends$$missing"; \

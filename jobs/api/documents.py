@@ -20,6 +20,7 @@ from jobs.services.reviews import STAFF_ONLY_LABELS, labels_of, set_labels
 from jobs.services.splits import STAFF_ONLY_SPLIT, is_staff, move_to_split
 from jobs.services.summaries import cancel_summary, request_summary
 
+from . import examples
 from .errors import ApiError, first_message, validation_body
 from .fields import safe_name
 from .labelling import DocumentLabelsSerializer, DocumentSplitSerializer
@@ -119,6 +120,7 @@ class DocumentViewSet(
             "multipart/form-data": OpenApiRequest(FileUploadSerializer),
         },
         responses={201: DocumentCreatedSerializer},
+        examples=[examples.DOCUMENT, examples.DOCUMENT_WITH_REFERENCE],
     )
     def create(self, request):
         if request.content_type.startswith("multipart/"):
@@ -135,6 +137,7 @@ class DocumentViewSet(
             for media_type in ("application/json", "application/x-ndjson", "application/jsonl")
         },
         responses={201: DocumentCreatedSerializer(many=True)},
+        examples=[examples.BATCH],
     )
     @action(detail=False, methods=["post"], parser_classes=BATCH_PARSERS, pagination_class=None)
     def batch(self, request):
@@ -143,7 +146,11 @@ class DocumentViewSet(
         items = _batch_inputs(request.data)
         return _created_response(submit_documents(request.user, items), many=True)
 
-    @extend_schema(request=SummarizeOptionsSerializer, responses={202: SummarySerializer})
+    @extend_schema(
+        request=SummarizeOptionsSerializer,
+        responses={202: SummarySerializer},
+        examples=[examples.SUMMARIZE],
+    )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def summarize(self, request, pk=None):
         document = self.get_object()

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from .choices import JobStatus, ModelKind, Split, TrainableKind, Trigger
+from .paths import StatePathField
 
 
 class Document(models.Model):
@@ -166,8 +167,11 @@ class TrainingRun(models.Model):
         help_text="Validation ROUGE of the model, of the active version and of Lead-3/TextRank "
         "on the same validation set.",
     )
-    out_dir = models.CharField(max_length=500, blank=True)
-    tensorboard_logdir = models.CharField(max_length=500, blank=True)
+    # Relative to TRAINING_DIR / TENSORBOARD_LOGDIR in the database (paths.py).
+    out_dir = StatePathField(max_length=500, blank=True, root_setting="TRAINING_DIR")
+    tensorboard_logdir = StatePathField(
+        max_length=500, blank=True, root_setting="TENSORBOARD_LOGDIR"
+    )
     error = models.TextField(blank=True)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

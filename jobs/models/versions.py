@@ -7,6 +7,7 @@ from django.db import models
 
 from .choices import TrainableKind, VersionStatus
 from .jobs import TrainingRun
+from .paths import StatePathField
 
 
 class ModelVersion(models.Model):
@@ -16,7 +17,8 @@ class ModelVersion(models.Model):
     run = models.OneToOneField(
         TrainingRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="version"
     )
-    checkpoint_dir = models.CharField(max_length=500)
+    # Relative to TRAINING_DIR in the database, absolute when read (paths.py).
+    checkpoint_dir = StatePathField(max_length=500, root_setting="TRAINING_DIR")
     checkpoint_sha256 = models.CharField(max_length=64, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)

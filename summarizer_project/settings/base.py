@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 # EMBEDDED_REDIS_DIR/_URL: where devstack.embedded_redis runs (settings.EMBEDDED_REDIS_*).
 from .environment import (  # noqa: F401
@@ -200,6 +201,14 @@ CELERY_TASK_ROUTES = {
     "jobs.summarize": {"queue": "inference"},
     "jobs.train": {"queue": "training"},
 }
+# Task events from a worker's start: Flower's Tasks page (a few Redis PUBLISHes a task).
+CELERY_WORKER_SEND_TASK_EVENTS = True
+# Every queue, declared as Celery declares a missing one (same wire), so Flower's Broker
+# page lists them all, not only the default. Every worker command names its queues (-Q).
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("inference", "training", CELERY_TASK_DEFAULT_QUEUE)
+]
 # Every time limit must stay below the visibility timeout, or Redis redelivers a
 # task that is still running and it runs twice.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
@@ -381,6 +390,7 @@ LABELLED_VALIDATION_FRACTION = env.float("LABELLED_VALIDATION_FRACTION", default
 MAX_UPLOAD_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", default=32)
 MIDDLEWARE.insert(1, "jobs.api.middleware.ApiErrorMiddleware")
+MIDDLEWARE.insert(0, "jobs.api.newline.JsonNewlineMiddleware")  # outermost: sees every body
 # DRF rates ("N/second|minute|hour|day"; empty: no limit). Failed logins count per
 # client IP and per username; uploads (document create, batch, summarize) per user.
 THROTTLE_RATES = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+
+from tests.summarizer_project.helpers import free_port
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 # The closed network makes Chromium stall on its background services without these.
@@ -117,12 +118,6 @@ def login(page, username: str, password: str = PASSWORD) -> None:
 
 
 # --- a real TensorBoard ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TensorBoard:

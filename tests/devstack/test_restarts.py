@@ -37,6 +37,14 @@ def _live_members(pgid: int) -> list[int]:
     return found
 
 
+def _wait_for_members(pgid: int, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while len(members := _live_members(pgid)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"group {pgid} has {members}, not {count} processes")
+        time.sleep(0.02)
+
+
 class _Lines:
     def __init__(self):
         self.lines: list[str] = []
@@ -78,7 +86,8 @@ def test_a_killed_child_is_restarted_and_its_group_leftovers_are_killed(tmp_path
     restarter = _watch([child, other], log, tmp_path, lambda: Backoff(0.2, 1.0, 60.0))
     try:
         first_pid, other_pid = child.pid, other.pid
-        time.sleep(0.3)  # let sh fork its sleep
+        # Until sh has forked its sleep there is no leftover for the check below to find.
+        _wait_for_members(first_pid, 2, timeout=10.0)
         os.kill(first_pid, signal.SIGKILL)  # the leader only: its sleep is left in the group
         _poll_for(restarter, 1.0)
         assert child.alive() and child.pid != first_pid

@@ -89,6 +89,10 @@ class WorkerPool:
             "REDIS_URL": settings.REDIS_URL,
             "PYTHONUNBUFFERED": "1",
             "SUMMARIZER_TEST_CHILD": "1",  # pinned settings come from env_extra (hermetic.py)
+            # The state directories this test uses, as every process of a deployment shares
+            # them: the database stores run and checkpoint paths relative to them.
+            "TRAINING_DIR": str(settings.TRAINING_DIR),
+            "TENSORBOARD_LOGDIR": str(settings.TENSORBOARD_LOGDIR),
             **env_extra,
         }
         log = self.tmp_path / f"{name}.log"

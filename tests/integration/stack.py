@@ -1,7 +1,8 @@
 """A real `manage.py runstack --detach` (what `make up` runs) in a fresh var dir.
 
 Started with a fresh shell's environment (no REDIS_URL, local settings, the
-embedded Redis), on the test ports 8120/8121; `stop()` runs `runstack --stop`.
+embedded Redis), on free ports of its own (web, TensorBoard, Flower), so it runs beside
+a developer's `make up` and beside another test run; `stop()` runs `runstack --stop`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,21 @@ import time
 from pathlib import Path
 
 from devstack.processes import get_json
-from tests.summarizer_project.helpers import clean_env, manage
-
-PORT = 8120
+from tests.summarizer_project.helpers import clean_env, free_port, manage
 
 
 class Stack:
     def __init__(self, **env: str):
         # Short: the embedded Redis's unix socket path must fit in 107 bytes.
         self.var_dir = Path(tempfile.mkdtemp(prefix="rs-"))
-        self.env = clean_env(self.var_dir, PORT=str(PORT), TENSORBOARD_PORT=str(PORT + 1), **env)
-        self.url = f"http://127.0.0.1:{PORT}/healthz"
+        self.port = free_port()
+        ports = {
+            "PORT": str(self.port),
+            "TENSORBOARD_PORT": str(free_port()),
+            "FLOWER_PORT": str(free_port()),
+        }
+        self.env = clean_env(self.var_dir, **{**ports, **env})
+        self.url = f"http://127.0.0.1:{self.port}/healthz"
         # runstack's own output: --detach writes it here; a foreground run where told.
         self.output = self.var_dir / "log" / "runstack.log"
 

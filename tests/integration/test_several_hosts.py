@@ -177,11 +177,33 @@ class Deployment:
             return list(rows)
 
 
-@pytest.fixture
-def deployment():
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def _require_namespaces() -> None:
+    """Skip where the test cannot run, except in CI (`.ci/run`: root, and `make test`
+    installs the packages), where it must run: there it fails instead."""
     reason = _skip_reason()
+    if reason and _in_ci():
+        pytest.fail(f"CI=true and the several-hosts test cannot run: {reason}")
     if reason:
         pytest.skip(reason)
+
+
+def test_under_ci_a_missing_requirement_fails_instead_of_skipping(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "_skip_reason", lambda: "needs redis-server")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI=true .* needs redis-server"):
+        _require_namespaces()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="needs redis-server"):
+        _require_namespaces()
+
+
+@pytest.fixture
+def deployment():
+    _require_namespaces()
     tmp = Path(tempfile.mkdtemp(prefix="hosts-"))
     tmp.chmod(0o755)  # postgres (another user) reads its data directory under it
     d = Deployment(tmp)

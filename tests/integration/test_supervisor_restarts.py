@@ -1,7 +1,7 @@
 """`runstack` restarts a child that dies, and /healthz names it missing meanwhile.
 
 A real stack (`manage.py runstack --detach`, as `make up` starts it: SQLite and
-the embedded Redis in a fresh var dir, ports 8120); each child's whole process
+the embedded Redis in a fresh var dir, free ports); each child's whole process
 group is SIGKILLed in turn. RELIABILITY.md ("Supervisor") reports what it prints.
 """
 
@@ -111,6 +111,11 @@ def _crash_loop(stack: Stack, child: str, delays: list[float]) -> None:
         old = stack.kill(child)
         killed = time.monotonic()
         while stack.pid(child) == old:
+            if time.monotonic() - killed > delay + 5:
+                raise AssertionError(
+                    f"{child} not restarted within {delay + 5}s of death {n}\n"
+                    f"{stack.runstack_log()[-3000:]}\n{stack.logs()}"
+                )
             time.sleep(0.05)
         waited = time.monotonic() - killed
         assert delay <= waited < delay + 5, (n, delay, waited)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,14 @@ def clean_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in DROPPED}
     env.update({"SUMMARIZER_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1", **extra})
     return env
+
+
+def free_port() -> int:
+    """A TCP port no one listens on now: each test stack takes its own, so the suite runs
+    beside a developer's `make up` (8000, 6006, 5555) and beside another suite run."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_reaped(commands: list[list[str]], env: dict[str, str]) -> list[dict]:
