@@ -62,9 +62,10 @@ class OldTextRank:
     name = "textrank-old"
 
     def summarize(self, texts: list[str], max_sentences: int = 3) -> list[Any]:
-        from ml.text.baselines import build_summary, top_k
         from ml.text.rouge import tokenize
+        from ml.text.selection import top_k
         from ml.text.sentences import split_sentences
+        from ml.text.summary import build_summary
 
         out = []
         for text in texts:

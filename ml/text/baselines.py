@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from ml.text.rouge import greedy_oracle, tokenize
-from ml.text.sentences import Span, split_sentences
-from ml.text.summary import ScoredSentence, Summary
+from ml.text.selection import top_k
+from ml.text.sentences import split_sentences
+from ml.text.summary import Summary, build_summary
 
 if TYPE_CHECKING:
     # Imported where TextRank runs: the text layer imports without scipy (tested).
@@ -28,31 +29,6 @@ class SummarizationSystem(Protocol):
     name: str
 
     def summarize(self, texts: list[str], max_sentences: int = 3) -> list[Summary]: ...
-
-
-def build_summary(
-    spans: Sequence[Span], scores: Sequence[float], selected: set[int], system: str
-) -> Summary:
-    """A Summary of all ``spans`` in document order with their scores and selection."""
-    sentences = [
-        ScoredSentence(
-            index=i,
-            text=span.text,
-            start=span.start,
-            end=span.end,
-            score=float(score),
-            selected=i in selected,
-        )
-        for i, (span, score) in enumerate(zip(spans, scores, strict=True))
-    ]
-    notes = [] if spans else ["the text has no sentences"]
-    return Summary(sentences=sentences, system=system, notes=notes)
-
-
-def top_k(scores: Sequence[float], k: int) -> set[int]:
-    """Indices of the ``k`` highest scores; ties go to the earlier sentence."""
-    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return set(order[: max(k, 0)])
 
 
 class Lead:

@@ -61,3 +61,9 @@ def select_sentences(
         chosen.append(i)
         seen |= tri
     return sorted(chosen)
+
+
+def top_k(scores: Sequence[float], k: int) -> set[int]:
+    """Indices of the ``k`` highest scores; ties go to the earlier sentence."""
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+    return set(order[: max(k, 0)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ml.text.sentences import Span
+
 
 @dataclass(frozen=True)
 class ScoredSentence:
@@ -84,4 +86,23 @@ def summary_of(
         )
         for i, (s, e) in enumerate(spans)
     ]
+    return Summary(sentences=sentences, system=system, notes=notes)
+
+
+def build_summary(
+    spans: Sequence[Span], scores: Sequence[float], selected: set[int], system: str
+) -> Summary:
+    """A Summary of all ``spans`` in document order with their scores and selection."""
+    sentences = [
+        ScoredSentence(
+            index=i,
+            text=span.text,
+            start=span.start,
+            end=span.end,
+            score=float(score),
+            selected=i in selected,
+        )
+        for i, (span, score) in enumerate(zip(spans, scores, strict=True))
+    ]
+    notes = [] if spans else ["the text has no sentences"]
     return Summary(sentences=sentences, system=system, notes=notes)

@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from ml.text.baselines import build_summary, top_k
 from ml.text.rouge import tokenize
+from ml.text.selection import top_k
 from ml.text.sentences import detect_language, split_sentences
-from ml.text.summary import Summary
+from ml.text.summary import Summary, build_summary
 
 NAME = "default"
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from ml.text.baselines import Lead, Oracle, TextRank, get_baseline, top_k
+from ml.text.baselines import Lead, Oracle, TextRank, get_baseline
+from ml.text.selection import top_k
 from ml.text.sentences import split_sentences
 from ml.text.summary import Summary
 

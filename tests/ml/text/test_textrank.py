@@ -8,8 +8,9 @@ import random
 import numpy as np
 import pytest
 
-from ml.text.baselines import TextRank, top_k
+from ml.text.baselines import TextRank
 from ml.text.rouge import tokenize
+from ml.text.selection import top_k
 from ml.text.sentences import split_sentences
 
 # Stop words first: the graph is dense when they are in, sparse without them.
