@@ -91,10 +91,44 @@ def resolve(requested: str) -> Resolved:
     found = _trained(ModelKind.BERTSUMEXT)
     if found is not None:
         return found
+    kind = fallback_kind()
     return Resolved(
-        ModelKind.LEAD3,
+        kind,
         "builtin",
-        note="No trained BertSumExt model is active yet; used the lead3 baseline.",
+        note=f"No trained BertSumExt model is active yet; used the {kind} baseline.",
+    )
+
+
+def fallback_kind() -> str:
+    """The kind that serves when the requested model cannot: no trained version is
+    active, or the document is in a language its encoder does not read. The one place
+    that names it."""
+    return ModelKind.LEAD3
+
+
+def for_language(resolved: Resolved, language: str) -> Resolved:
+    """``resolved``, or the fallback kind with a note saying why, when the checkpoint's
+    encoder does not read ``language`` (measured from its tokenizer: ml.languages)."""
+    if not resolved.checkpoint or resolved.kind == ModelKind.ABSTRACTIVE or not language:
+        return resolved
+    from ml.checkpoints import CheckpointError, read_encoder_name, read_language_coverage
+
+    try:
+        coverage = read_language_coverage(resolved.checkpoint)
+        encoder = read_encoder_name(resolved.checkpoint)
+    except (CheckpointError, OSError, ValueError):
+        return resolved  # not one of our model directories: nothing measured, serve it
+    if coverage.reads(language):
+        return resolved
+    kind = fallback_kind()
+    return Resolved(
+        kind,
+        "builtin",
+        note=(
+            f"The document is in {coverage.describe(language)}, which the encoder "
+            f"{encoder!r} of {resolved.version_label} does not read; served by the {kind} "
+            f"model instead."
+        ),
     )
 
 

@@ -37,6 +37,7 @@ from ..models import (
 )
 from . import leases
 from .errors import InvalidInput
+from .languages import validate_training_languages
 from .validation import validate_split
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,13 @@ def start_training(
         )
     if not Document.objects.filter(split=val_split).exclude(reference_summary="").exists():
         raise InvalidInput(f"no documents in split '{val_split}' have a reference summary")
+    validate_training_languages(
+        training_config(kind, params),
+        {
+            "train_split": labelled_documents(train_split),
+            "val_split": Document.objects.filter(split=val_split).exclude(reference_summary=""),
+        },
+    )
     run = TrainingRun.objects.create(
         kind=kind,
         params=params,

@@ -1,0 +1,124 @@
+"""Which languages an encoder reads, measured from its tokenizer on built-in samples.
+
+A tokenizer that was not trained on a language shows it in one of two ways: it maps
+the text to its unknown token (WordPiece without the script), or it falls apart into
+pieces shorter than a character (bytes of a byte-level BPE or of SentencePiece's byte
+fallback; all-MiniLM-L6-v2's uncased WordPiece decomposes Hangul into jamo). Both are
+measured on a few sentences per language written for this module:
+
+- ``unknown_rate``: unknown tokens / tokens;
+- ``characters_per_token``: non-space characters / tokens (fragments give < 1).
+
+A language is *read* when ``unknown_rate <= MAX_UNKNOWN_RATE`` and
+``characters_per_token >= MIN_CHARACTERS_PER_TOKEN``. With all-MiniLM-L6-v2, English
+gives 4.2 characters per token, Korean 0.5 (jamo, 3% unknown), Russian 1.0 (letters).
+This measures whether the vocabulary covers a script and language, not how well the
+encoder was trained on it: a language sharing English's script and many subwords
+(German: 2.3) would pass, which is why only languages the service tells apart
+(``ml.text.sentences.detect_language``: English, Korean) plus one control are sampled.
+The measurement is stored in every checkpoint (ml/checkpoints.py) and repeated from
+the checkpoint's own tokenizer files for checkpoints saved before it existed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from transformers import PreTrainedTokenizerBase
+
+# Bump when the samples or the thresholds change: stored measurements of another
+# method are measured again on load.
+METHOD_VERSION = 1
+MAX_UNKNOWN_RATE = 0.02
+MIN_CHARACTERS_PER_TOKEN = 1.2
+
+LANGUAGE_NAMES = {"en": "English", "ko": "Korean", "ru": "Russian"}
+
+# Short everyday sentences, written for this module (no corpus text).
+LANGUAGE_SAMPLES: dict[str, tuple[str, ...]] = {
+    "en": (
+        "The city will open two new bus lanes next month.",
+        "Most residents said the morning commute had become shorter.",
+        "A spokesperson declined to comment on the cost of the project.",
+    ),
+    "ko": (
+        "시는 다음 달부터 버스 전용차로 두 곳을 새로 운영한다.",
+        "대부분의 주민들은 아침 출근 시간이 짧아졌다고 말했다.",
+        "대변인은 사업 비용에 대해서는 언급하지 않았다.",
+    ),
+    "ru": (
+        "В следующем месяце город откроет две новые автобусные полосы.",
+        "Большинство жителей сказали, что дорога на работу стала короче.",
+        "Представитель мэрии отказался комментировать стоимость проекта.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LanguageCoverage:
+    """The languages a tokenizer (and so its encoder) reads, with the measurements."""
+
+    covered: tuple[str, ...]
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)
+    method: int = METHOD_VERSION
+
+    def reads(self, language: str) -> bool:
+        """True for a covered language, and for one that was not measured (no evidence)."""
+        return language in self.covered or language not in self.measured
+
+    def describe(self, language: str) -> str:
+        """``Korean ('ko'): 0.52 characters per token, 0.0% unknown tokens``."""
+        numbers = self.measured.get(language, {})
+        text = f"{language_name(language)} ('{language}')"
+        if numbers:
+            text += (
+                f": {numbers['characters_per_token']:.2f} characters per token, "
+                f"{100 * numbers['unknown_rate']:.1f}% unknown tokens"
+            )
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"covered": list(self.covered), "measured": self.measured, "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LanguageCoverage:
+        return cls(
+            covered=tuple(data["covered"]),
+            measured={k: dict(v) for k, v in data.get("measured", {}).items()},
+            method=int(data.get("method", 0)),
+        )
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def measure_language(tokenizer: PreTrainedTokenizerBase, sentences: Iterable[str]) -> dict:
+    """``unknown_rate`` and ``characters_per_token`` of ``tokenizer`` on ``sentences``."""
+    tokens = unknown = characters = 0
+    unknown_id = tokenizer.unk_token_id  # None for byte-level tokenizers
+    for sentence in sentences:
+        ids = tokenizer(sentence, add_special_tokens=False)["input_ids"]
+        tokens += len(ids)
+        unknown += sum(1 for i in ids if unknown_id is not None and i == unknown_id)
+        characters += sum(1 for c in sentence if not c.isspace())
+    return {
+        "unknown_rate": round(unknown / tokens, 4) if tokens else 1.0,
+        "characters_per_token": round(characters / tokens, 3) if tokens else 0.0,
+    }
+
+
+def measure_languages(tokenizer: PreTrainedTokenizerBase) -> LanguageCoverage:
+    """Measure every sample language and say which ones ``tokenizer`` reads."""
+    measured = {
+        code: measure_language(tokenizer, sentences) for code, sentences in LANGUAGE_SAMPLES.items()
+    }
+    covered = tuple(
+        code
+        for code, numbers in measured.items()
+        if numbers["unknown_rate"] <= MAX_UNKNOWN_RATE
+        and numbers["characters_per_token"] >= MIN_CHARACTERS_PER_TOKEN
+    )
+    return LanguageCoverage(covered, measured)
