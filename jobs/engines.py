@@ -112,6 +112,7 @@ def for_language(resolved: Resolved, language: str) -> Resolved:
     if not resolved.checkpoint or resolved.kind == ModelKind.ABSTRACTIVE or not language:
         return resolved
     from ml.checkpoints import CheckpointError, read_encoder_name, read_language_coverage
+    from ml.languages import describe_language
 
     try:
         coverage = read_language_coverage(resolved.checkpoint)
@@ -125,9 +126,9 @@ def for_language(resolved: Resolved, language: str) -> Resolved:
         kind,
         "builtin",
         note=(
-            f"The document is in {coverage.describe(language)}, which the encoder "
-            f"{encoder!r} of {resolved.version_label} does not read; served by the {kind} "
-            f"model instead."
+            f"The document is in {describe_language(language)}, which the encoder "
+            f"{encoder!r} of {resolved.version_label} does not read "
+            f"({coverage.evidence(language)}); served by the {kind} model instead."
         ),
     )
 

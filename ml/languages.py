@@ -68,16 +68,15 @@ class LanguageCoverage:
         """True for a covered language, and for one that was not measured (no evidence)."""
         return language in self.covered or language not in self.measured
 
-    def describe(self, language: str) -> str:
-        """``Korean ('ko'): 0.52 characters per token, 0.0% unknown tokens``."""
-        numbers = self.measured.get(language, {})
-        text = f"{language_name(language)} ('{language}')"
-        if numbers:
-            text += (
-                f": {numbers['characters_per_token']:.2f} characters per token, "
-                f"{100 * numbers['unknown_rate']:.1f}% unknown tokens"
-            )
-        return text
+    def evidence(self, language: str) -> str:
+        """``measured on the tokenizer: 0.50 characters per token, 3.0% unknown tokens``."""
+        numbers = self.measured.get(language)
+        if not numbers:
+            return "not measured"
+        return (
+            f"measured on its tokenizer: {numbers['characters_per_token']:.2f} characters "
+            f"per token, {100 * numbers['unknown_rate']:.1f}% unknown tokens"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"covered": list(self.covered), "measured": self.measured, "method": self.method}
@@ -93,6 +92,11 @@ class LanguageCoverage:
 
 def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
+
+
+def describe_language(code: str) -> str:
+    """``Korean ('ko')``."""
+    return f"{language_name(code)} ('{code}')"
 
 
 def measure_language(tokenizer: PreTrainedTokenizerBase, sentences: Iterable[str]) -> dict:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from ml.languages import LanguageCoverage, language_name
+from ml.languages import LanguageCoverage, describe_language, language_name
 
 from ..text import detect_language
 from .errors import InvalidInput
@@ -78,9 +78,10 @@ def validate_training_languages(config: Any, splits: dict[str, QuerySet]) -> Non
             language = max(unread, key=lambda lang: unread[lang])
             raise InvalidInput(
                 f"{sum(unread.values())} of {total} documents of the {field.replace('_', ' ')} "
-                f"are in {coverage.describe(language)}, which encoder {encoder!r} does not "
-                f"read; train on documents in {_names(coverage)} or choose an encoder that "
-                f"reads {language_name(language)} (model.encoder)",
+                f"are in {describe_language(language)}, which encoder {encoder!r} does not "
+                f"read ({coverage.evidence(language)}); train on documents in "
+                f"{_names(coverage)} or choose an encoder that reads {language_name(language)} "
+                "(model.encoder)",
                 field,
             )
 

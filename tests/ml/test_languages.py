@@ -39,7 +39,7 @@ def test_the_packaged_encoder_reads_english_not_korean():
     assert coverage.measured["ko"]["characters_per_token"] < 1
     assert coverage.measured["ru"]["characters_per_token"] < MIN_CHARACTERS_PER_TOKEN
     assert coverage.reads("en") and not coverage.reads("ko")
-    assert coverage.describe("ko").startswith("Korean ('ko'): 0.")
+    assert coverage.evidence("ko").startswith("measured on its tokenizer: 0.")
 
 
 def test_a_tokenizer_with_a_korean_vocabulary_reads_korean():
