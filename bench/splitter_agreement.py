@@ -17,6 +17,11 @@ joined by one space (no line breaks to help: the harder view for sets whose
 default is the commit before issue #23's splitter), "new" is the working tree's.
 Data is read from /work/shared/data, never copied.
 
+Last, the cost of one MAX_DOCUMENT_SENTENCES (2,000) sentence document per language:
+the development sets' own sentences in order, repeated (English: scitldr; Korean:
+ko_scinews50 with a final period restored), seconds of one call, after the models
+are loaded.
+
 ``--candidates`` adds the English splitters that were weighed against Punkt, when
 importable (they are not project dependencies; install them aside, e.g.
 ``pip install --target /tmp/cands pysbd==0.3.4 sentencex==1.0.32 syntok==1.4.4``
@@ -202,6 +207,37 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
         if skipped:
             print(f"({path.stem}: {skipped} documents whose sentences are not found in `article`)")
+    if {p.resolve() for p in args.data} >= {p.resolve() for p in DEFAULT_SETS}:
+        long_document_cost(splitters)
+
+
+MAX_DOCUMENT_SENTENCES = 2000  # settings.MAX_DOCUMENT_SENTENCES' default
+
+
+def long_document(path: Path, final: str) -> str:
+    sentences: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            sentences += [s.strip() + final for s in json.loads(line)["sentences"] if s.strip()]
+            if len(sentences) >= MAX_DOCUMENT_SENTENCES:
+                break
+    while len(sentences) < MAX_DOCUMENT_SENTENCES:
+        sentences += sentences
+    return " ".join(sentences[:MAX_DOCUMENT_SENTENCES])
+
+
+def long_document_cost(splitters: dict[str, Splitter]) -> None:
+    print("\n| document | chars | splitter | sentences found | s |\n|---|---:|---|---:|---:|")
+    texts = {
+        "en, 2,000 sentences": long_document(DOMAINS / "en_scitldr_a_test.jsonl", ""),
+        "ko, 2,000 sentences": long_document(DOMAINS / "ko_scinews50_it_science_news.jsonl", "."),
+    }
+    for label, text in texts.items():
+        for name, splitter in splitters.items():
+            started = time.perf_counter()
+            found = len(splitter(text))
+            seconds = time.perf_counter() - started
+            print(f"| {label} | {len(text):,} | {name} | {found:,} | {seconds:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

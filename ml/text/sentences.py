@@ -246,12 +246,28 @@ def _kiwi() -> Kiwi:
 
 
 def _kiwi_pieces(chunk: str) -> list[tuple[int, int]]:
-    """Kiwi's sentence ends as cut points, so every character stays in a piece."""
+    """Kiwi's sentence ends as cut points, so every character stays in a piece.
+
+    Kiwi keeps a quotation open until its closing mark, so one unmatched quote would
+    swallow the rest of the text into a sentence: a span longer than
+    ``_MAX_QUOTED_SPAN`` is split again with its quote marks blanked out (same
+    length, so offsets hold).
+    """
     cuts = [0]
-    for sentence in _kiwi().split_into_sents(chunk):
-        end = sentence.end
-        # Kiwi counts characters; guard against any other unit all the same.
-        if cuts[-1] < end < len(chunk):
+    for start, end in _kiwi_spans(chunk):
+        if end - start > _MAX_QUOTED_SPAN:
+            blind = chunk[start:end].translate(_BLANK_QUOTES)
+            cuts += [start + inner_end for _, inner_end in _kiwi_spans(blind)]
+        else:
             cuts.append(end)
-    cuts.append(len(chunk))
-    return list(itertools.pairwise(cuts))
+    cuts = sorted({c for c in cuts if 0 < c < len(chunk)})
+    return list(itertools.pairwise([0, *cuts, len(chunk)]))
+
+
+def _kiwi_spans(text: str) -> list[tuple[int, int]]:
+    return [(sentence.start, sentence.end) for sentence in _kiwi().split_into_sents(text)]
+
+
+# Quoted speech spans a few sentences; longer means an unmatched quote mark.
+_MAX_QUOTED_SPAN = 600
+_BLANK_QUOTES = str.maketrans(dict.fromkeys("\"'“”‘’「」『』«»〈〉《》", " "))

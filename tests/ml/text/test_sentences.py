@@ -316,3 +316,12 @@ def test_long_korean_text_is_split_in_bounded_time():
     assert len(spans) == 2000
     assert spans[-1].text == "1999번째 문장은 여기서 끝난다."
     assert elapsed < 60, elapsed  # generous: a shared 2-core machine; measured in BENCHMARKS.md
+
+
+def test_an_unmatched_korean_quote_does_not_swallow_the_text():
+    body = " ".join(f"{i}번째 연구 결과가 새로 발표됐다." for i in range(40))
+    source = f"‘새로운 발견이 나왔다. {body}"
+    spans = split_sentences(source)
+    assert_well_formed(source, spans)
+    assert len(spans) >= 40
+    assert max(len(s.text) for s in spans) < 100
