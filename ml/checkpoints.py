@@ -35,7 +35,12 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from ml.languages import METHOD_VERSION, LanguageCoverage, measure_languages
+from ml.languages import (
+    LANGUAGES_KEY,
+    LanguageCoverage,
+    checkpoint_coverage,
+    measure_languages,
+)
 from ml.text.sentences import SPLITTER_VERSION
 from ml.training.config import Settings
 
@@ -50,7 +55,6 @@ METRICS_NAME = "metrics.json"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "trainer_state.json"
 FORMAT_VERSION = 1
-LANGUAGES_KEY = "languages"
 SPLITTER_VERSION_KEY = "splitter_version"
 # Checkpoints saved before the splitter version was recorded used version 1.
 UNRECORDED_SPLITTER_VERSION = 1
@@ -220,13 +224,11 @@ def read_language_coverage(directory: str | Path) -> LanguageCoverage:
 
 @functools.lru_cache(maxsize=32)
 def _language_coverage(directory: str, _mtime_ns: int) -> LanguageCoverage:
-    stored = _read_config(Path(directory)).get(LANGUAGES_KEY)
-    if isinstance(stored, dict):
-        coverage = LanguageCoverage.from_dict(stored)
-        if coverage.method == METHOD_VERSION:
-            return coverage
-    tokenizer = AutoTokenizer.from_pretrained(directory, local_files_only=True)
-    return measure_languages(tokenizer)
+    found = checkpoint_coverage(directory)
+    if found is not None:
+        return found
+    # A slow tokenizer without tokenizer.json: measure it through transformers.
+    return measure_languages(AutoTokenizer.from_pretrained(directory, local_files_only=True))
 
 
 def read_encoder_name(directory: str | Path) -> str:

@@ -18,19 +18,25 @@ encoder was trained on it: a language sharing English's script and many subwords
 (``ml.text.sentences.detect_language``: English, Korean) plus one control are sampled.
 The measurement is stored in every checkpoint (ml/checkpoints.py) and repeated from
 the checkpoint's own tokenizer files for checkpoints saved before it existed.
+
+Torch- and transformers-free: the web process measures an encoder's ``tokenizer.json``
+with the ``tokenizers`` library when it checks a training run's documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from transformers import PreTrainedTokenizerBase
+Encode = Callable[[str], list[int]]
 
 # Bump when the samples or the thresholds change: stored measurements of another
 # method are measured again on load.
 METHOD_VERSION = 1
+LANGUAGES_KEY = "languages"  # where checkpoints' config.json keep the measurement
 MAX_UNKNOWN_RATE = 0.02
 MIN_CHARACTERS_PER_TOKEN = 1.2
 
@@ -99,12 +105,12 @@ def describe_language(code: str) -> str:
     return f"{language_name(code)} ('{code}')"
 
 
-def measure_language(tokenizer: PreTrainedTokenizerBase, sentences: Iterable[str]) -> dict:
-    """``unknown_rate`` and ``characters_per_token`` of ``tokenizer`` on ``sentences``."""
+def measure_language(encode: Encode, unknown_id: int | None, sentences: Iterable[str]) -> dict:
+    """``unknown_rate`` and ``characters_per_token`` of ``encode`` (text -> token ids,
+    no special tokens) on ``sentences``."""
     tokens = unknown = characters = 0
-    unknown_id = tokenizer.unk_token_id  # None for byte-level tokenizers
     for sentence in sentences:
-        ids = tokenizer(sentence, add_special_tokens=False)["input_ids"]
+        ids = encode(sentence)
         tokens += len(ids)
         unknown += sum(1 for i in ids if unknown_id is not None and i == unknown_id)
         characters += sum(1 for c in sentence if not c.isspace())
@@ -114,10 +120,13 @@ def measure_language(tokenizer: PreTrainedTokenizerBase, sentences: Iterable[str
     }
 
 
-def measure_languages(tokenizer: PreTrainedTokenizerBase) -> LanguageCoverage:
-    """Measure every sample language and say which ones ``tokenizer`` reads."""
+def measure_languages(tokenizer: Any) -> LanguageCoverage:
+    """Measure every sample language and say which ones ``tokenizer`` reads: a
+    transformers tokenizer or a ``tokenizers.Tokenizer``."""
+    encode, unknown_id = _encoder(tokenizer)
     measured = {
-        code: measure_language(tokenizer, sentences) for code, sentences in LANGUAGE_SAMPLES.items()
+        code: measure_language(encode, unknown_id, sentences)
+        for code, sentences in LANGUAGE_SAMPLES.items()
     }
     covered = tuple(
         code
@@ -126,3 +135,71 @@ def measure_languages(tokenizer: PreTrainedTokenizerBase) -> LanguageCoverage:
         and numbers["characters_per_token"] >= MIN_CHARACTERS_PER_TOKEN
     )
     return LanguageCoverage(covered, measured)
+
+
+def _encoder(tokenizer: Any) -> tuple[Encode, int | None]:
+    if hasattr(tokenizer, "get_vocab_size"):  # tokenizers.Tokenizer (the Rust one)
+        return (
+            lambda text: list(tokenizer.encode(text, add_special_tokens=False).ids),
+            _tokenizer_unknown_id(tokenizer),
+        )
+    return (
+        lambda text: list(tokenizer(text, add_special_tokens=False)["input_ids"]),
+        tokenizer.unk_token_id,  # None for byte-level tokenizers
+    )
+
+
+def _tokenizer_unknown_id(tokenizer: Any) -> int | None:
+    model = json.loads(tokenizer.to_str()).get("model", {})
+    if isinstance(model.get("unk_id"), int):  # Unigram
+        return int(model["unk_id"])
+    token = model.get("unk_token")  # WordPiece, BPE (None for byte-level)
+    found = tokenizer.token_to_id(token) if isinstance(token, str) else None
+    return int(found) if found is not None else None
+
+
+def tokenizer_file_coverage(directory: str | Path) -> LanguageCoverage | None:
+    """Measure the ``tokenizer.json`` of a model directory; None if it has none."""
+    path = Path(directory) / "tokenizer.json"
+    if not path.is_file():
+        return None
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()  # a saved file may pad every input to a fixed length
+    tokenizer.no_truncation()
+    return measure_languages(tokenizer)
+
+
+def stored_coverage(config: Mapping[str, Any]) -> LanguageCoverage | None:
+    """The measurement a checkpoint's config.json holds, if made by this method."""
+    stored = config.get(LANGUAGES_KEY)
+    if isinstance(stored, dict):
+        coverage = LanguageCoverage.from_dict(stored)
+        if coverage.method == METHOD_VERSION:
+            return coverage
+    return None
+
+
+def encoder_coverage(name: str) -> LanguageCoverage | None:
+    """The languages pretrained encoder ``name`` reads (its ``tokenizer.json``: packaged,
+    a local directory or the local Hugging Face cache); None where there is none."""
+    from ml.models.encoder_names import resolve_encoder
+
+    path, local = resolve_encoder(name)
+    if local:
+        return tokenizer_file_coverage(path)
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(path, "tokenizer.json")
+    return tokenizer_file_coverage(Path(cached).parent) if isinstance(cached, str) else None
+
+
+def checkpoint_coverage(directory: str | Path) -> LanguageCoverage | None:
+    """A model directory's languages: stored in its config.json, else measured on its
+    tokenizer.json; None when it has neither (ml.checkpoints then loads its tokenizer)."""
+    config_path = Path(directory) / "config.json"
+    config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+    return stored_coverage(config if isinstance(config, dict) else {}) or (
+        tokenizer_file_coverage(directory)
+    )

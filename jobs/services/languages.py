@@ -7,8 +7,10 @@ queued: it would learn from, and be judged on, text its encoder sees as noise.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -24,32 +26,33 @@ MAJORITY = 0.5
 
 def encoder_coverage(config: Any) -> tuple[str, LanguageCoverage] | None:
     """``(encoder name, coverage)`` of the encoder a training config starts from: the
-    checkpoint of ``init_from``, else ``model.encoder``. None when it cannot be loaded
-    here (the run then fails with the loader's own message)."""
-    from ml.checkpoints import (
-        CheckpointError,
-        read_encoder_name,
-        read_language_coverage,
-        resolve_model_dir,
-    )
-    from ml.encoders import EncoderNotFoundError
+    checkpoint of ``init_from``, else ``model.encoder``. Measured on its tokenizer.json
+    with the tokenizers library (this runs in the web process: no torch). None when
+    there is nothing to measure here (the run then fails with the loader's message)."""
+    from ml.languages import checkpoint_coverage
+    from ml.models.encoder_names import EncoderNotFoundError
 
     try:
         if getattr(config, "init_from", None):
-            directory = resolve_model_dir(config.init_from)
-            return read_encoder_name(directory), read_language_coverage(directory)
-        name = config.model.encoder
-        return name, _named_encoder_coverage(name)
-    except (CheckpointError, EncoderNotFoundError, OSError, ValueError):
+            directory = Path(config.init_from)
+            if not (directory / "config.json").is_file():  # a run's output dir: its best/
+                directory = directory / "best"
+            stored = json.loads((directory / "config.json").read_text())
+            coverage = checkpoint_coverage(directory)
+            name = stored.get("encoder", "unknown") if isinstance(stored, dict) else "unknown"
+        else:
+            name = config.model.encoder
+            coverage = _named_encoder_coverage(name)
+    except (EncoderNotFoundError, OSError, ValueError):
         return None
+    return (str(name), coverage) if coverage is not None else None
 
 
 @lru_cache(maxsize=8)
-def _named_encoder_coverage(name: str) -> LanguageCoverage:
-    from ml.encoders import load_tokenizer
-    from ml.languages import measure_languages
+def _named_encoder_coverage(name: str) -> LanguageCoverage | None:
+    from ml.languages import encoder_coverage
 
-    return measure_languages(load_tokenizer(name))
+    return encoder_coverage(name)
 
 
 def language_counts(documents: QuerySet) -> Counter[str]:

@@ -50,7 +50,12 @@ def test_a_tokenizer_with_a_korean_vocabulary_reads_korean():
 
 
 def test_unknown_tokens_count():
-    numbers = measure_language(korean_wordpiece(), ["qqq zzz"])
+    tokenizer = korean_wordpiece()
+    numbers = measure_language(
+        lambda text: tokenizer(text, add_special_tokens=False)["input_ids"],
+        tokenizer.unk_token_id,
+        ["qqq zzz"],
+    )
     assert numbers["unknown_rate"] == 1.0
 
 
@@ -72,3 +77,18 @@ def test_samples_are_sentences_of_their_language(language):
         assert len(sentence.split()) >= 5
         if language in ("en", "ko"):
             assert detect_language(sentence) == language
+
+
+def test_the_tokenizer_file_measures_what_the_transformers_tokenizer_does():
+    from ml.encoders import packaged_encoder_dir
+    from ml.languages import encoder_coverage, tokenizer_file_coverage
+
+    through_transformers = measure_languages(load_tokenizer("default"))
+    assert tokenizer_file_coverage(packaged_encoder_dir()) == through_transformers
+    assert encoder_coverage("default") == through_transformers
+
+
+def test_a_directory_without_tokenizer_json_is_not_measured(tmp_path):
+    from ml.languages import tokenizer_file_coverage
+
+    assert tokenizer_file_coverage(tmp_path) is None
