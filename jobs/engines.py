@@ -92,10 +92,45 @@ def resolve(requested: str) -> Resolved:
     found = _trained(ModelKind.BERTSUMEXT)
     if found is not None:
         return found
+    kind = fallback_kind()
     return Resolved(
-        ModelKind.DEFAULT,
+        kind,
         "builtin",
         note="No trained BertSumExt model is active yet; used the zero-label default.",
+    )
+
+
+def fallback_kind() -> str:
+    """The kind that serves when the requested model cannot: no trained version is
+    active, or the document is in a language its encoder does not read. The one place
+    that names it."""
+    return ModelKind.DEFAULT
+
+
+def for_language(resolved: Resolved, language: str) -> Resolved:
+    """``resolved``, or the fallback kind with a note saying why, when the checkpoint's
+    encoder does not read ``language`` (measured from its tokenizer: ml.languages)."""
+    if not resolved.checkpoint or resolved.kind == ModelKind.ABSTRACTIVE or not language:
+        return resolved
+    from ml.checkpoints import CheckpointError, read_encoder_name, read_language_coverage
+    from ml.languages import describe_language
+
+    try:
+        coverage = read_language_coverage(resolved.checkpoint)
+        encoder = read_encoder_name(resolved.checkpoint)
+    except (CheckpointError, OSError, ValueError):
+        return resolved  # not one of our model directories: nothing measured, serve it
+    if coverage.reads(language):
+        return resolved
+    kind = fallback_kind()
+    return Resolved(
+        kind,
+        "builtin",
+        note=(
+            f"The document is in {describe_language(language)}, which the encoder "
+            f"{encoder!r} of {resolved.version_label} does not read "
+            f"({coverage.evidence(language)}); served by the {kind} model instead."
+        ),
     )
 
 

@@ -3,7 +3,10 @@
 A model directory (:func:`save_model_dir`) is everything the service needs to summarize:
 
     config.json          {"architecture": NAME, "format_version": 1, ...the model's config}
-                         (the encoder's own config inside, so no pretrained download)
+                         (the encoder's own config inside, so no pretrained download),
+                         plus "languages" (what the tokenizer reads, measured by
+                         ml.languages when saved) and "splitter_version" (the
+                         sentence splitter its features were made with)
     model.safetensors    all weights
     tokenizer files      tokenizer.save_pretrained()
     metrics.json         optional: what the trainer measured for this model
@@ -21,6 +24,7 @@ never leaves a half-written checkpoint that looks complete.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -31,6 +35,13 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from ml.languages import (
+    LANGUAGES_KEY,
+    LanguageCoverage,
+    checkpoint_coverage,
+    measure_languages,
+)
+from ml.text.sentences import SPLITTER_VERSION
 from ml.training.config import Settings
 
 C = TypeVar("C", bound=Settings)
@@ -44,6 +55,9 @@ METRICS_NAME = "metrics.json"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "trainer_state.json"
 FORMAT_VERSION = 1
+SPLITTER_VERSION_KEY = "splitter_version"
+# Checkpoints saved before the splitter version was recorded used version 1.
+UNRECORDED_SPLITTER_VERSION = 1
 
 
 class CheckpointError(ValueError):
@@ -57,8 +71,10 @@ def _write_model_files(
     architecture: str,
     metrics: dict[str, Any] | None,
 ) -> None:
-    config = {"architecture": architecture, "format_version": FORMAT_VERSION}
+    config: dict[str, Any] = {"architecture": architecture, "format_version": FORMAT_VERSION}
     config.update(cast(Any, model).config.to_dict())  # every ml model keeps its config
+    config[LANGUAGES_KEY] = measure_languages(tokenizer).to_dict()
+    config[SPLITTER_VERSION_KEY] = SPLITTER_VERSION
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
     save_model(model, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
     tokenizer.save_pretrained(str(directory))
@@ -164,6 +180,8 @@ def read_model_config(
     if data.pop("architecture", None) != architecture:
         raise CheckpointError(f"{str(path)!r} does not describe a {architecture} model")
     version = data.pop("format_version", None)
+    data.pop(LANGUAGES_KEY, None)  # facts about the checkpoint, not model settings
+    data.pop(SPLITTER_VERSION_KEY, None)
     if version != FORMAT_VERSION:
         raise CheckpointError(f"unsupported checkpoint format {version!r} in {str(path)!r}")
     if check is not None:
@@ -188,6 +206,45 @@ def load_model_dir(
         )
     tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     return model.to(device).eval(), tokenizer
+
+
+def read_splitter_version(directory: str | Path) -> int:
+    """The sentence splitter version a model directory's features were made with."""
+    data = _read_config(Path(directory))
+    return int(data.get(SPLITTER_VERSION_KEY, UNRECORDED_SPLITTER_VERSION))
+
+
+def read_language_coverage(directory: str | Path) -> LanguageCoverage:
+    """The languages a model directory's encoder reads: as stored when it was saved, or
+    measured now from its tokenizer files (older checkpoints, another method version).
+    Cached per directory and config.json modification time."""
+    path = Path(directory).resolve()
+    return _language_coverage(str(path), (path / CONFIG_NAME).stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _language_coverage(directory: str, _mtime_ns: int) -> LanguageCoverage:
+    found = checkpoint_coverage(directory)
+    if found is not None:
+        return found
+    # A slow tokenizer without tokenizer.json: measure it through transformers.
+    return measure_languages(AutoTokenizer.from_pretrained(directory, local_files_only=True))
+
+
+def read_encoder_name(directory: str | Path) -> str:
+    """The encoder a model directory was built on, as its config names it."""
+    encoder = _read_config(Path(directory)).get("encoder")
+    return encoder if isinstance(encoder, str) and encoder else "unknown"
+
+
+def _read_config(directory: Path) -> dict[str, Any]:
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{str(directory)!r} is not a model directory (no {CONFIG_NAME})")
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{str(path)!r} is not a JSON object")
+    return data
 
 
 def read_metrics(directory: str | Path) -> dict[str, Any]:

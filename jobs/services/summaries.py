@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .. import engines
 from ..models import Document, JobStatus, Summary
+from ..text import detect_language
 from . import leases, queue
 from .validation import validate_max_sentences, validate_model, validate_sentence_count
 
@@ -93,7 +94,7 @@ def summarize_text(text: str, model: str = "", max_sentences: int = 3, on_loadin
 
     ``on_loading(resolved)`` is called before the model loads (seconds for a trained one).
     """
-    resolved = engines.resolve(validate_model(model))
+    resolved = engines.for_language(engines.resolve(validate_model(model)), detect_language(text))
     validate_max_sentences(max_sentences)
     if on_loading is not None:
         on_loading(resolved)

@@ -37,6 +37,7 @@ from ..models import (
 )
 from . import leases
 from .errors import InvalidInput
+from .languages import validate_training_languages
 from .validation import validate_split
 
 logger = logging.getLogger(__name__)
@@ -116,10 +117,15 @@ def start_training(
             f"no documents in split '{train_split}' have a reference summary or labels; "
             "import some with `manage.py import_dataset`"
         )
-    if not labelled_documents(val_split).exists():
+    validation_documents = labelled_documents(val_split)
+    if not validation_documents.exists():
         raise InvalidInput(
             f"no documents in split '{val_split}' have a reference summary or staff labels"
         )
+    validate_training_languages(
+        training_config(kind, params),
+        {"train_split": labelled_documents(train_split), "val_split": validation_documents},
+    )
     run = TrainingRun.objects.create(
         kind=kind,
         params=params,

@@ -24,6 +24,7 @@ from ..services import batches, leases
 from ..services.errors import InvalidInput
 from ..services.summaries import serving_system
 from ..services.validation import validate_max_sentences
+from ..text import detect_language
 from .heartbeat import BatchHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -59,15 +60,29 @@ def _run_batch(batch: list[batches.Member], done: set[int]) -> None:
         logger.warning("batch of %d: no model: %s", len(batch), exc)
         _finish([(m, _failed(exc)) for m in batch], len(batch), done)
         return
-    groups: dict[int, list[batches.Member]] = defaultdict(list)
-    for member in batch:  # max_sentences is a selection setting: one call per value
-        groups[member.job.max_sentences].append(member)
-    for max_sentences, members in sorted(groups.items()):
-        scored = zip(members, _score(system, members, max_sentences), strict=True)
-        outcomes = [
-            (m, f if "error" in f else _succeeded(f["result"], resolved)) for m, f in scored
-        ]
+    # One call per model that serves (a document in a language the model's encoder
+    # does not read goes to the fallback) and per max_sentences (a selection setting).
+    groups: dict[tuple[engines.Resolved, int], list[batches.Member]] = defaultdict(list)
+    for member in batch:
+        served = engines.for_language(resolved, _language(member.job.document))
+        groups[(served, member.job.max_sentences)].append(member)
+    for (served, max_sentences), members in groups.items():
+        try:
+            served_system = system if served == resolved else engines.get_system(served)
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as exc:
+            logger.warning("batch of %d: no fallback model: %s", len(members), exc)
+            _finish([(m, _failed(exc)) for m in members], len(batch), done)
+            continue
+        scored = zip(members, _score(served_system, members, max_sentences), strict=True)
+        outcomes = [(m, f if "error" in f else _succeeded(f["result"], served)) for m, f in scored]
         _finish(outcomes, len(batch), done)
+
+
+def _language(document: Any) -> str:
+    """The language stored at upload, else detected now."""
+    return document.language or detect_language(document.text)
 
 
 def _score(system: Any, members: list[batches.Member], max_sentences: int) -> list[dict]:

@@ -24,8 +24,12 @@ def hash_examples(h: Any, examples: Iterable[Any]) -> None:
 
 
 def examples_key(settings: Any, examples: Iterable[Any], extra: bytes = b"") -> str:
-    """A short hex key of ``settings`` (JSON), ``extra`` bytes and the examples."""
+    """A short hex key of ``settings`` (JSON), ``extra`` bytes, the examples and the
+    sentence splitter's version (every cached preparation starts from its sentences)."""
+    from ml.text import sentences  # read at call time: tests change it
+
     h = hashlib.sha256()
+    h.update(f"splitter {sentences.SPLITTER_VERSION}\n".encode())
     h.update(json.dumps(settings, sort_keys=True).encode())
     h.update(extra)
     hash_examples(h, examples)

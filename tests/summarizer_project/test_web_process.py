@@ -25,8 +25,12 @@ try:
     refused = None
 except InvalidInput as exc:
     refused = str(exc)
+# The language check of a training run measures the encoder's tokenizer.json (issue #23).
+from jobs.services.languages import encoder_coverage
+from jobs.services.training import training_config
+encoder, coverage = encoder_coverage(training_config("bertsumext", {}))
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers"))
-print(json.dumps({"heavy": heavy, "refused": refused}))
+print(json.dumps({"heavy": heavy, "refused": refused, "covered": list(coverage.covered)}))
 """
 
 
@@ -39,3 +43,4 @@ def test_web_process_never_imports_torch(tmp_path):
     report = json.loads(proc.stdout.splitlines()[-1])
     assert report["heavy"] == []
     assert "no_such_setting" in report["refused"]
+    assert report["covered"] == ["en"]
