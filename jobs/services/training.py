@@ -9,8 +9,11 @@ Lead-3/TextRank and the active version measured on the same validation set.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,94 @@ def labelled_documents(split: str):
     )
 
 
+def validation_documents(split: str):
+    """Documents of `split` to validate on: those with a reference summary (ROUGE)."""
+    return Document.objects.filter(split=split).exclude(reference_summary="")
+
+
+# --- what a run learns from: its manifest ---------------------------------------------
+
+STAFF = "staff"  # a staff label of its own (LabelOverride without a source error)
+CORRECTION = "correction"  # a flipped misclassified sentence (LabelOverride.source_error)
+
+
+def manifest_of(
+    train: list[tuple[int, bool]],
+    validation: list[tuple[int, bool]],
+    overrides: Iterable[tuple[int, int, int, bool]],
+) -> dict[str, Any]:
+    """A run's training manifest from (document id, has a reference) per split and the
+    label overrides (document id, sentence, label, is a correction) of those documents:
+    the document ids per split, counts by label source, every staff label, and a digest
+    of all of it (what the schedule compares)."""
+    train_ids = sorted({int(pk) for pk, _ in train})
+    val_ids = sorted({int(pk) for pk, _ in validation})
+    labels = sorted(
+        [int(doc), int(index), int(label), CORRECTION if correction else STAFF]
+        for doc, index, label, correction in overrides
+    )
+
+    def counts(documents: list[tuple[int, bool]]) -> dict[str, int]:
+        ids = {int(pk) for pk, _ in documents}
+        mine = [row for row in labels if row[0] in ids]
+        return {
+            "documents": len(ids),
+            "reference_summaries": sum(1 for _, has_reference in documents if has_reference),
+            "staff_labelled_documents": len({row[0] for row in mine if row[3] == STAFF}),
+            "staff_labels": sum(1 for row in mine if row[3] == STAFF),
+            "corrections": sum(1 for row in mine if row[3] == CORRECTION),
+        }
+
+    manifest: dict[str, Any] = {
+        "train_documents": train_ids,
+        "validation_documents": val_ids,
+        "train": counts(train),
+        "validation": counts(validation),
+        "labels": labels,
+    }
+    manifest["sha256"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+    return manifest
+
+
+def current_manifest(train_split: str = Split.TRAIN, val_split: str = Split.VALIDATION):
+    """The manifest a run started now would have (ids and labels only: no texts read)."""
+    train = list(
+        labelled_documents(train_split).values_list("pk", "reference_summary").order_by("pk")
+    )
+    val = list(validation_documents(val_split).values_list("pk", flat=True).order_by("pk"))
+    ids = [pk for pk, _ in train] + val
+    overrides = LabelOverride.objects.filter(document_id__in=ids).values_list(
+        "document_id", "sentence_index", "label", "source_error_id"
+    )
+    return manifest_of(
+        [(pk, bool(reference)) for pk, reference in train],
+        [(pk, True) for pk in val],
+        [(doc, index, label, error is not None) for doc, index, label, error in overrides],
+    )
+
+
+def _number(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def learned_from(manifest: dict[str, Any]) -> str:
+    """The manifest as a sentence: "learned from 6,390 reference summaries, 120
+    staff-labelled documents, 35 corrections; validated on 300 documents"."""
+    if not manifest:
+        return "not recorded (the run has not read its data yet, or predates manifests)"
+    train, val = manifest["train"], manifest["validation"]
+    parts = [
+        _number(train["reference_summaries"], "reference summary", "reference summaries"),
+        _number(train["staff_labelled_documents"], "staff-labelled document"),
+        _number(train["corrections"], "correction"),
+    ]
+    checked = _number(val["documents"], "document")
+    fixed = val["corrections"] + val["staff_labels"]
+    if fixed:
+        checked += f" ({_number(fixed, 'staff label')} among them)"
+    return f"learned from {', '.join(parts)}; validated on {checked}"
+
+
 NOT_TRAINABLE = (
     "kind 'abstractive' is not trainable: it serves a pretrained Hugging Face model as is "
     f"(ABSTRACTIVE_MODEL); trainable kinds: {', '.join(TrainableKind.values)}"
@@ -75,9 +166,20 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
 
 
 def training_config(kind: str, params: dict[str, Any]) -> Any:
-    """The kind's ml train config: its recipe (the config's defaults), then the
-    deployment's TRAINING_DEFAULTS, then the run's params ("model" merged key by key)."""
-    return resolve_train_config(kind, settings.TRAINING_DEFAULTS, params)
+    """The kind's ml train config: its recipe (the config's defaults), how many training
+    documents the best model scores for review, then the deployment's TRAINING_DEFAULTS,
+    then the run's params ("model" merged key by key)."""
+    service = {"score_train_documents": settings.TRAINING_SCORED_TRAIN_DOCUMENTS}
+    return resolve_train_config(kind, service, settings.TRAINING_DEFAULTS, params)
+
+
+def run_config(run: TrainingRun) -> Any:
+    """The config a run trains with: the one resolved at its first start (stored on the
+    run), so a continuation or a retried attempt keeps the recipe even if
+    TRAINING_DEFAULTS or the recipe changed meanwhile."""
+    if run.resolved_config:
+        return resolve_train_config(run.kind, run.resolved_config)
+    return training_config(run.kind, run.params)
 
 
 def active_extractor() -> ModelVersion | None:
@@ -112,7 +214,7 @@ def start_training(
             f"no documents in split '{train_split}' have a reference summary or labels; "
             "import some with `manage.py import_dataset`"
         )
-    if not Document.objects.filter(split=val_split).exclude(reference_summary="").exists():
+    if not validation_documents(val_split).exists():
         raise InvalidInput(f"no documents in split '{val_split}' have a reference summary")
     run = TrainingRun.objects.create(
         kind=kind,
@@ -162,28 +264,97 @@ def cancel_training(run: TrainingRun) -> bool:
 # --- scheduled retraining ---------------------------------------------------------------
 
 
+class ScheduledRunNotStarted(Exception):
+    """The schedule found new data but could not start a run (bad
+    SCHEDULED_TRAINING_PARAMS, no validation documents, ...): the schedule's failure."""
+
+
+@dataclass(frozen=True)
+class RetrainingPlan:
+    """What scheduled retraining would do now, and why (the front page shows it)."""
+
+    kind: str
+    start: bool
+    reason: str  # "would start: 6 new labelled documents, 1 correction" / "would not ..."
+    compared_with: TrainingRun | None = None
+
+
+def _last_recorded_run(kind: str) -> TrainingRun | None:
+    """The newest successful run of `kind` that recorded what it learned from (a failed
+    or cancelled run left no model of that data, so the schedule tries again)."""
+    runs = TrainingRun.objects.filter(kind=kind, status=JobStatus.SUCCEEDED).exclude(manifest={})
+    return runs.order_by("-created_at").first()
+
+
+def _changes(now: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    """What is new in `now` against `before`, in words; labels removed count too."""
+    old_docs = set(before.get("train_documents", [])) | set(before.get("validation_documents", []))
+    new_docs = (set(now["train_documents"]) | set(now["validation_documents"])) - old_docs
+    gone_docs = old_docs - set(now["train_documents"]) - set(now["validation_documents"])
+    old_labels = {tuple(row) for row in before.get("labels", [])}
+    new_labels = {tuple(row) for row in now["labels"]}
+    added = new_labels - old_labels
+    removed = old_labels - new_labels
+    out = []
+    if new_docs:
+        out.append(_number(len(new_docs), "new labelled document"))
+    corrections = sum(1 for row in added if row[3] == CORRECTION)
+    staff = sum(1 for row in added if row[3] == STAFF)
+    if corrections:
+        out.append(_number(corrections, "correction"))
+    if staff:
+        out.append(_number(staff, "new staff label"))
+    if removed:
+        out.append(_number(len(removed), "label removed", "labels removed"))
+    if gone_docs:
+        out.append(_number(len(gone_docs), "document left the data", "documents left the data"))
+    return out
+
+
+def retraining_plan(kind: str = TrainableKind.BERTSUMEXT) -> RetrainingPlan:
+    """Would scheduled retraining start a run now? Compares the current training data
+    (manifest and its digest) with the last run's manifest, so a new document, a new or
+    changed label and a removed label (a revert, undo or confirm deletes an override)
+    all count as new."""
+    in_progress = TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).first()
+    if in_progress is not None:
+        return RetrainingPlan(kind, False, f"would not start: {in_progress} is in progress")
+    now = current_manifest()
+    if not now["train_documents"]:
+        return RetrainingPlan(kind, False, "would not start: no labelled training documents")
+    last = _last_recorded_run(kind)
+    if last is None:
+        first = _number(len(now["train_documents"]), "labelled training document")
+        return RetrainingPlan(kind, True, f"would start: {first}, no earlier run recorded")
+    if last.manifest.get("sha256") == now["sha256"]:
+        nothing = f"would not start: nothing new since run {last.pk}"
+        return RetrainingPlan(kind, False, nothing, last)
+    changes = _changes(now, last.manifest) or ["the training data changed"]
+    return RetrainingPlan(
+        kind, True, f"would start: {', '.join(changes)} since run {last.pk}", last
+    )
+
+
 def retrain_if_new_data(kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
-    """Scheduled retraining: start a run only if labelled data or corrections are new."""
-    last = TrainingRun.objects.filter(kind=kind).order_by("-created_at").first()
-    if last is not None and last.status in ACTIVE_STATUSES:
-        logger.info("retrain %s: a run is already in progress", kind)
-        return None
-    since = last.created_at if last else None
-    labelled = labelled_documents(Split.TRAIN)
-    overrides = LabelOverride.objects.all()
-    if since is not None:
-        labelled = labelled.filter(created_at__gt=since)
-        overrides = overrides.filter(updated_at__gt=since)
-    if not labelled.exists() and not overrides.exists():
-        logger.info("retrain %s: nothing new since run %s", kind, last and last.pk)
+    """Scheduled retraining: start a run only if the training data changed since the last
+    run (see retraining_plan). New data that cannot be trained on raises
+    ScheduledRunNotStarted, which the schedule records as its failure."""
+    plan = retraining_plan(kind)
+    if not plan.start:
+        logger.info("retrain %s: %s", kind, plan.reason)
         return None
     try:
         return start_training(
             kind, params=dict(settings.SCHEDULED_TRAINING_PARAMS), trigger=Trigger.SCHEDULE
         )
     except InvalidInput as exc:
-        logger.warning("retrain %s: not started: %s", kind, exc.message)
-        return None
+        if TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).exists():
+            logger.info("retrain %s: a run started meanwhile", kind)
+            return None
+        field = " (SCHEDULED_TRAINING_PARAMS)" if exc.field == "params" else ""
+        raise ScheduledRunNotStarted(
+            f"retrain {kind}: {plan.reason}, but not started{field}: {exc.message}"
+        ) from exc
 
 
 # --- the dashboard's "Launch retraining" -------------------------------------------------

@@ -1,4 +1,5 @@
-"""A training run's data: ml Examples from the database, and a digest of them."""
+"""A training run's data: ml Examples from the database, a digest of them, and the
+run's manifest (what it learned from)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Document, LabelOverride, TrainingRun
-from ..services.training import labelled_documents
+from ..models import LabelOverride, TrainingRun
+from ..services.training import labelled_documents, manifest_of, validation_documents
 
 
 @dataclass(frozen=True)
@@ -17,29 +18,39 @@ class TrainingData:
     val: list[Any]
     sha256: str
     summary: dict[str, Any]
+    manifest: dict[str, Any]
 
 
-def _examples(queryset) -> list[Any]:
+def _examples(queryset) -> tuple[list[Any], list[tuple[int, int, int, bool]]]:
+    """The documents as ml Examples (staff labels replace oracle ones) and their label
+    overrides (document, sentence, label, is a correction), read once for both."""
     from ml.text.data import Example
 
+    documents = list(queryset.order_by("pk"))
+    rows = list(
+        LabelOverride.objects.filter(document__in=[d.pk for d in documents]).values_list(
+            "document_id", "sentence_index", "label", "source_error_id"
+        )
+    )
     overrides: dict[int, dict[int, int]] = {}
-    for o in LabelOverride.objects.filter(document__in=queryset):
-        overrides.setdefault(o.document_id, {})[o.sentence_index] = o.label
-    return [
+    for doc, index, label, _ in rows:
+        overrides.setdefault(doc, {})[index] = label
+    examples = [
         Example(
             id=str(doc.pk),
             text=doc.text,
             reference=doc.reference_summary,
             labels=overrides.get(doc.pk),
         )
-        for doc in queryset.order_by("pk")
+        for doc in documents
     ]
+    return examples, [(doc, index, label, error is not None) for doc, index, label, error in rows]
 
 
 def build_training_data(run: TrainingRun) -> TrainingData:
     """ml Examples from the database; staff overrides replace oracle labels."""
-    train = _examples(labelled_documents(run.train_split))
-    val = _examples(Document.objects.filter(split=run.val_split).exclude(reference_summary=""))
+    train, train_labels = _examples(labelled_documents(run.train_split))
+    val, val_labels = _examples(validation_documents(run.val_split))
     digest = hashlib.sha256()
     for part in (train, val):
         for ex in part:
@@ -51,4 +62,9 @@ def build_training_data(run: TrainingRun) -> TrainingData:
         "validation_documents": len(val),
         "label_overrides": sum(len(ex.labels or {}) for ex in train + val),
     }
-    return TrainingData(train, val, digest.hexdigest(), summary)
+    manifest = manifest_of(
+        [(int(ex.id), bool(ex.reference)) for ex in train],
+        [(int(ex.id), True) for ex in val],
+        train_labels + val_labels,
+    )
+    return TrainingData(train, val, digest.hexdigest(), summary, manifest)
