@@ -19,8 +19,10 @@ from ..services.training import (
     RetrainingRequest,
     cancel_training,
     launch_retraining,
+    learned_from,
     training_defaults,
 )
+from ..services.versions import measured_against
 from . import queries, tensorboard
 from .base import (
     ACTIVE,
@@ -78,8 +80,20 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("Data", {"fields": ["train_split", "val_split", "data_summary_display", "data_sha256"]}),
-        ("Settings", {"fields": ["params_display", "metrics_display"]}),
+        (
+            "Data",
+            {
+                "fields": [
+                    "train_split",
+                    "val_split",
+                    "learned_from_display",
+                    "manifest_display",
+                    "data_summary_display",
+                    "data_sha256",
+                ]
+            },
+        ),
+        ("Settings", {"fields": ["params_display", "resolved_config_display", "metrics_display"]}),
         ("Files", {"fields": ["out_dir", "tensorboard_logdir"]}),
     ]
 
@@ -161,6 +175,18 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     def params_display(self, obj):
         return json_block(obj.params)
 
+    @admin.display(description="learned from")
+    def learned_from_display(self, obj):
+        return learned_from(obj.manifest)
+
+    @admin.display(description="manifest (document ids, labels)")
+    def manifest_display(self, obj):
+        return json_block(obj.manifest)
+
+    @admin.display(description="config (resolved at the first start)")
+    def resolved_config_display(self, obj):
+        return json_block(obj.resolved_config)
+
     @admin.display(description="all metrics")
     def metrics_display(self, obj):
         return json_block(obj.metrics)
@@ -203,6 +229,8 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         table = queries.metrics_table(metrics)
         return {
             "run": run,
+            "learned_from": learned_from(run.manifest),
+            "measured_against": measured_against(run),
             "progress": progress_bar(run),
             "metrics_rows": table,
             "metrics_columns": queries.METRICS_COLUMNS,

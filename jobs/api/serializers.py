@@ -17,7 +17,7 @@ from jobs.models import (
     VersionTransition,
 )
 from jobs.services.documents import DocumentInput
-from jobs.services.training import NOT_TRAINABLE
+from jobs.services.training import NOT_TRAINABLE, learned_from
 from jobs.services.versions import status_of
 
 from .fields import (
@@ -260,6 +260,19 @@ class ErrorSerializer(serializers.Serializer):
 class TrainingRunSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
     tensorboard_url = serializers.SerializerMethodField()
+    learned_from = serializers.SerializerMethodField(
+        help_text='What the run learned from, as a sentence ("learned from 6,390 reference '
+        'summaries, 120 staff-labelled documents, 35 corrections; validated on ...")'
+    )
+    label_sources = serializers.SerializerMethodField(
+        help_text="Counts by label source per split (documents, reference_summaries, "
+        "staff_labelled_documents, staff_labels, corrections); the document ids are on the "
+        "run's admin page"
+    )
+    compared = serializers.SerializerMethodField(
+        help_text="The model against Lead-3 and the version active then on the same "
+        "validation documents: n, mean_difference, ci95_low, ci95_high (paired bootstrap)"
+    )
     triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -286,6 +299,10 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "metrics",
             "data_sha256",
             "data_summary",
+            "learned_from",
+            "label_sources",
+            "resolved_config",
+            "compared",
             "code_version",
             "device",
             "tensorboard_url",
@@ -298,6 +315,16 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     def get_tensorboard_url(self, obj) -> str:
         return tensorboard_url(obj, self.context.get("request"))
+
+    def get_learned_from(self, obj) -> str:
+        return learned_from(obj.manifest)
+
+    def get_label_sources(self, obj) -> dict[str, dict[str, int]]:
+        manifest = obj.manifest or {}
+        return {split: manifest[split] for split in ("train", "validation") if split in manifest}
+
+    def get_compared(self, obj) -> dict[str, dict[str, float]]:
+        return (obj.validation_scores or {}).get("compared", {})
 
 
 class TrainableKindField(StrictChoiceField):

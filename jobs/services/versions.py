@@ -172,6 +172,57 @@ def evidence(compared: dict[str, Any]) -> str:
     return f"{compared['difference']:+.2f} ROUGE ({interval}, n={compared['n']})"
 
 
+BASELINE_NAMES = {"lead3": "Lead-3", "active": "the version active then"}
+
+
+def compare_scores(scores: dict[str, Any]) -> dict[str, dict[str, float | int]]:
+    """The new model against each baseline the run measured on the same documents
+    (TrainingRun.validation_scores): n, mean difference and its 95% interval."""
+    candidate = scores.get("candidate") or []
+    out: dict[str, dict[str, float | int]] = {}
+    for name in BASELINE_NAMES:
+        baseline = scores.get(name) or []
+        if candidate and len(baseline) == len(candidate):
+            resamples = settings.PROMOTION_BOOTSTRAP_RESAMPLES
+            out[name] = paired_bootstrap_result(candidate, baseline, resamples, 0).as_dict()
+    return out
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One comparison for a page: against what, in words, and whether it is a clear
+    win (interval above 0), a clear loss (below 0) or not told apart."""
+
+    against: str
+    text: str
+    verdict: str  # "better" | "worse" | "unclear"
+
+
+def measured_against(run: Any) -> list[Measured]:
+    """What a run's model scored against Lead-3 and the version active then, with n and
+    the paired bootstrap interval (for the run and version pages)."""
+    compared = ((run.validation_scores or {}) if run is not None else {}).get("compared", {})
+    out = []
+    for name, label in BASELINE_NAMES.items():
+        row = compared.get(name)
+        if not row:
+            continue
+        text = evidence(
+            {
+                "difference": row["mean_difference"],
+                "ci95": [row["ci95_low"], row["ci95_high"]],
+                "n": row["n"],
+            }
+        )
+        verdict = (
+            "better" if row["ci95_low"] > 0 else "worse" if row["ci95_high"] < 0 else "unclear"
+        )
+        if name == "active":
+            label = f"version {run.validation_scores.get('active_version')} (active then)"
+        out.append(Measured(label, text, verdict))
+    return out
+
+
 def _measured(
     version: ModelVersion,
     new: float,
@@ -219,8 +270,9 @@ def _measured(
     if result.low <= -tolerance:
         return GateDecision(
             False,
-            f"not promoted: {said}; the interval reaches {-tolerance:+.2f} (the tolerance), "
-            "so it may be worse" + ("; Lead-3 keeps serving" if baseline == "lead3" else ""),
+            f"not promoted: {said}; its lower end {result.low:+.2f} is not above "
+            f"{-tolerance:+.2f} (minus PROMOTION_TOLERANCE), so it may be worse"
+            + ("; Lead-3 keeps serving" if baseline == "lead3" else ""),
             compared,
         )
     first = f"first {version.kind} version, " if baseline == "lead3" else ""

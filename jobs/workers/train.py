@@ -38,7 +38,7 @@ from ..models import (
 )
 from ..services import leases
 from ..services.training import active_extractor, run_config
-from ..services.versions import apply_promotion_gate
+from ..services.versions import apply_promotion_gate, compare_scores
 from .checkpoints import (
     checkpoint_sha256,
     evaluate_version,
@@ -256,6 +256,8 @@ def _metrics(job: TrainingRun, plan: Plan, result: Any) -> tuple[dict[str, Any],
             if examples:
                 scores["active"] = measured.per_document
                 scores["active_version"] = active.pk
+    if examples:
+        scores["compared"] = compare_scores(scores)
     return metrics, scores
 
 

@@ -53,15 +53,23 @@ def test_training_settings_layer_recipe_deployment_defaults_and_params(settings)
     assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
     assert not hasattr(training_config("matchsum", {}), "head_lr")
     # With no deployment override the service trains what `python -m ml train` with
-    # only the paths trains.
+    # only the paths trains; it also scores its training documents afterwards (for the
+    # review queue), which changes nothing that is trained.
+    import dataclasses
+
     from ml import cli
     from ml.cli.train import resolve_cli_config
 
     settings.TRAINING_DEFAULTS = {}
+    settings.TRAINING_SCORED_TRAIN_DOCUMENTS = 7
     for kind in ("bertsumext", "matchsum"):
         paths = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", "out"]
         args = cli.build_parser().parse_args([*paths, "--model", kind])
-        assert training_config(kind, {}) == resolve_cli_config(args)
+        service = training_config(kind, {})
+        assert service.score_train_documents == 7
+        cli_config = resolve_cli_config(args)
+        assert cli_config.score_train_documents == 0
+        assert dataclasses.replace(service, score_train_documents=0) == cli_config
 
     settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
     config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})

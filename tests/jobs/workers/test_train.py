@@ -189,8 +189,9 @@ def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, set
     low, high = compared["ci95"]
     assert version.gate_note == (
         f"not promoted: {compared['difference']:+.2f} ROUGE (95% interval {low:+.2f} to "
-        f"{high:+.2f}, n=30) against Lead-3 on the same validation documents; the interval "
-        "reaches +100.00 (the tolerance), so it may be worse; Lead-3 keeps serving"
+        f"{high:+.2f}, n=30) against Lead-3 on the same validation documents; its lower end "
+        f"{low:+.2f} is not above +100.00 (minus PROMOTION_TOLERANCE), so it may be worse; "
+        "Lead-3 keeps serving"
     )
 
     summary = SummaryFactory(document=docs[0])
