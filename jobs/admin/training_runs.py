@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -18,6 +19,7 @@ from ..services.errors import InvalidInput
 from ..services.training import (
     RetrainingRequest,
     cancel_training,
+    current_manifest,
     launch_retraining,
     learned_from,
     training_defaults,
@@ -286,6 +288,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "title": "Launch retraining",
             "form": form,
             "active_versions": ModelVersion.objects.filter(is_active=True),
+            "next_data": learned_from(current_manifest()).replace(
+                "learned from", "from the training and validation splits now, a run learns from", 1
+            ),
+            "min_documents": settings.PROMOTION_MIN_DOCUMENTS,
+            "tolerance": f"{settings.PROMOTION_TOLERANCE:.2f}",
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/jobs/trainingrun/launch.html", context)
