@@ -270,3 +270,28 @@ def test_a_run_leased_on_another_node_is_left_to_that_worker_or_the_reaper(worke
         1,
         "training@elsewhere abc 1 2",
     )
+
+
+def test_training_errors_keep_the_highest_loss_first(staff, settings):
+    """A confident disagreement with the trained-on label (likely label noise) is kept
+    before a near miss; sentences the model never saw are left out."""
+    from jobs.workers.train import store_training_errors
+    from ml.training.results import MisclassifiedSentence, ValidationOutput
+
+    settings.TRAINING_ERRORS_PER_RUN = 2
+    [doc] = make_corpus(staff, train=1, val=0)
+    run = TrainingRun.objects.create(kind="bertsumext")
+
+    def error(index, label, probability):
+        kind = "false_negative" if label else "false_positive"
+        return MisclassifiedSentence(str(doc.pk), index, "x", 0, 1, label, probability, kind)
+
+    training = ValidationOutput(
+        documents=[],
+        false_positives=[error(0, 0, 0.55), error(1, 0, 0.99)],
+        false_negatives=[error(2, 1, 0.02), error(3, 1, None)],
+        metrics={},
+    )
+    store_training_errors(run, training)
+    kept = SentenceError.objects.filter(run=run).order_by("sentence_index")
+    assert [(e.sentence_index, e.split) for e in kept] == [(1, "train"), (2, "train")]
