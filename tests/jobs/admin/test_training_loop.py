@@ -33,7 +33,8 @@ def test_a_flip_in_a_training_document_is_learned_by_the_next_scheduled_run(staf
     first.refresh_from_db()
     assert first.status == "succeeded", first.error
     plan = retraining_plan()
-    assert (plan.start, plan.reason) == (False, f"would not start: nothing new since run {first.pk}")
+    assert not plan.start
+    assert plan.reason == f"would not start: nothing new since run {first.pk}"
 
     on_training = SentenceError.objects.filter(run=first, split="train").order_by("pk")
     assert on_training.exists(), "an undertrained tiny model misclassifies training sentences"
