@@ -1,9 +1,6 @@
 """Training runs in the service: start, settings, one per kind, cancel, schedule."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from jobs.models import (
     JobStatus,
@@ -105,25 +102,46 @@ def test_cancel_queued_and_running(staff):
     assert running.status == JobStatus.RUNNING and running.cancel_requested
 
 
+@pytest.mark.django_db(transaction=True)
 def test_scheduled_retrain_only_with_new_data_or_corrections(staff, settings):
-    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would."""
+    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would; the runs are
+    real (tiny) runs, so each records the manifest the schedule compares with."""
+    from jobs.models import ScheduleRun
+    from jobs.services.training import ScheduledRunNotStarted, retraining_plan
     from jobs.tasks import retrain_if_new_data
 
     def scheduled_runs():
         return list(TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).order_by("pk"))
 
     settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
+    assert retraining_plan().reason == "would not start: no labelled training documents"
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == []  # no data at all
     docs = make_corpus(staff)
+    assert (
+        retraining_plan().reason
+        == "would start: 6 labelled training documents, no earlier run recorded"
+    )
     retrain_if_new_data("bertsumext")
     (first,) = scheduled_runs()
+    assert retraining_plan().reason == f"would not start: {first} is in progress"
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == [first]  # one is running
-    TrainingRun.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+    train_worker.run(first.pk)
+    first.refresh_from_db()
+    assert first.status == JobStatus.SUCCEEDED, first.error
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == [first]  # nothing new since
-    TrainingRun.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    set_label(docs[0], 0, 0, staff)  # a correction
+
+    set_label(docs[0], 0, 0, staff)  # a staff label
+    assert retraining_plan().reason == (f"would start: 1 new staff label since run {first.pk}")
+    # New data, but the scheduled params are bad: the schedule's failure, not a silent skip.
+    settings.SCHEDULED_TRAINING_PARAMS = {"lr": "fast"}
+    with pytest.raises(ScheduledRunNotStarted, match="SCHEDULED_TRAINING_PARAMS"):
+        retrain_if_new_data("bertsumext")
+    failed = ScheduleRun.objects.get(schedule="jobs.retrain_if_new_data")
+    assert failed.failures == 1 and "invalid training params" in failed.last_error
+    assert "would start: 1 new staff label" in failed.last_error
+    settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
     retrain_if_new_data("bertsumext")
     assert len(scheduled_runs()) == 2
