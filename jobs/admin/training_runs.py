@@ -18,10 +18,13 @@ from ..models import JobStatus, ModelVersion, TrainingRun
 from ..services.errors import InvalidInput
 from ..services.training import (
     RetrainingRequest,
+    ScheduledRunNotStarted,
     cancel_training,
     current_manifest,
     launch_retraining,
     learned_from,
+    retrain_now,
+    retraining_plan,
     training_defaults,
 )
 from ..services.versions import measured_against
@@ -112,6 +115,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return [
             path("launch/", view(self.launch_view), name="jobs_trainingrun_launch"),
             path("<int:run_id>/cancel/", view(self.cancel_view), name="jobs_trainingrun_cancel"),
+            path(
+                "retrain-now/<int:task_id>/",
+                view(self.retrain_now_view),
+                name="jobs_trainingrun_retrain_now",
+            ),
             path("tensorboard/", view(proxy), name="jobs_trainingrun_tensorboard"),
             path("tensorboard/<path:path>", view(proxy), name="jobs_trainingrun_tensorboard"),
             *super().get_urls(),
@@ -308,6 +316,28 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{run} {done}.", messages.SUCCESS)
         else:
             self.message_user(request, f"{run} had already finished.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
+
+    def retrain_now_view(self, request, task_id: int):
+        """POST: run a retraining schedule now, as it runs when beat fires it."""
+        from django_celery_beat.models import PeriodicTask
+
+        self.require(request)
+        task = get_object_or_404(PeriodicTask, pk=task_id)
+        kind = queries.retraining_kind(task)
+        back = reverse("admin:index")
+        if request.method != "POST" or kind is None:
+            return HttpResponseRedirect(back)
+        try:
+            run = retrain_now(task.name, kind)
+        except ScheduledRunNotStarted as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(back)
+        if run is None:
+            plan = retraining_plan(kind)
+            self.message_user(request, f"{task.name}: {plan.reason}.", messages.WARNING)
+            return HttpResponseRedirect(back)
+        self.message_user(request, f"{task.name}: queued {run}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
 
     def tensorboard_view(self, request, path=""):

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import timezone
 
 from ml.registry import resolve_train_config
@@ -106,8 +106,12 @@ def manifest_of(
 
 def current_manifest(train_split: str = Split.TRAIN, val_split: str = Split.VALIDATION):
     """The manifest a run started now would have (ids and labels only: no texts read)."""
+    has_reference = ExpressionWrapper(~Q(reference_summary=""), output_field=BooleanField())
     train = list(
-        labelled_documents(train_split).values_list("pk", "reference_summary").order_by("pk")
+        labelled_documents(train_split)
+        .annotate(has_reference=has_reference)
+        .values_list("pk", "has_reference")
+        .order_by("pk")
     )
     val = list(validation_documents(val_split).values_list("pk", flat=True).order_by("pk"))
     ids = [pk for pk, _ in train] + val
@@ -355,6 +359,16 @@ def retrain_if_new_data(kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | N
         raise ScheduledRunNotStarted(
             f"retrain {kind}: {plan.reason}, but not started{field}: {exc.message}"
         ) from exc
+
+
+def retrain_now(schedule: str, kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
+    """Staff "Run it now" on a retraining schedule: what the schedule does when it fires
+    (start only with new data), recorded as that schedule's outcome."""
+    from . import schedules
+    from .queue import RETRAIN_IF_NEW_DATA
+
+    with schedules.recorded(schedule, RETRAIN_IF_NEW_DATA):
+        return retrain_if_new_data(kind)
 
 
 # --- the dashboard's "Launch retraining" -------------------------------------------------
