@@ -75,7 +75,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     settings.TRAINING_DEVICE = "cpu"
     settings.PROMOTION_TOLERANCE = 100.0  # the tiny model need not beat Lead-3 here
     staff = UserFactory(username="ada", is_staff=True, is_superuser=True)
-    make_corpus(staff)
+    make_corpus(staff, val=30)  # the gate's PROMOTION_MIN_DOCUMENTS validation documents
     document, failed = client_document(staff)
     DocumentFactory(owner=UserFactory(username="grace"), title="Another owner's notes")
     older_checkpoint = tmp_path / "older"
