@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from ..models import ModelVersion, TrainableKind
 from ..services.errors import InvalidInput
-from ..services.training import learned_from
+from ..services.manifests import learned_from
 from ..services.versions import (
     describe,
     gate_decision,

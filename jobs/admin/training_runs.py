@@ -16,13 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..models import JobStatus, ModelVersion, TrainingRun
 from ..services.errors import InvalidInput
+from ..services.manifests import current_manifest, learned_from
 from ..services.training import (
     RetrainingRequest,
     ScheduledRunNotStarted,
     cancel_training,
-    current_manifest,
     launch_retraining,
-    learned_from,
     retrain_now,
     retraining_plan,
     training_defaults,
@@ -41,6 +40,7 @@ from .base import (
 )
 from .charts import loss_chart, rouge_chart
 from .forms import LaunchRetrainingForm
+from .schedules import retraining_kind
 from .tensorboard import tensorboard_url
 
 
@@ -324,7 +324,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
         self.require(request)
         task = get_object_or_404(PeriodicTask, pk=task_id)
-        kind = queries.retraining_kind(task)
+        kind = retraining_kind(task)
         back = reverse("admin:index")
         if request.method != "POST" or kind is None:
             return HttpResponseRedirect(back)

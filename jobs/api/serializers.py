@@ -17,7 +17,8 @@ from jobs.models import (
     VersionTransition,
 )
 from jobs.services.documents import DocumentInput
-from jobs.services.training import NOT_TRAINABLE, learned_from
+from jobs.services.manifests import learned_from
+from jobs.services.training import NOT_TRAINABLE
 from jobs.services.versions import status_of
 
 from .fields import (
@@ -260,21 +261,13 @@ class ErrorSerializer(serializers.Serializer):
 class TrainingRunSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
     tensorboard_url = serializers.SerializerMethodField()
-    learned_from = serializers.SerializerMethodField(
-        help_text='What the run learned from, as a sentence ("learned from 6,390 reference '
-        'summaries, 120 staff-labelled documents, 35 corrections; validated on ...")'
-    )
+    learned_from = serializers.SerializerMethodField(help_text="What it learned from, in words")
     label_sources = serializers.SerializerMethodField(
-        help_text="Counts by label source per split (documents, reference_summaries, "
-        "staff_labelled_documents, staff_labels, corrections); the document ids are on the "
-        "run's admin page"
+        help_text="Counts by label source per split (ids: the run's admin page)"
     )
     compared = serializers.SerializerMethodField(
-        help_text="The model against Lead-3 and the version active then on the same "
-        "validation documents: n, mean_difference, ci95_low, ci95_high (paired bootstrap)"
+        help_text="Paired bootstrap vs Lead-3 / the then active version: n, mean_difference, ci95"
     )
-    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    version = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = TrainingRun

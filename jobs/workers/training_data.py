@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import LabelOverride, TrainingRun
-from ..services.training import labelled_documents, manifest_of, validation_documents
+from ..services.manifests import labelled_documents, manifest_of, validation_documents
 
 
 @dataclass(frozen=True)

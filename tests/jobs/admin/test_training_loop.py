@@ -9,13 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.models import LabelOverride, SentenceError, TrainingRun
+from jobs.services.manifests import learned_from
 from jobs.services.reviews import revert_override
-from jobs.services.training import (
-    learned_from,
-    retrain_if_new_data,
-    retraining_plan,
-    start_training,
-)
+from jobs.services.training import retrain_if_new_data, retraining_plan, start_training
 from jobs.workers import train as train_worker
 from jobs.workers.training_data import build_training_data
 from tests.jobs.training_fixtures import make_corpus, tiny_params

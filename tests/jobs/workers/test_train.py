@@ -14,8 +14,9 @@ from jobs.models import (
 )
 from jobs.services.documents import delete_document
 from jobs.services.errors import InvalidInput
+from jobs.services.manifests import learned_from
 from jobs.services.reviews import set_label
-from jobs.services.training import learned_from, start_training
+from jobs.services.training import start_training
 from jobs.services.versions import promote
 from jobs.workers import summarize as summarize_worker
 from jobs.workers import train as train_worker
