@@ -64,17 +64,20 @@ def finished(run_id):
 
 
 def assert_misclassified_sentences_stored(run):
-    """The run keeps its misclassified validation sentences, each a real mistake.
+    """The run keeps its misclassified validation (and training) sentences, each a real
+    mistake.
 
     The references are each document's first two sentences, so those are the oracle
-    labels, and a run has no misclassified sentence exactly when its validation
-    summaries are the references (ROUGE 100): there are errors iff val_rouge < 100.
+    labels, and a run has no misclassified validation sentence exactly when its
+    validation summaries are the references (ROUGE 100): there are errors iff
+    val_rouge < 100.
     """
     errors = list(SentenceError.objects.filter(run=run).select_related("document"))
-    assert bool(errors) == (run.metrics["val_rouge"] < 100 - 1e-6), run.metrics
+    on_validation = [e for e in errors if e.split == "validation"]
+    assert bool(on_validation) == (run.metrics["val_rouge"] < 100 - 1e-6), run.metrics
     for error in errors:
         doc = error.document
-        assert doc.split == run.val_split
+        assert doc.split == (run.val_split if error.split == "validation" else run.train_split)
         assert doc.text[error.start : error.end] == error.text
         assert error.label == (1 if error.sentence_index < 2 else 0)
         assert error.kind == (ErrorKind.FALSE_NEGATIVE if error.label else ErrorKind.FALSE_POSITIVE)
