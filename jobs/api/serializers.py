@@ -268,6 +268,8 @@ class TrainingRunSerializer(serializers.ModelSerializer):
     compared = serializers.SerializerMethodField(
         help_text="Paired bootstrap vs Lead-3 / the then active version: n, mean_difference, ci95"
     )
+    triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = TrainingRun
