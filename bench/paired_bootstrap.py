@@ -1,7 +1,8 @@
 """Is system A better than system B on the same documents? A paired bootstrap over documents.
 
 Each system summarizes every document once; the per-document ROUGE F1 differences
-(A - B) are resampled with replacement, and the 95% interval of the mean difference
+(A - B) are resampled with replacement (``ml.stats.paired_bootstrap``, the one
+implementation the promotion gate uses too), and the 95% interval of the mean difference
 and the share of resamples where A is not better are reported for ROUGE-1, ROUGE-2
 and ROUGE-Lsum. One JSON object on stdout (also written to ``--out``).
 
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 from pathlib import Path
 
 from ml.registry import load_system
+from ml.stats import paired_bootstrap_result
 from ml.text.baselines import get_baseline
 from ml.text.data import iter_batches, load_examples
 from ml.text.rouge import score_summary
@@ -73,7 +74,6 @@ def main() -> int:
     a = per_document(args.a, examples, 3)
     b = per_document(args.b, examples, 3)
     n = len(examples)
-    rng = random.Random(args.seed)
     result: dict = {
         "a": args.a,
         "b": args.b,
@@ -82,16 +82,15 @@ def main() -> int:
         "resamples": args.resamples,
     }
     for metric in METRICS:
-        diffs = [x[metric] - y[metric] for x, y in zip(a, b, strict=True)]
-        means = sorted(
-            sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(args.resamples)
-        )
+        a_scores = [x[metric] for x in a]
+        b_scores = [y[metric] for y in b]
+        compared = paired_bootstrap_result(a_scores, b_scores, args.resamples, args.seed)
         result[metric] = {
-            "a": sum(x[metric] for x in a) / n,
-            "b": sum(y[metric] for y in b) / n,
-            "mean_difference": sum(diffs) / n,
-            "ci95": [means[int(0.025 * len(means))], means[int(0.975 * len(means)) - 1]],
-            "share_a_not_better": sum(m <= 0 for m in means) / len(means),
+            "a": sum(a_scores) / n,
+            "b": sum(b_scores) / n,
+            "mean_difference": compared.mean_difference,
+            "ci95": [compared.low, compared.high],
+            "share_a_not_better": compared.share_a_not_better,
         }
     text = json.dumps(result, indent=2)
     print(text)

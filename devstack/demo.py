@@ -284,6 +284,21 @@ def format_run(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def too_small_text(validation_docs: int, min_documents: int) -> str:
+    """Said before training when the corpus cannot pass the gate, whatever the model."""
+    if validation_docs >= min_documents:
+        return ""
+    return (
+        f"  Too small to promote: the sample corpus has {validation_docs} validation "
+        f"documents and the promotion gate needs at least {min_documents} "
+        "(PROMOTION_MIN_DOCUMENTS) to tell a better model from noise, so this run shows the "
+        "loop, not a model to serve: Lead-3 keeps serving. To train one that can be "
+        f"promoted, import at least {min_documents} documents of your own with a reference "
+        "summary into the validation split (`manage.py import_dataset`, or staff-labelled "
+        "documents), then retrain.\n"
+    )
+
+
 def promotion_text(version: dict[str, Any] | None) -> str:
     """Whether the gate promoted the run's version, and its own words for why."""
     if version is None:
@@ -291,10 +306,17 @@ def promotion_text(version: dict[str, Any] | None) -> str:
     note = version.get("gate_note") or "(no gate note)"
     if version["is_active"]:
         return f"Promoted {version['label']}: it serves the default summaries now. Gate: {note}"
-    return (
+    text = (
         f"Not promoted: {version['label']} is kept but does not serve; the default summaries "
         "stay with what served before (the zero-label default while no BertSumExt is "
         f"active). Gate: {note}\n"
+    )
+    if "validation documents with a reference summary; the gate needs at least" in note:
+        text += (
+            "  The sample corpus is too small to promote any model: add validation documents "
+            "(import or label them), then retrain.\n"
+        )
+    return text + (
         "  Staff can still promote it in the admin (Model versions) or with "
         "POST /api/models/{id}/promote/."
     )
@@ -341,6 +363,9 @@ def train_and_summarize(
             f"\nTraining a small BertSumExt on the sample corpus ({counts}; "
             "a few minutes on CPU) ...\n"
         )
+        from django.conf import settings
+
+        out.write(too_small_text(len(parts["validation"]), settings.PROMOTION_MIN_DOCUMENTS))
         client.request("POST", "/api/documents/batch/", training_body(docs), "application/x-ndjson")
         body = json.dumps({"kind": "bertsumext", "params": DEMO_TRAINING_PARAMS}).encode()
         run = client.request("POST", "/api/training-runs/", body, "application/json")

@@ -39,6 +39,18 @@ def evaluate(
     oracle, ``summarize_with_reference(texts, references, max_sentences)``). The
     selected sentences are joined with ``"\\n"`` for ROUGE-Lsum, as the references are.
     """
+    return mean_scores(document_scores(system, examples, max_sentences, batch_size, progress))
+
+
+def document_scores(
+    system: Any,
+    examples: list[Example],
+    max_sentences: int = 3,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> list[dict[str, float]]:
+    """Each example's ROUGE F1 x 100 (``score_summary``'s dict), in order: what a paired
+    comparison of two systems on the same documents needs. See :func:`evaluate`."""
     if not examples:
         raise ValueError("no examples to evaluate")
     missing = [example.id for example in examples if not example.reference.strip()]
@@ -62,4 +74,4 @@ def evaluate(
             bar.update(len(batch))
     if bar is not None:
         bar.close()
-    return mean_scores(per_document)
+    return per_document

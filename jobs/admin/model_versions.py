@@ -11,7 +11,15 @@ from django.utils.html import format_html
 
 from ..models import ModelVersion, TrainableKind
 from ..services.errors import InvalidInput
-from ..services.versions import describe, gate_decision, promote, rollback, rollback_target
+from ..services.manifests import learned_from
+from ..services.versions import (
+    describe,
+    gate_decision,
+    measured_against,
+    promote,
+    rollback,
+    rollback_target,
+)
 from . import queries, version_compare
 from .base import ReadOnlyAdmin, admin_link, fmt, json_block
 from .forms import ConfirmForm, DescribeForm
@@ -95,15 +103,22 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     def rouge_lsum(self, obj):
         return self._metric(obj, "val_rougeLsum")
 
-    @admin.display(description="mean vs Lead-3")
+    @admin.display(description="vs Lead-3 (95% interval, n)")
     def vs_lead3(self, obj):
-        delta = queries.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
-        if delta is None:
-            return "–"
-        css = "jobs-better" if delta >= 0 else "jobs-worse"
-        return format_html(
-            '<span class="{}">{}{}</span>', css, "+" if delta >= 0 else "", fmt(delta)
-        )
+        """The paired comparison with Lead-3 the run measured; colored only when its
+        interval excludes 0."""
+        found = [m for m in measured_against(obj.run) if m.against == "Lead-3"]
+        if not found:
+            delta = queries.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
+            if delta is None:
+                return "–"
+            return format_html(
+                '<span class="jobs-muted">{}{} (mean only, no interval)</span>',
+                "+" if delta >= 0 else "",
+                fmt(delta),
+            )
+        css = {"better": "jobs-better", "worse": "jobs-worse"}.get(found[0].verdict, "")
+        return format_html('<span class="{}">{}</span>', css, found[0].text)
 
     @admin.display(description="tags")
     def tags_display(self, obj):
@@ -162,6 +177,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             extra_context.update(
                 {
                     "version": version,
+                    "measured_against": measured_against(version.run),
+                    "learned_from": learned_from(version.run.manifest) if version.run else "",
                     "metrics_rows": queries.metrics_table(version.metrics or {}),
                     "metrics_columns": queries.METRICS_COLUMNS,
                     "may_operate": self.may(request),

@@ -23,13 +23,13 @@ from ..models import (
     ModelVersion,
     ReviewStatus,
     RunPrediction,
-    ScheduleRun,
     SentenceError,
     Summary,
     TrainingRun,
 )
 from ..services import monitoring
 from ..text import rouge_of, split_sentences
+from .schedules import ScheduleStatus, schedule_statuses
 
 logger = logging.getLogger(__name__)
 
@@ -280,60 +280,6 @@ def open_corrections_by_run() -> list[TrainingRun]:
 
 
 # --- the admin's front page ------------------------------------------------------------
-
-
-# A schedule is late when its next run after the last success is overdue by this much.
-LATE_AFTER_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class ScheduleStatus:
-    """A periodic task: what beat sent (its own counters) and what actually ran."""
-
-    task: Any  # the django_celery_beat PeriodicTask
-    run: ScheduleRun | None
-    state: str  # ok, failing, late, never succeeded, not run yet, disabled
-
-    @property
-    def problem(self) -> bool:
-        return self.state in ("failing", "late", "never succeeded")
-
-
-def _overdue(task: Any, since: Any) -> bool:
-    """Whether the run due after `since` should have happened by now."""
-    try:
-        remaining = task.schedule.remaining_estimate(since)
-    except (AttributeError, TypeError, ValueError):  # a schedule without an estimate
-        return False
-    return remaining.total_seconds() < -LATE_AFTER_SECONDS
-
-
-def schedule_state(task: Any, run: ScheduleRun | None) -> str:
-    """Failing: the last run raised. Late: the run due after the last success has not
-    succeeded. Never succeeded: beat has sent it (or tried to: a send that Celery
-    refuses still counts in beat's total_run_count) but no run finished."""
-    success = run.last_success_at if run else None
-    failure = run.last_failure_at if run else None
-    if not task.enabled:
-        return "disabled"
-    if failure and (success is None or failure > success):
-        return "failing"
-    if success is None:
-        sent = task.total_run_count or task.last_run_at
-        return "never succeeded" if sent else "not run yet"
-    return "late" if _overdue(task, success) else "ok"
-
-
-def schedule_statuses() -> list[ScheduleStatus]:
-    """Every periodic task with its last success and failure (jobs.services.schedules)."""
-    from django_celery_beat.models import PeriodicTask
-
-    runs = {r.schedule: r for r in ScheduleRun.objects.all()}
-    tasks = PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked")
-    return [
-        ScheduleStatus(task, runs.get(task.name), schedule_state(task, runs.get(task.name)))
-        for task in tasks.order_by("name")
-    ]
 
 
 @dataclass(frozen=True)

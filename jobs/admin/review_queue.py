@@ -24,6 +24,7 @@ from ..models import (
     ReviewEvent,
     ReviewStatus,
     RunPrediction,
+    RunRole,
     SentenceError,
     TrainingRun,
 )
@@ -66,6 +67,20 @@ def position(error: SentenceError, prediction: RunPrediction | None) -> Position
         selected=len(chosen),
         threshold=min(chosen) if chosen else None,
     )
+
+
+FLIP_EFFECT = {
+    RunRole.TRAIN: "a training document: a flip changes what the next run learns",
+    RunRole.VALIDATION: "a validation document: a flip changes how the next run is judged "
+    "(its validation loss and the sentences it reports as misclassified), not what it "
+    "learns; ROUGE, which selects checkpoints and gates promotion, compares with the "
+    "reference summary",
+}
+
+
+def flip_effect(error: SentenceError) -> str:
+    """What flipping this sentence's label does, by what its document was to the run."""
+    return FLIP_EFFECT.get(error.split, FLIP_EFFECT[RunRole.VALIDATION])
 
 
 def describe(error: SentenceError, where: Position) -> str:
@@ -148,6 +163,7 @@ def _item_context(run, ids: list[int], current_id: int, errors) -> dict[str, Any
         "item": error,
         "item_number": at + 1,
         "why": describe(error, where),
+        "flip_effect": flip_effect(error),
         "position": where,
         "segments": queries.highlight(document, prediction.sentences if prediction else []),
         "has_prediction": prediction is not None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -14,6 +15,7 @@ from ..models import (
     ReviewEvent,
     ReviewStatus,
     RunPrediction,
+    RunRole,
     SentenceError,
 )
 from ..services.reviews import revert_override, review_errors
@@ -76,6 +78,7 @@ class ReviewedFilter(admin.SimpleListFilter):
 class SentenceErrorAdmin(ReadOnlyAdmin):
     list_display = [
         "kind_display",
+        "split_display",
         "in_context",
         "probability_display",
         "gold_label",
@@ -87,6 +90,7 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     list_filter = [
         ("run", admin.RelatedOnlyFieldListFilter),
         "kind",
+        "split",
         ProbabilityRangeFilter,
         ReviewedFilter,
         ("document", admin.RelatedOnlyFieldListFilter),
@@ -97,6 +101,7 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
     actions = ["flip_labels", "confirm_labels"]
     fields = [
         "kind_display",
+        "split_display",
         "in_context",
         "probability_display",
         "gold_label",
@@ -108,6 +113,17 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         "run_link",
     ]
     readonly_fields = fields
+
+    @admin.display(description="document was", ordering="split")
+    def split_display(self, obj):
+        """Training or validation document, and what a flip of its label does."""
+        return format_html(
+            '<span class="jobs-split jobs-split-{}">{}</span>'
+            '<div class="jobs-muted jobs-why">{}</div>',
+            obj.split,
+            "training" if obj.split == RunRole.TRAIN else "validation",
+            review_queue.flip_effect(obj).split(": ", 1)[1],
+        )
 
     @admin.display(description="error", ordering="kind")
     def kind_display(self, obj):
@@ -213,15 +229,32 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         ]
 
     @admin.action(
-        description="Flip the gold label (the model was right) — the next run trains on it",
+        description="Flip the gold label (the model was right): in training documents the "
+        "next run learns it, in validation documents it is judged by it",
         permissions=["operate"],
     )
     def flip_labels(self, request, queryset):
+        splits = dict(
+            queryset.order_by()  # no Meta ordering in the GROUP BY
+            .values("split")
+            .annotate(n=Count("pk"))
+            .values_list("split", "n")
+        )
         count = review_errors(queryset.select_related("document"), "flip", request.user)
+        parts = []
+        if splits.get(RunRole.TRAIN):
+            parts.append(
+                f"{splits[RunRole.TRAIN]} in training documents (the next run learns them)"
+            )
+        if splits.get(RunRole.VALIDATION):
+            parts.append(
+                f"{splits[RunRole.VALIDATION]} in validation documents (the next run is "
+                "judged by them, it does not learn them)"
+            )
+        detail = f": {'; '.join(parts)}" if parts and count else ""
         self.message_user(
             request,
-            f"Flipped the gold label of {plural(count, 'sentence')}; the next training run "
-            "uses them.",
+            f"Flipped the gold label of {plural(count, 'sentence')}{detail}.",
             messages.SUCCESS,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -15,12 +16,17 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..models import JobStatus, ModelVersion, TrainingRun
 from ..services.errors import InvalidInput
+from ..services.manifests import current_manifest, learned_from
 from ..services.training import (
     RetrainingRequest,
+    ScheduledRunNotStarted,
     cancel_training,
     launch_retraining,
+    retrain_now,
+    retraining_plan,
     training_defaults,
 )
+from ..services.versions import measured_against
 from . import queries, tensorboard
 from .base import (
     ACTIVE,
@@ -34,6 +40,7 @@ from .base import (
 )
 from .charts import loss_chart, rouge_chart
 from .forms import LaunchRetrainingForm
+from .schedules import retraining_kind
 from .tensorboard import tensorboard_url
 
 
@@ -78,8 +85,20 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("Data", {"fields": ["train_split", "val_split", "data_summary_display", "data_sha256"]}),
-        ("Settings", {"fields": ["params_display", "metrics_display"]}),
+        (
+            "Data",
+            {
+                "fields": [
+                    "train_split",
+                    "val_split",
+                    "learned_from_display",
+                    "manifest_display",
+                    "data_summary_display",
+                    "data_sha256",
+                ]
+            },
+        ),
+        ("Settings", {"fields": ["params_display", "resolved_config_display", "metrics_display"]}),
         ("Files", {"fields": ["out_dir", "tensorboard_logdir"]}),
     ]
 
@@ -96,6 +115,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return [
             path("launch/", view(self.launch_view), name="jobs_trainingrun_launch"),
             path("<int:run_id>/cancel/", view(self.cancel_view), name="jobs_trainingrun_cancel"),
+            path(
+                "retrain-now/<int:task_id>/",
+                view(self.retrain_now_view),
+                name="jobs_trainingrun_retrain_now",
+            ),
             path("tensorboard/", view(proxy), name="jobs_trainingrun_tensorboard"),
             path("tensorboard/<path:path>", view(proxy), name="jobs_trainingrun_tensorboard"),
             *super().get_urls(),
@@ -161,6 +185,18 @@ class TrainingRunAdmin(ReadOnlyAdmin):
     def params_display(self, obj):
         return json_block(obj.params)
 
+    @admin.display(description="learned from")
+    def learned_from_display(self, obj):
+        return learned_from(obj.manifest)
+
+    @admin.display(description="manifest (document ids, labels)")
+    def manifest_display(self, obj):
+        return json_block(obj.manifest)
+
+    @admin.display(description="config (resolved at the first start)")
+    def resolved_config_display(self, obj):
+        return json_block(obj.resolved_config)
+
     @admin.display(description="all metrics")
     def metrics_display(self, obj):
         return json_block(obj.metrics)
@@ -203,6 +239,8 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         table = queries.metrics_table(metrics)
         return {
             "run": run,
+            "learned_from": learned_from(run.manifest),
+            "measured_against": measured_against(run),
             "progress": progress_bar(run),
             "metrics_rows": table,
             "metrics_columns": queries.METRICS_COLUMNS,
@@ -258,6 +296,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "title": "Launch retraining",
             "form": form,
             "active_versions": ModelVersion.objects.filter(is_active=True),
+            "next_data": learned_from(current_manifest()).replace(
+                "learned from", "from the training and validation splits now, a run learns from", 1
+            ),
+            "min_documents": settings.PROMOTION_MIN_DOCUMENTS,
+            "tolerance": f"{settings.PROMOTION_TOLERANCE:.2f}",
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/jobs/trainingrun/launch.html", context)
@@ -273,6 +316,28 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{run} {done}.", messages.SUCCESS)
         else:
             self.message_user(request, f"{run} had already finished.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
+
+    def retrain_now_view(self, request, task_id: int):
+        """POST: run a retraining schedule now, as it runs when beat fires it."""
+        from django_celery_beat.models import PeriodicTask
+
+        self.require(request)
+        task = get_object_or_404(PeriodicTask, pk=task_id)
+        kind = retraining_kind(task)
+        back = reverse("admin:index")
+        if request.method != "POST" or kind is None:
+            return HttpResponseRedirect(back)
+        try:
+            run = retrain_now(task.name, kind)
+        except ScheduledRunNotStarted as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(back)
+        if run is None:
+            plan = retraining_plan(kind)
+            self.message_user(request, f"{task.name}: {plan.reason}.", messages.WARNING)
+            return HttpResponseRedirect(back)
+        self.message_user(request, f"{task.name}: queued {run}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:jobs_trainingrun_change", args=[run.pk]))
 
     def tensorboard_view(self, request, path=""):

@@ -1,6 +1,6 @@
 """GET /api/health/ (staff): the operator's details beside /healthz's liveness: queue
 depth per queue, workers with their current job, the periodic tasks' last success and
-last failure with its error."""
+last failure with its error, next run and (retraining) what it would do now."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.admin.queries import schedule_statuses
+from jobs.admin.schedules import schedule_statuses
 from jobs.services import monitoring
 
 
@@ -26,6 +26,8 @@ def _schedules() -> list[dict]:
             "successes": s.run.successes if s.run else 0,
             "failures": s.run.failures if s.run else 0,
             "sent_by_beat": s.task.total_run_count,
+            "next_run_at": s.next_run_at,
+            "would": s.plan.reason if s.plan else None,
         }
         for s in schedule_statuses()
     ]

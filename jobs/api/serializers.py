@@ -17,6 +17,7 @@ from jobs.models import (
     VersionTransition,
 )
 from jobs.services.documents import DocumentInput
+from jobs.services.manifests import learned_from
 from jobs.services.training import NOT_TRAINABLE
 from jobs.services.versions import status_of
 
@@ -285,6 +286,13 @@ class ErrorSerializer(serializers.Serializer):
 class TrainingRunSerializer(serializers.ModelSerializer):
     progress = serializers.FloatField(read_only=True)
     tensorboard_url = serializers.SerializerMethodField()
+    learned_from = serializers.SerializerMethodField(help_text="What it learned from, in words")
+    label_sources = serializers.SerializerMethodField(
+        help_text="Counts by label source per split (ids: the run's admin page)"
+    )
+    compared = serializers.SerializerMethodField(
+        help_text="Paired bootstrap vs Lead-3 / the then active version: n, mean_difference, ci95"
+    )
     triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.PrimaryKeyRelatedField(read_only=True)
 
@@ -311,6 +319,10 @@ class TrainingRunSerializer(serializers.ModelSerializer):
             "metrics",
             "data_sha256",
             "data_summary",
+            "learned_from",
+            "label_sources",
+            "resolved_config",
+            "compared",
             "code_version",
             "device",
             "tensorboard_url",
@@ -323,6 +335,16 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
     def get_tensorboard_url(self, obj) -> str:
         return tensorboard_url(obj, self.context.get("request"))
+
+    def get_learned_from(self, obj) -> str:
+        return learned_from(obj.manifest)
+
+    def get_label_sources(self, obj) -> dict[str, dict[str, int]]:
+        manifest = obj.manifest or {}
+        return {split: manifest[split] for split in ("train", "validation") if split in manifest}
+
+    def get_compared(self, obj) -> dict[str, dict[str, float]]:
+        return (obj.validation_scores or {}).get("compared", {})
 
 
 class TrainableKindField(StrictChoiceField):

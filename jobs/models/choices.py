@@ -67,6 +67,13 @@ class ErrorKind(TextChoices):
     FALSE_NEGATIVE = "fn", "False negative"
 
 
+class RunRole(TextChoices):
+    """What a document was to a run: trained on, or validated (checkpoint selection, gate) on."""
+
+    TRAIN = "train", "Training document"
+    VALIDATION = "validation", "Validation document"
+
+
 class ReviewStatus(TextChoices):
     OPEN = "open", "Open"
     CONFIRMED = "confirmed", "Model was wrong (gold label kept)"

@@ -132,6 +132,22 @@ class TrainingRun(models.Model):
     data_summary = models.JSONField(
         default=dict, blank=True, help_text="Document counts, label overrides, what was cut."
     )
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the run learned from: document ids per split, counts by label source.",
+    )
+    resolved_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The full training config, resolved at the first start; continuations use it.",
+    )
+    validation_scores = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Per-document validation ROUGE of the model, Lead-3 and the active version "
+        "(the same documents, for the gate's paired bootstrap).",
+    )
     code_version = models.CharField(max_length=64, blank=True)
     device = models.CharField(max_length=32, blank=True)
 

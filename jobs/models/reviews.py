@@ -7,12 +7,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .choices import ErrorKind, LabelSource, ReviewStatus
+from .choices import ErrorKind, LabelSource, ReviewStatus, RunRole
 from .jobs import Document, TrainingRun
 
 
 class SentenceError(models.Model):
-    """A validation sentence the model misclassified in a run."""
+    """A sentence the run's best model misclassified, in one of its training documents
+    (likely label noise: a flip changes what the next run learns) or validation documents
+    (a flip changes how the next run is judged)."""
 
     run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="sentence_errors")
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
@@ -23,6 +25,13 @@ class SentenceError(models.Model):
     label = models.PositiveSmallIntegerField(help_text="Gold label used in the run (1 = summary).")
     probability = models.FloatField(null=True, blank=True)
     kind = models.CharField(max_length=2, choices=ErrorKind.choices)
+    split = models.CharField(
+        max_length=16,
+        choices=RunRole.choices,
+        default=RunRole.VALIDATION,
+        db_index=True,
+        help_text="What the document was to the run: trained on, or validated on.",
+    )
     review_status = models.CharField(
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN, db_index=True
     )

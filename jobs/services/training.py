@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ml.registry import resolve_train_config
@@ -25,9 +24,7 @@ from ml.training.config import ConfigError
 
 from ..models import (
     TERMINAL_STATUSES,
-    Document,
     JobStatus,
-    LabelOverride,
     ModelKind,
     ModelVersion,
     Split,
@@ -38,23 +35,18 @@ from ..models import (
 from . import leases
 from .errors import InvalidInput
 from .languages import validate_training_languages
+from .manifests import (
+    changes,
+    counted,
+    current_manifest,
+    labelled_documents,
+    validation_documents,
+)
 from .validation import validate_split
 
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-def labelled_documents(split: str):
-    """Documents of `split` to train (or validate) on: with a reference summary or staff
-    labels (a staff-labelled document needs no reference). One per text: copies (same
-    sha256) share their labels, so only the oldest copy counts."""
-    has_override = LabelOverride.objects.filter(document=OuterRef("pk"))
-    labelled = Document.objects.filter(split=split).filter(
-        ~Q(reference_summary="") | Exists(has_override)
-    )
-    earlier_copy = labelled.filter(sha256=OuterRef("sha256"), pk__lt=OuterRef("pk"))
-    return labelled.exclude(Exists(earlier_copy))
 
 
 NOT_TRAINABLE = (
@@ -80,9 +72,20 @@ def validate_params(kind: str, params: Any) -> dict[str, Any]:
 
 
 def training_config(kind: str, params: dict[str, Any]) -> Any:
-    """The kind's ml train config: its recipe (the config's defaults), then the
-    deployment's TRAINING_DEFAULTS, then the run's params ("model" merged key by key)."""
-    return resolve_train_config(kind, settings.TRAINING_DEFAULTS, params)
+    """The kind's ml train config: its recipe (the config's defaults), how many training
+    documents the best model scores for review, then the deployment's TRAINING_DEFAULTS,
+    then the run's params ("model" merged key by key)."""
+    service = {"score_train_documents": settings.TRAINING_SCORED_TRAIN_DOCUMENTS}
+    return resolve_train_config(kind, service, settings.TRAINING_DEFAULTS, params)
+
+
+def run_config(run: TrainingRun) -> Any:
+    """The config a run trains with: the one resolved at its first start (stored on the
+    run), so a continuation or a retried attempt keeps the recipe even if
+    TRAINING_DEFAULTS or the recipe changed meanwhile."""
+    if run.resolved_config:
+        return resolve_train_config(run.kind, run.resolved_config)
+    return training_config(run.kind, run.params)
 
 
 def active_extractor() -> ModelVersion | None:
@@ -117,14 +120,16 @@ def start_training(
             f"no documents in split '{train_split}' have a reference summary or labels; "
             "import some with `manage.py import_dataset`"
         )
-    validation_documents = labelled_documents(val_split)
-    if not validation_documents.exists():
+    if not validation_documents(val_split).exists():
         raise InvalidInput(
             f"no documents in split '{val_split}' have a reference summary or staff labels"
         )
     validate_training_languages(
         training_config(kind, params),
-        {"train_split": labelled_documents(train_split), "val_split": validation_documents},
+        {
+            "train_split": labelled_documents(train_split),
+            "val_split": validation_documents(val_split),
+        },
     )
     run = TrainingRun.objects.create(
         kind=kind,
@@ -174,28 +179,80 @@ def cancel_training(run: TrainingRun) -> bool:
 # --- scheduled retraining ---------------------------------------------------------------
 
 
+class ScheduledRunNotStarted(Exception):
+    """The schedule found new data but could not start a run (bad
+    SCHEDULED_TRAINING_PARAMS, no validation documents, ...): the schedule's failure."""
+
+
+@dataclass(frozen=True)
+class RetrainingPlan:
+    """What scheduled retraining would do now, and why (the front page shows it)."""
+
+    kind: str
+    start: bool
+    reason: str  # "would start: 6 new labelled documents, 1 correction" / "would not ..."
+    compared_with: TrainingRun | None = None
+
+
+def _last_recorded_run(kind: str) -> TrainingRun | None:
+    """The newest successful run of `kind` that recorded what it learned from (a failed
+    or cancelled run left no model of that data, so the schedule tries again)."""
+    runs = TrainingRun.objects.filter(kind=kind, status=JobStatus.SUCCEEDED).exclude(manifest={})
+    return runs.order_by("-created_at").first()
+
+
+def retraining_plan(kind: str = TrainableKind.BERTSUMEXT) -> RetrainingPlan:
+    """Would scheduled retraining start a run now? Compares the current training data
+    (manifest and its digest) with the last run's manifest, so a new document, a new or
+    changed label and a removed label (a revert, undo or confirm deletes an override)
+    all count as new."""
+    in_progress = TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).first()
+    if in_progress is not None:
+        return RetrainingPlan(kind, False, f"would not start: {in_progress} is in progress")
+    now = current_manifest()
+    if not now["train_documents"]:
+        return RetrainingPlan(kind, False, "would not start: no labelled training documents")
+    last = _last_recorded_run(kind)
+    if last is None:
+        first = counted(len(now["train_documents"]), "labelled training document")
+        return RetrainingPlan(kind, True, f"would start: {first}, no earlier run recorded")
+    if last.manifest.get("sha256") == now["sha256"]:
+        nothing = f"would not start: nothing new since run {last.pk}"
+        return RetrainingPlan(kind, False, nothing, last)
+    new = changes(now, last.manifest) or ["the training data changed"]
+    return RetrainingPlan(kind, True, f"would start: {', '.join(new)} since run {last.pk}", last)
+
+
 def retrain_if_new_data(kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
-    """Scheduled retraining: start a run only if labelled data or corrections are new."""
-    last = TrainingRun.objects.filter(kind=kind).order_by("-created_at").first()
-    if last is not None and last.status in ACTIVE_STATUSES:
-        logger.info("retrain %s: a run is already in progress", kind)
-        return None
-    since = last.created_at if last else None
-    labelled = labelled_documents(Split.TRAIN)
-    overrides = LabelOverride.objects.all()
-    if since is not None:
-        labelled = labelled.filter(created_at__gt=since)
-        overrides = overrides.filter(updated_at__gt=since)
-    if not labelled.exists() and not overrides.exists():
-        logger.info("retrain %s: nothing new since run %s", kind, last and last.pk)
+    """Scheduled retraining: start a run only if the training data changed since the last
+    run (see retraining_plan). New data that cannot be trained on raises
+    ScheduledRunNotStarted, which the schedule records as its failure."""
+    plan = retraining_plan(kind)
+    if not plan.start:
+        logger.info("retrain %s: %s", kind, plan.reason)
         return None
     try:
         return start_training(
             kind, params=dict(settings.SCHEDULED_TRAINING_PARAMS), trigger=Trigger.SCHEDULE
         )
     except InvalidInput as exc:
-        logger.warning("retrain %s: not started: %s", kind, exc.message)
-        return None
+        if TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).exists():
+            logger.info("retrain %s: a run started meanwhile", kind)
+            return None
+        field = " (SCHEDULED_TRAINING_PARAMS)" if exc.field == "params" else ""
+        raise ScheduledRunNotStarted(
+            f"retrain {kind}: {plan.reason}, but not started{field}: {exc.message}"
+        ) from exc
+
+
+def retrain_now(schedule: str, kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
+    """Staff "Run it now" on a retraining schedule: what the schedule does when it fires
+    (start only with new data), recorded as that schedule's outcome."""
+    from . import schedules
+    from .queue import RETRAIN_IF_NEW_DATA
+
+    with schedules.recorded(schedule, RETRAIN_IF_NEW_DATA):
+        return retrain_if_new_data(kind)
 
 
 # --- the dashboard's "Launch retraining" -------------------------------------------------

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ml.stats import paired_bootstrap_result
+
 from ..models import ModelVersion, VersionStatus, VersionTransition
 from .errors import InvalidInput
 
@@ -93,12 +95,13 @@ def baseline_mean(metrics: dict[str, Any], name: str = "lead3") -> float | None:
 
 
 def gate_decision(version: ModelVersion) -> GateDecision:
-    """Whether the gate promotes `version`: it must not score below what serves now
-    (the active version or, with none, Lead-3) by more than PROMOTION_TOLERANCE, both
-    measured on the run's own validation documents."""
+    """Whether the gate promotes `version`. It is compared with what serves now (the
+    active version or, with none, Lead-3) on the run's own validation documents, per
+    document: with at least PROMOTION_MIN_DOCUMENTS of them, it is promoted only if the
+    lower bound of the paired bootstrap's 95% interval of (new - serving) is above
+    -PROMOTION_TOLERANCE."""
     metrics = version.metrics or {}
     new = metrics.get(GATE_METRIC)
-    tolerance = settings.PROMOTION_TOLERANCE
     if new is None:
         return GateDecision(False, "not promoted: the run measured no validation ROUGE")
     active = (
@@ -106,57 +109,46 @@ def gate_decision(version: ModelVersion) -> GateDecision:
         .exclude(pk=version.pk)
         .first()
     )
+    scores = (version.run.validation_scores if version.run_id else None) or {}
     if active is None:
-        return _against_lead3(version, new, baseline_mean(metrics), tolerance)
-    return _against_active(metrics, active, new, tolerance)
-
-
-def _against_lead3(
-    version: ModelVersion, new: float, lead: float | None, tolerance: float
-) -> GateDecision:
-    compared = {GATE_METRIC: new, "lead3_rouge": lead, "tolerance": tolerance}
-    if lead is None:
-        return GateDecision(
-            False,
-            "not promoted: no version is active and the run did not measure Lead-3, "
-            "which serves meanwhile",
-            compared,
-        )
-    if new < lead - tolerance:
-        return GateDecision(
-            False,
-            f"not promoted: below Lead-3 by {lead - new:.2f} (validation ROUGE {new:.2f} vs "
-            f"Lead-3 {lead:.2f} on the same documents, tolerance {tolerance:.2f}); "
-            "Lead-3 keeps serving",
-            compared,
-        )
-    return GateDecision(
-        True,
-        f"promoted: first {version.kind} version, validation ROUGE {new:.2f} vs "
-        f"Lead-3 {lead:.2f} on the same documents",
-        compared,
+        lead = baseline_mean(metrics)
+        if lead is None or not scores.get("lead3"):
+            return GateDecision(
+                False,
+                "not promoted: no version is active and the run did not measure Lead-3, "
+                "which serves meanwhile",
+                {GATE_METRIC: new, "lead3_rouge": lead},
+            )
+        return _measured(version, new, scores, "lead3", "Lead-3", {"lead3_rouge": lead})
+    refused = _active_not_measured(metrics, active, new, scores)
+    if refused is not None:
+        return refused
+    old = metrics[f"active_{GATE_METRIC}"]
+    return _measured(
+        version,
+        new,
+        scores,
+        "active",
+        f"the active version {active}",
+        {f"active_{GATE_METRIC}": old, "active_version": active.pk},
     )
 
 
-def _against_active(
-    metrics: dict[str, Any], active: ModelVersion, new: float, tolerance: float
-) -> GateDecision:
+def _active_not_measured(
+    metrics: dict[str, Any], active: ModelVersion, new: float, scores: dict[str, Any]
+) -> GateDecision | None:
+    """A refusal when the run did not measure the version active now on its documents."""
     old = metrics.get(f"active_{GATE_METRIC}")
     measured = metrics.get("active_version")
-    compared = {
-        GATE_METRIC: new,
-        f"active_{GATE_METRIC}": old,
-        "active_version": active.pk,
-        "tolerance": tolerance,
-    }
-    if measured not in (None, active.pk):
+    compared = {GATE_METRIC: new, f"active_{GATE_METRIC}": old, "active_version": active.pk}
+    if measured not in (None, active.pk) or scores.get("active_version") not in (None, active.pk):
         return GateDecision(
             False,
             f"not promoted: the run measured version {measured}, but {active} became "
             "active meanwhile; compare them and promote by hand",
             compared,
         )
-    if old is None:
+    if old is None or not scores.get("active"):
         why = (
             f"its checkpoint {active.checkpoint_dir} is missing"
             if not Path(active.checkpoint_dir).is_dir()
@@ -168,16 +160,123 @@ def _against_active(
             f"run's validation documents ({why}); promote by hand if it should serve",
             compared,
         )
-    if new < old - tolerance:
+    return None
+
+
+def evidence(compared: dict[str, Any]) -> str:
+    """A gate comparison in words: "+1.20 ROUGE (95% interval -0.30 to +2.70, n=42)"."""
+    if "n" not in compared or compared.get("difference") is None:
+        return ""
+    low, high = compared["ci95"]
+    interval = f"95% interval {low:+.2f} to {high:+.2f}"
+    return f"{compared['difference']:+.2f} ROUGE ({interval}, n={compared['n']})"
+
+
+BASELINE_NAMES = {"lead3": "Lead-3", "active": "the version active then"}
+
+
+def compare_scores(scores: dict[str, Any]) -> dict[str, dict[str, float | int]]:
+    """The new model against each baseline the run measured on the same documents
+    (TrainingRun.validation_scores): n, mean difference and its 95% interval."""
+    candidate = scores.get("candidate") or []
+    out: dict[str, dict[str, float | int]] = {}
+    for name in BASELINE_NAMES:
+        baseline = scores.get(name) or []
+        if candidate and len(baseline) == len(candidate):
+            resamples = settings.PROMOTION_BOOTSTRAP_RESAMPLES
+            out[name] = paired_bootstrap_result(candidate, baseline, resamples, 0).as_dict()
+    return out
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One comparison for a page: against what, in words, and whether it is a clear
+    win (interval above 0), a clear loss (below 0) or not told apart."""
+
+    against: str
+    text: str
+    verdict: str  # "better" | "worse" | "unclear"
+
+
+def measured_against(run: Any) -> list[Measured]:
+    """What a run's model scored against Lead-3 and the version active then, with n and
+    the paired bootstrap interval (for the run and version pages)."""
+    compared = ((run.validation_scores or {}) if run is not None else {}).get("compared", {})
+    out = []
+    for name, label in BASELINE_NAMES.items():
+        row = compared.get(name)
+        if not row:
+            continue
+        text = evidence(
+            {
+                "difference": row["mean_difference"],
+                "ci95": [row["ci95_low"], row["ci95_high"]],
+                "n": row["n"],
+            }
+        )
+        verdict = (
+            "better" if row["ci95_low"] > 0 else "worse" if row["ci95_high"] < 0 else "unclear"
+        )
+        if name == "active":
+            label = f"version {run.validation_scores.get('active_version')} (active then)"
+        out.append(Measured(label, text, verdict))
+    return out
+
+
+def _measured(
+    version: ModelVersion,
+    new: float,
+    scores: dict[str, Any],
+    baseline: str,
+    name: str,
+    compared: dict[str, Any],
+) -> GateDecision:
+    """The decision from the per-document scores of the new model and `baseline`."""
+    tolerance = settings.PROMOTION_TOLERANCE
+    minimum = settings.PROMOTION_MIN_DOCUMENTS
+    candidate, serving = scores.get("candidate") or [], scores.get(baseline) or []
+    n = len(candidate)
+    compared = {
+        GATE_METRIC: new,
+        **compared,
+        "n": n,
+        "tolerance": tolerance,
+        "min_documents": minimum,
+    }
+    if n == 0 or len(serving) != n:
         return GateDecision(
             False,
-            f"not promoted: validation ROUGE {new:.2f} is below the active version's "
-            f"{old:.2f} on the same documents (tolerance {tolerance:.2f})",
+            "not promoted: the run kept no per-document validation scores to compare",
             compared,
         )
-    return GateDecision(
-        True, f"promoted: validation ROUGE {new:.2f} vs active {active} {old:.2f}", compared
+    if n < minimum:
+        return GateDecision(
+            False,
+            f"not promoted: only {n} validation document{'s' if n != 1 else ''} with a "
+            f"reference summary; the gate needs at least {minimum} "
+            "(PROMOTION_MIN_DOCUMENTS) to tell a better model from noise. Import or label "
+            "more validation documents, then train again, or promote by hand",
+            compared,
+        )
+    result = paired_bootstrap_result(
+        candidate, serving, settings.PROMOTION_BOOTSTRAP_RESAMPLES, seed=0
     )
+    compared.update(
+        difference=result.mean_difference,
+        ci95=[result.low, result.high],
+        resamples=settings.PROMOTION_BOOTSTRAP_RESAMPLES,
+    )
+    said = f"{evidence(compared)} against {name} on the same validation documents"
+    if result.low <= -tolerance:
+        return GateDecision(
+            False,
+            f"not promoted: {said}; its lower end {result.low:+.2f} is not above "
+            f"{-tolerance:+.2f} (minus PROMOTION_TOLERANCE), so it may be worse"
+            + ("; Lead-3 keeps serving" if baseline == "lead3" else ""),
+            compared,
+        )
+    first = f"first {version.kind} version, " if baseline == "lead3" else ""
+    return GateDecision(True, f"promoted: {first}{said}", compared)
 
 
 def apply_promotion_gate(version: ModelVersion) -> bool:

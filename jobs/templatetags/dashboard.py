@@ -18,4 +18,6 @@ def jobs_overview(context):
     return {
         "overview": data,
         "runs": [(run, progress_bar(run)) for run in data.active_runs],
+        "may_retrain": user.has_perm("jobs.change_trainingrun"),
+        "csrf_token": context.get("csrf_token"),
     }

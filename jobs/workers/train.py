@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -30,17 +31,19 @@ from ..models import (
     JobStatus,
     ModelVersion,
     RunPrediction,
+    RunRole,
     SentenceError,
     TrainableKind,
     TrainingRun,
 )
 from ..services import leases
-from ..services.training import active_extractor, training_config
-from ..services.versions import apply_promotion_gate
+from ..services.training import active_extractor, run_config
+from ..services.versions import apply_promotion_gate, compare_scores
 from .checkpoints import (
     checkpoint_sha256,
     evaluate_version,
     latest_checkpoint_step,
+    measure,
     training_device,
 )
 from .heartbeat import Heartbeat
@@ -126,13 +129,19 @@ def prepare(job: TrainingRun, lease: uuid.UUID) -> Plan | None:
     out_dir = Path(job.out_dir)
     resumed_from = latest_checkpoint_step(out_dir)
     device = training_device()
-    config = training_config(job.kind, job.params)
+    config = run_config(job)
     trainer, trainer_kwargs = _trainer(job, out_dir, data)
+    fields: dict[str, Any] = {}
+    if not job.resolved_config:  # the first start fixes the recipe for the whole run
+        job.resolved_config = fields["resolved_config"] = config.to_dict()
+    job.manifest = data.manifest
     TrainingRun.objects.filter(pk=job.pk, lease_token=lease).update(
         data_sha256=data.sha256,
         data_summary=data.summary,
+        manifest=data.manifest,
         device=device,
         resumed_from_step=resumed_from,
+        **fields,
     )
     return Plan(data, out_dir, device, config, trainer, trainer_kwargs)
 
@@ -192,7 +201,7 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
     if result.best_dir is None:
         _finish(job, lease, status=JobStatus.FAILED, error="training produced no model")
         return
-    metrics = _metrics(job, plan, result)
+    metrics, validation_scores = _metrics(job, plan, result)
     sha256 = checkpoint_sha256(result.best_dir)  # before the row lock: it reads every weight
     with transaction.atomic():
         if not _finish(
@@ -200,10 +209,12 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
             lease,
             status=JobStatus.SUCCEEDED,
             metrics=metrics,
+            validation_scores=validation_scores,
             data_summary=data_summary,
             progress_step=result.steps,
         ):
             return
+        job.validation_scores = validation_scores
         version = ModelVersion.objects.create(
             kind=job.kind,
             run=job,
@@ -212,37 +223,52 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
             metrics=metrics,
         )
         store_sentence_errors(job, result.validation)
+        store_training_errors(job, getattr(result, "training", None))
         apply_promotion_gate(version)
 
 
-def _metrics(job: TrainingRun, plan: Plan, result: Any) -> dict[str, Any]:
-    """The run's metrics, with the active version measured on the same validation set."""
+def _metrics(job: TrainingRun, plan: Plan, result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's metrics, with the active version measured on the same validation set,
+    and the per-document scores of the new model, Lead-3 and the active version on the
+    documents the new model was validated on (the gate's paired bootstrap)."""
+    from ml.text.baselines import get_baseline
+
     metrics = dict(result.metrics)
     metrics["stopped"] = result.stopped
+    candidate = dict(getattr(result.validation, "document_rouge", None) or {})
+    examples = [ex for ex in plan.data.val if ex.id in candidate]
+    sentences = getattr(plan.config, "summary_sentences", 3)
+    scores: dict[str, Any] = {}
+    if examples:
+        scores = {
+            "documents": [int(ex.id) for ex in examples],
+            "candidate": [candidate[ex.id] for ex in examples],
+            "lead3": measure(get_baseline("lead3"), examples, sentences).per_document,
+        }
     active = ModelVersion.objects.filter(kind=job.kind, is_active=True).first()
     if active is not None:
         # Recorded even when it cannot be measured (checkpoint gone): the gate then
         # refuses rather than treating the run as the first version.
         metrics["active_version"] = active.pk
-        scores = evaluate_version(active, plan.data.val, plan.device)
-        if scores is not None:
-            metrics.update({f"active_{k}": v for k, v in scores.items()})
-    return metrics
+        measured = evaluate_version(active, examples or plan.data.val, plan.device, sentences)
+        if measured is not None:
+            metrics.update({f"active_{k}": v for k, v in measured.means.items()})
+            if examples:
+                scores["active"] = measured.per_document
+                scores["active_version"] = active.pk
+    if examples:
+        scores["compared"] = compare_scores(scores)
+    return metrics, scores
 
 
-def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
-    """The misclassified validation sentences, for staff review."""
-    if validation is None:
-        return
-    found = [*validation.false_positives, *validation.false_negatives]
+def _existing_documents(ids: set[int]) -> set[int]:
     # Lock the documents so none is deleted between this check and the insert; one
     # deleted while the run trained has no row to point at and is left out.
-    ids = {int(m.document_id) for m in found}
-    ids |= {int(d.id) for d in validation.documents if str(d.id).isdigit()}
-    existing = set(
-        Document.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True)
-    )
-    rows = [
+    return set(Document.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _error_rows(job: TrainingRun, found: list[Any], existing: set[int], role: str) -> list:
+    return [
         SentenceError(
             run=job,
             document_id=int(m.document_id),
@@ -255,12 +281,48 @@ def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
             kind=ErrorKind.FALSE_POSITIVE
             if m.kind == "false_positive"
             else ErrorKind.FALSE_NEGATIVE,
+            split=role,
         )
         for m in found
         if int(m.document_id) in existing
     ]
+
+
+def store_sentence_errors(job: TrainingRun, validation: Any) -> None:
+    """The misclassified validation sentences, for staff review."""
+    if validation is None:
+        return
+    found = [*validation.false_positives, *validation.false_negatives]
+    ids = {int(m.document_id) for m in found}
+    ids |= {int(d.id) for d in validation.documents if str(d.id).isdigit()}
+    existing = _existing_documents(ids)
+    rows = _error_rows(job, found, existing, RunRole.VALIDATION)
     SentenceError.objects.bulk_create(rows, batch_size=500)
     store_predictions(job, validation, existing)
+
+
+def sentence_loss(label: int, probability: float) -> float:
+    """Binary cross-entropy of one sentence: how far the model is from its label."""
+    p = min(max(probability, 1e-7), 1 - 1e-7)
+    return -math.log(p) if label else -math.log(1 - p)
+
+
+def store_training_errors(job: TrainingRun, training: Any) -> None:
+    """The best model's misclassified sentences in its own training documents, highest
+    loss first (a confident disagreement with the label it was trained on is likely
+    label noise), at most TRAINING_ERRORS_PER_RUN."""
+    if training is None:
+        return
+    found = [
+        m
+        for m in (*training.false_positives, *training.false_negatives)
+        if m.probability is not None  # cut off: the model never saw the sentence
+    ]
+    found.sort(key=lambda m: -sentence_loss(m.label, m.probability))
+    found = found[: settings.TRAINING_ERRORS_PER_RUN]
+    existing = _existing_documents({int(m.document_id) for m in found})
+    rows = _error_rows(job, found, existing, RunRole.TRAIN)
+    SentenceError.objects.bulk_create(rows, batch_size=500)
 
 
 def store_predictions(job: TrainingRun, validation: Any, existing: set[int]) -> None:

@@ -217,3 +217,9 @@ class LoopConfig(Settings):
     seed: int = setting(1, help="seed of the initialisation and the data order")
     cache_dir: str | None = setting(None, help="features cache (default: OUT/cache)")
     init_from: str | None = setting(None, help="start from a trained checkpoint dir (retraining)")
+    score_train_documents: int = setting(
+        0,
+        minimum=0,
+        help="after training, score the first N training documents with the best model "
+        "(their misclassified sentences are likely label noise; 0: none)",
+    )

@@ -50,6 +50,9 @@ class ValidationOutput:
     false_positives: list[MisclassifiedSentence]
     false_negatives: list[MisclassifiedSentence]
     metrics: dict[str, float]
+    # document id -> mean of its ROUGE-1/2/Lsum F1 x 100 (documents with a reference):
+    # what a paired comparison with another system on the same documents needs.
+    document_rouge: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,6 +87,9 @@ class TrainResult:
     data: DataReport
     stopped: str  # "completed" | "time_budget" | "cancelled" | "paused" (to continue)
     steps: int
+    # The best model scored on (the first ``score_train_documents`` of) its own training
+    # documents: misclassified training sentences are likely label noise. None: not asked.
+    training: ValidationOutput | None = None
 
 
 def train_result(
@@ -110,6 +116,7 @@ class ValidationReport:
         self.false_positives: list[MisclassifiedSentence] = []
         self.false_negatives: list[MisclassifiedSentence] = []
         self.rouge: list[dict[str, float]] = []
+        self.document_rouge: dict[str, float] = {}
 
     def add(
         self,
@@ -127,7 +134,9 @@ class ValidationReport:
 
         sents = [text[s:e] for s, e in spans]
         if reference:
-            self.rouge.append(score_summary([sents[i] for i in sorted(chosen)], reference))
+            rouge = score_summary([sents[i] for i in sorted(chosen)], reference)
+            self.rouge.append(rouge)
+            self.document_rouge[doc_id] = sum(rouge.values()) / len(rouge)
         preds = []
         for i, (s, e) in enumerate(spans):
             label = None if labels is None else labels[i]
@@ -152,7 +161,13 @@ class ValidationReport:
                 val_rouge1=mean.rouge1, val_rouge2=mean.rouge2, val_rougeLsum=mean.rougeLsum
             )
             metrics["val_rouge"] = (mean.rouge1 + mean.rouge2 + mean.rougeLsum) / 3
-        return ValidationOutput(self.documents, self.false_positives, self.false_negatives, metrics)
+        return ValidationOutput(
+            self.documents,
+            self.false_positives,
+            self.false_negatives,
+            metrics,
+            dict(self.document_rouge),
+        )
 
 
 def baseline_metrics(examples: Sequence[Any], max_sentences: int) -> dict[str, float]:

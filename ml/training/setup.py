@@ -89,6 +89,9 @@ class Prepared:
     total: int  # optimizer steps of the whole run
     baselines: dict[str, float]  # metrics measured before training (baselines, probe)
     report: DataReport
+    # (best model) -> its ValidationOutput on the first ``config.score_train_documents``
+    # training documents; None where the model does not offer it.
+    score_training: Callable[[Any], Any] | None = None
 
 
 Prepare = Callable[..., Prepared]  # (config, run, train_data, val_data, **model_arguments)
@@ -133,7 +136,12 @@ def training_function(prepare: Prepare, doc: str) -> TrainFunction:
         prepared = prepare(config, run, train_data, val_data, **model_arguments)
         loop = TrainingLoop(prepared.task, config, prepared.optimizer, prepared.total, run)
         outcome, metrics = loop.run(prepared.baselines, config.model.to_dict())
-        return train_result(outcome, metrics, prepared.report, run.out)
+        result = train_result(outcome, metrics, prepared.report, run.out)
+        finished = outcome.stopped not in ("paused", "cancelled")
+        scorer = prepared.score_training if config.score_train_documents else None
+        if finished and result.best_dir is not None and scorer is not None:
+            result.training = scorer(prepared.task.load_best(result.best_dir))
+        return result
 
     train.__doc__ = f"{doc}\n\n{_RUN_DOC}"
     return train

@@ -375,9 +375,19 @@ TRAINING_TIME_LIMIT = env.int("TRAINING_TIME_LIMIT", default=3500)
 TRAINING_HEARTBEAT_SECONDS = env.float("TRAINING_HEARTBEAT_SECONDS", default=15.0)
 TRAINING_PROGRESS_SECONDS = env.float("TRAINING_PROGRESS_SECONDS", default=2.0)
 TRAINING_STALE_AFTER = env.int("TRAINING_STALE_AFTER", default=120)
-# A new version is promoted unless its validation ROUGE (mean of R1/R2/RLsum)
-# is more than this many points below the active version's on the same data.
+# The gate (jobs/services/versions.py) compares a new version with what serves (the
+# active version, or Lead-3) on the run's validation documents, per document (mean of
+# R1/R2/RLsum): it promotes only with at least PROMOTION_MIN_DOCUMENTS of them and when
+# the lower bound of the paired bootstrap's 95% interval of (new - serving) is above
+# -PROMOTION_TOLERANCE points. PROMOTION_BOOTSTRAP_RESAMPLES resamples, seeded.
 PROMOTION_TOLERANCE = env.float("PROMOTION_TOLERANCE", default=0.0)
+PROMOTION_MIN_DOCUMENTS = env.int("PROMOTION_MIN_DOCUMENTS", default=30)
+PROMOTION_BOOTSTRAP_RESAMPLES = env.int("PROMOTION_BOOTSTRAP_RESAMPLES", default=2000)
+# After training, the best model scores the first TRAINING_SCORED_TRAIN_DOCUMENTS of
+# its own training documents; their misclassified sentences (likely label noise) go to
+# the review queue, the TRAINING_ERRORS_PER_RUN with the highest loss first.
+TRAINING_SCORED_TRAIN_DOCUMENTS = env.int("TRAINING_SCORED_TRAIN_DOCUMENTS", default=2000)
+TRAINING_ERRORS_PER_RUN = env.int("TRAINING_ERRORS_PER_RUN", default=200)
 
 # Staff-labelled documents that have no split yet go to validation when their text's
 # sha256 (as a fraction in [0, 1)) is below this, else to train: a stable rule, so each

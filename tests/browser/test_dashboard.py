@@ -75,7 +75,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     settings.TRAINING_DEVICE = "cpu"
     settings.PROMOTION_TOLERANCE = 100.0  # the tiny model need not beat Lead-3 here
     staff = UserFactory(username="ada", is_staff=True, is_superuser=True)
-    make_corpus(staff)
+    make_corpus(staff, val=30)  # the gate's PROMOTION_MIN_DOCUMENTS validation documents
     document, failed = client_document(staff)
     DocumentFactory(owner=UserFactory(username="grace"), title="Another owner's notes")
     older_checkpoint = tmp_path / "older"
@@ -189,7 +189,12 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     page.goto("/admin/jobs/sentenceerror/")
     open_table = page.get_by_test_id("open-per-run")
     expect(open_table).to_contain_text(f"run {run.pk}")
-    page.goto(f"/admin/jobs/sentenceerror/?run__id__exact={run.pk}&reviewed=no&o=3")
+    # The run reports sentences of its training documents too; here, validation ones.
+    assert errors.filter(split="train").exists() and errors.filter(split="validation").exists()
+    page.goto(
+        f"/admin/jobs/sentenceerror/?run__id__exact={run.pk}&reviewed=no&split__exact=validation&o=3"
+    )
+    expect(page.locator("#result_list")).to_contain_text("how the next run is judged")
     expect(page.locator("#result_list .jobs-context mark").first).to_be_visible()
     expect(page.locator("#changelist-filter")).to_contain_text("By model probability")
     first_row = page.locator("#result_list tbody tr").first
@@ -197,7 +202,10 @@ def test_staff_do_their_whole_job_in_the_dashboard(
     first_row.locator("input[name=_selected_action]").check()
     page.select_option("select[name=action]", "flip_labels")
     page.click("button[name=index]")
-    expect(page.locator(".messagelist")).to_contain_text("Flipped the gold label of 1 sentence;")
+    expect(page.locator(".messagelist")).to_contain_text(
+        "Flipped the gold label of 1 sentence: 1 in validation documents (the next run is "
+        "judged by them, it does not learn them)."
+    )
     flipped = SentenceError.objects.get(pk=error_id)
     assert flipped.review_status == ReviewStatus.FLIPPED and flipped.reviewed_by == staff
     override = LabelOverride.objects.get(

@@ -32,7 +32,7 @@ def press(page, key: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_reviewer_clears_50_sentences_by_keyboard_and_the_next_run_learns_them(page):
+def test_a_reviewer_clears_50_sentences_by_keyboard_and_the_next_run_is_judged_by_them(page):
     staff = UserFactory(username="ada", is_staff=True, is_superuser=True)
     run, errors = make_review_run(staff, documents=10)
     assert len(errors) == 50
@@ -41,6 +41,12 @@ def test_a_reviewer_clears_50_sentences_by_keyboard_and_the_next_run_learns_them
     expect(page.get_by_test_id("shortcuts")).to_contain_text("undo")
     expect(page.get_by_test_id("review-counts")).to_contain_text("50 open sentences")
     expect(page.get_by_test_id("why")).to_have_text("rank 1 of 3 selected, score 0.90")
+    # These are validation documents: the page says a flip changes how the next run is
+    # judged, not what it learns (what the end of this test checks).
+    expect(page.get_by_test_id("flip-effect")).to_contain_text(
+        "a flip changes how the next run is judged"
+    )
+    expect(page.get_by_test_id("flip-effect")).to_contain_text("not what it learns")
     expect(page.get_by_test_id("reference")).to_contain_text("two thousand people")
     expect(page.get_by_test_id("document-text").locator(".jobs-score")).to_have_count(5)
     shoot(page, "20-review-queue")
@@ -71,19 +77,23 @@ def test_a_reviewer_clears_50_sentences_by_keyboard_and_the_next_run_learns_them
     shoot(page, "21-review-undone")
     del decided[undone]
 
-    # The next run trains on exactly these corrections: a flip sets the opposite of the
-    # gold label, a confirm or an undone decision leaves the oracle's label.
+    # The next run validates with exactly these corrections and trains on none of them: a
+    # flip sets the opposite of the gold label, a confirm or an undone decision leaves the
+    # oracle's label.
     by_pk = {e.pk: e for e in errors}
     expected: dict[str, dict[int, int]] = {}
     for pk, action in decided.items():
         if action == "flip":
             e = by_pk[pk]
             expected.setdefault(str(e.document_id), {})[e.sentence_index] = 1 - e.label
-    next_run = TrainingRun(kind="bertsumext", train_split="validation", val_split="validation")
-    data = build_training_data(next_run)
-    labels = {ex.id: ex.labels for ex in data.train if ex.labels}
+    data = build_training_data(TrainingRun(kind="bertsumext"))  # the default splits
+    assert not data.train
+    labels = {ex.id: ex.labels for ex in data.val if ex.labels}
     assert labels == expected
-    assert data.summary["label_overrides"] == 2 * sum(len(v) for v in expected.values())
+    flips = sum(len(v) for v in expected.values())
+    assert data.summary["label_overrides"] == flips
+    assert data.manifest["validation"]["corrections"] == flips
+    assert data.manifest["train"]["corrections"] == 0
     assert LabelOverride.objects.filter(created_by=staff).count() == len(
         [a for a in decided.values() if a == "flip"]
     )

@@ -216,6 +216,7 @@ def test_the_demo_says_whether_the_gate_promoted_and_why():
     text = demo.promotion_text(kept)
     assert text.startswith("Not promoted: bertsumext v1 is kept but does not serve")
     assert "Gate: not promoted: below Lead-3 by 0.81" in text
+    assert "too small" not in text
 
 
 def test_the_demo_ends_with_urls_login_and_what_to_try(tmp_path, settings):
@@ -283,3 +284,29 @@ def test_models_text_counts_each_model():
         {"status": "failed", "model": "", "model_version": ""},
     ]
     assert demo.models_text(results) == "Which model made them: 2 by bertsumext (v2)."
+
+
+@pytest.mark.django_db
+def test_the_demo_says_plainly_its_corpus_is_too_small_to_promote(settings):
+    """Its 3 validation documents are below PROMOTION_MIN_DOCUMENTS: said before training,
+    and after it beside the gate's own note (the note as the gate writes it)."""
+    from jobs.services.versions import apply_promotion_gate
+    from tests.jobs.training_fixtures import measured_version
+
+    settings.PROMOTION_MIN_DOCUMENTS = 30
+    validation = len(demo.corpus_parts(demo.load_corpus())["validation"])
+    before = demo.too_small_text(validation, settings.PROMOTION_MIN_DOCUMENTS)
+    assert before.startswith(
+        f"  Too small to promote: the sample corpus has {validation} validation documents and "
+        "the promotion gate needs at least 30 (PROMOTION_MIN_DOCUMENTS)"
+    )
+    assert "`manage.py import_dataset`" in before and "then retrain" in before
+    assert demo.too_small_text(30, 30) == ""
+
+    # Far better than Lead-3 on its 3 documents, and still not promoted.
+    version = measured_version("/v", candidate=[60.0, 61.0, 62.0], lead3=[20.0, 21.0, 22.0])
+    assert apply_promotion_gate(version) is False
+    kept = {"label": "bertsumext v1", "is_active": False, "gate_note": version.gate_note}
+    text = demo.promotion_text(kept)
+    assert "only 3 validation documents" in text
+    assert "The sample corpus is too small to promote any model" in text

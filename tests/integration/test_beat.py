@@ -109,3 +109,58 @@ def test_beat_runs_the_reaper_and_the_retraining_schedule(workers, staff, tmp_pa
     assert f"Sending due task {RETRAIN_TASK_NAME} (jobs.retrain_if_new_data)" in log
     assert "SchedulingError" not in log, log
     assert ScheduleRun.objects.filter(failures__gt=0).count() == 0
+
+
+def test_removing_a_correction_starts_the_next_scheduled_run(workers, staff, tmp_path, settings):
+    """A correction trained on, then reverted (its override row deleted): real beat fires
+    the retraining schedule, which first finds nothing new, then, once the correction
+    is gone, starts a run (issue #22: the schedule never noticed a removed label)."""
+    from jobs.models import LabelOverride, SentenceError
+    from jobs.services.reviews import revert_override, review_errors
+    from jobs.services.training import start_training
+    from jobs.workers import train as train_worker
+
+    settings.TRAINING_DIR = tmp_path / "runs"
+    settings.TENSORBOARD_LOGDIR = tmp_path / "tb"
+    settings.TRAINING_DEVICE = "cpu"
+    make_corpus(staff)
+    quick = tiny_params(max_steps=2, eval_every=2)
+    first = start_training("bertsumext", params=quick, triggered_by=staff)
+    train_worker.run(first.pk)
+    error = SentenceError.objects.filter(run=first, split="train").first()
+    assert error is not None, "the tiny model misclassifies some training sentences"
+    review_errors([error], "flip", staff)
+    second = start_training("bertsumext", params=quick, triggered_by=staff)
+    train_worker.run(second.pk)
+    second.refresh_from_db()
+    assert second.status == JobStatus.SUCCEEDED, second.error
+    assert second.manifest["train"]["corrections"] == 1
+
+    retrain_every(2)
+    env = {
+        "SCHEDULED_TRAINING_PARAMS": json.dumps(quick),
+        "TRAINING_DIR": str(tmp_path / "runs"),
+        "TENSORBOARD_LOGDIR": str(tmp_path / "tb"),
+    }
+    argv = stack_argv(tmp_path)
+    workers.start_command("worker-inference", argv["worker-inference"], **env)
+    workers.start_command("beat", argv["beat"], ping=False, **env)
+
+    def schedule_succeeded_after(moment):
+        row = ScheduleRun.objects.filter(schedule=RETRAIN_TASK_NAME).first()
+        return row is not None and row.last_success_at is not None and row.last_success_at > moment
+
+    # Nothing new: the schedule runs (and succeeds) without starting anything.
+    started = timezone.now()
+    workers.wait_for(lambda: schedule_succeeded_after(started), DEADLINE, "a first schedule run")
+    assert not TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).exists()
+
+    revert_override(LabelOverride.objects.get(), staff)
+    workers.wait_for(
+        lambda: TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).exists(),
+        DEADLINE,
+        "a scheduled run after the correction was removed",
+    )
+    run = TrainingRun.objects.get(trigger=Trigger.SCHEDULE)
+    assert run.pk > second.pk and run.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    assert ScheduleRun.objects.get(schedule=RETRAIN_TASK_NAME).failures == 0

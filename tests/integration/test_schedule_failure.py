@@ -71,3 +71,34 @@ def test_a_failing_periodic_task_is_on_the_front_page_within_a_minute(workers, s
     html = client.get(reverse("admin:index")).content.decode()
     assert re.search(r'<tr data-worker="inference@[^"]+"><td>', html), html
     assert '<tr data-queue="inference">' in html
+
+
+def test_bad_scheduled_training_params_are_the_schedules_failure_on_the_front_page(
+    workers, staff, tmp_path
+):
+    """New data, but SCHEDULED_TRAINING_PARAMS the training config refuses: the run cannot
+    start, and the front page says so with the reason (issue #22: it was logged and
+    swallowed, and the schedule showed "ok" every week)."""
+    from jobs.models import TrainingRun
+    from tests.integration.test_beat import retrain_every
+    from tests.jobs.training_fixtures import make_corpus
+
+    make_corpus(staff)
+    task = retrain_every(2)
+    env = {"SCHEDULED_TRAINING_PARAMS": json.dumps({"lr": "fast"})}
+    argv = stack_argv(tmp_path)
+    workers.start_command("worker-inference", argv["worker-inference"], **env)
+    workers.start_command("beat", argv["beat"], ping=False, **env)
+    client = Client()
+    client.force_login(staff)
+
+    row = workers.wait_for(
+        lambda: (r := front_page_row(client, task.name)) and "failing" in r and r,
+        WITHIN,
+        "the retraining schedule failing on the front page",
+    )
+    assert '<strong class="jobs-error">failing</strong>' in row
+    assert "ScheduledRunNotStarted" in row, row
+    assert "not started (SCHEDULED_TRAINING_PARAMS): invalid training params" in row, row
+    assert "would start: 6 labelled training documents" in row  # what it tried to do
+    assert not TrainingRun.objects.exists()

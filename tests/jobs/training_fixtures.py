@@ -70,3 +70,40 @@ def tiny_match_params(**overrides):
     }
     params.update(overrides)
     return params
+
+
+def per_document(mean, n=32, spread=2.0, pattern=2):
+    """n per-document scores with exactly this mean: +/- spread in runs of `pattern`
+    (n a multiple of 2 * pattern). Two lists with different patterns give paired
+    differences that vary, so the bootstrap interval has a width."""
+    return [mean + spread * (1 if (i // pattern) % 2 == 0 else -1) for i in range(n)]
+
+
+def measured_version(
+    checkpoint_dir, *, candidate, lead3, active=None, active_version=None, kind="bertsumext"
+):
+    """A candidate version as a finished run leaves it: its metrics and the per-document
+    validation scores of the model, Lead-3 and (when one served) the active version on
+    the same documents (jobs.workers.train._metrics)."""
+    from jobs.models import JobStatus, ModelVersion, TrainingRun
+
+    def mean(values):
+        return sum(values) / len(values)
+
+    scores = {"documents": list(range(1, len(candidate) + 1)), "candidate": candidate}
+    metrics = {"val_rouge": mean(candidate)}
+    if lead3 is not None:
+        scores["lead3"] = lead3
+        metrics.update({f"lead3_{k}": mean(lead3) for k in ("rouge1", "rouge2", "rougeLsum")})
+    if active is not None:
+        scores.update(active=active, active_version=active_version)
+        metrics.update(active_val_rouge=mean(active), active_version=active_version)
+    from jobs.services.versions import compare_scores
+
+    scores["compared"] = compare_scores(scores)
+    run = TrainingRun.objects.create(
+        kind=kind, status=JobStatus.SUCCEEDED, metrics=metrics, validation_scores=scores
+    )
+    return ModelVersion.objects.create(
+        kind=kind, run=run, checkpoint_dir=str(checkpoint_dir), metrics=metrics
+    )

@@ -227,7 +227,16 @@ def _prepare(
     validation = (val_docs, val_examples)
     task = _loop_task(model, tokenizer, windows, validation, device, config, run_metrics)
     total = planned_steps(config, len(windows))
-    return Prepared(task, _optimizer(model, config), total, run_metrics, report)
+    # The best model on its own training documents (those with labels), for review.
+    scored = [(d, ex) for d, ex in zip(train_docs, train_data, strict=True) if d.labels][
+        : config.score_train_documents
+    ]
+    score_docs, score_examples = [d for d, _ in scored], [ex for _, ex in scored]
+
+    def score_training(best: BertSumExt) -> ValidationOutput:
+        return validate(best, tokenizer, score_docs, score_examples, device, config)
+
+    return Prepared(task, _optimizer(model, config), total, run_metrics, report, score_training)
 
 
 train = training_function(

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from jobs.services.versions import promote
 from tests.jobs.admin.helpers import make_version
+from tests.jobs.training_fixtures import measured_version, per_document
 
 pytestmark = pytest.mark.django_db
 
@@ -75,12 +76,20 @@ LEAD3 = {"lead3_rouge1": 45.0, "lead3_rouge2": 20.0, "lead3_rougeLsum": 40.0}
 def test_promote_confirmation_warns_when_the_gate_kept_the_version(staff_client, tmp_path):
     from jobs.services.versions import apply_promotion_gate
 
-    kept = make_version(tmp_path, val_rouge=31.0, **LEAD3)  # Lead-3 mean 35.0
+    kept = measured_version(
+        tmp_path / "v", candidate=per_document(31.0, pattern=1), lead3=per_document(35.0)
+    )
+    (tmp_path / "v").mkdir()
     assert apply_promotion_gate(kept) is False
     url = reverse("admin:jobs_modelversion_promote", args=[kept.pk])
     html = staff_client.get(url).content.decode()
     assert 'data-testid="gate-warning"' in html
-    assert "would not promote bertsumext" in html and "below Lead-3 by 4.00" in html
+    assert "would not promote bertsumext" in html and "-4.00 ROUGE (95% interval" in html
+    # The version page shows the comparison with its n and interval, not a bare mean.
+    page = staff_client.get(reverse("admin:jobs_modelversion_change", args=[kept.pk]))
+    measured = page.content.decode().split('data-testid="measured-against"')[1].split("</ul>")[0]
+    assert "Lead-3: " in measured and "-4.00 ROUGE (95% interval -" in measured
+    assert "n=32)" in measured and "jobs-worse" in measured
     staff_client.post(url, {"confirm": "on"})
     kept.refresh_from_db()
     assert kept.is_active  # staff may still promote it

@@ -92,8 +92,8 @@ def test_undo_of_one_item_and_revert_of_an_override(staff_client, staff):
     assert "Reverted the staff label of" in response.content.decode()
     assert not LabelOverride.objects.exists()
     assert SentenceError.objects.get(pk=errors[0].pk).review_status == ReviewStatus.OPEN
-    data = build_training_data(TrainingRun(kind="bertsumext", train_split="validation"))
-    assert data.summary["label_overrides"] == 0
+    data = build_training_data(TrainingRun(kind="bertsumext"))
+    assert data.summary["label_overrides"] == 0 and data.manifest["labels"] == []
     history = staff_client.get(reverse("admin:jobs_reviewevent_changelist")).content.decode()
     assert "Reverted a label override" in history and "in summary → oracle label" in history
 

@@ -49,16 +49,21 @@ def test_flip_and_confirm_actions_feed_the_next_run(staff_client, staff):
         {"action": "flip_labels", "_selected_action": [errors[0].pk, errors[1].pk]},
         follow=True,
     )
-    assert "Flipped the gold label of 2 sentences" in response.content.decode()
+    assert (
+        "Flipped the gold label of 2 sentences: 2 in validation documents (the next run is "
+        "judged by them, it does not learn them)." in response.content.decode()
+    )
     overrides = {o.sentence_index: o.label for o in LabelOverride.objects.all()}
     assert overrides == {0: 1, 1: 0}  # each flipped from its gold label
     staff_client.post(url, {"action": "confirm_labels", "_selected_action": [errors[2].pk]})
     statuses = dict(SentenceError.objects.values_list("sentence_index", "review_status"))
     assert statuses == {0: "flipped", 1: "flipped", 2: "confirmed"}
-    # The runs list counts what is still open; the next run's data carries the labels.
+    # The runs list counts what is still open. These are validation documents: the next
+    # run is judged with the flipped labels and learns none of them.
     runs = staff_client.get(reverse("admin:jobs_trainingrun_changelist")).context["cl"].result_list
     assert [(r.open_errors, r.flipped_errors, r.all_errors) for r in runs] == [(0, 2, 3)]
-    new_run = TrainingRun(kind="bertsumext", train_split="validation", val_split="validation")
-    data = build_training_data(new_run)
-    assert data.summary["label_overrides"] >= 2
+    data = build_training_data(TrainingRun(kind="bertsumext"))
+    [validation] = data.val
+    assert validation.labels == {0: 1, 1: 0} and not data.train
+    assert data.manifest["validation"]["corrections"] == 2
     assert staff_client.get(url + "?reviewed=no").context["cl"].result_count == 0

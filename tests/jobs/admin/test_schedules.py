@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from jobs import tasks
-from jobs.models import ScheduleRun
+from jobs.models import ScheduleRun, TrainingRun
 from jobs.services import queue
 from tests.jobs.admin.helpers import ensure_retrain_schedule
 
@@ -89,3 +89,56 @@ def test_the_weekly_retraining_is_late_only_after_a_missed_sunday(staff_client):
     run.last_success_at = timezone.now() - timedelta(days=8)  # a Sunday 03:00 went by
     run.save()
     assert '<strong class="jobs-error">late</strong>' in schedule_row(staff_client, task.name)
+
+
+def test_each_schedule_shows_its_next_run_and_retraining_what_it_would_do(
+    staff_client, staff, settings
+):
+    from tests.jobs.training_fixtures import make_corpus, tiny_params
+
+    sent = timezone.now() - timedelta(seconds=20)
+    every_minute("retrain", queue.RETRAIN_IF_NEW_DATA, last_run_at=sent)
+    row = schedule_row(staff_client, "retrain")
+    due = timezone.localtime(sent + timedelta(seconds=60))
+    assert f'<td data-testid="next-run">{due.strftime("%Y-%m-%d %H:%M:%S")}' in row
+    assert "would not start: no labelled training documents" in row
+
+    make_corpus(staff)
+    row = schedule_row(staff_client, "retrain")
+    assert "would start: 6 labelled training documents, no earlier run recorded" in row
+    assert 'data-testid="run-now"' in row
+
+    # "Run it now" with bad scheduled params: the schedule's failure, with the reason.
+    settings.SCHEDULED_TRAINING_PARAMS = {"lr": "fast"}
+    task = PeriodicTask.objects.get(name="retrain")
+    url = reverse("admin:jobs_trainingrun_retrain_now", args=[task.pk])
+    page = staff_client.post(url, follow=True).content.decode()
+    assert "not started (SCHEDULED_TRAINING_PARAMS): invalid training params" in page
+    row = schedule_row(staff_client, "retrain")
+    assert '<strong class="jobs-error">failing</strong>' in row
+    assert "ScheduledRunNotStarted" in row and "invalid training params" in row
+    assert not TrainingRun.objects.exists()
+
+    # With good params it queues the run the schedule would, and says so.
+    settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
+    response = staff_client.post(url, follow=True)
+    run = TrainingRun.objects.get()
+    assert (run.trigger, run.status) == ("schedule", "queued")
+    assert f"Retrain: queued {run}." in response.content.decode()  # the admin capitalizes
+    assert f"would not start: {run} is in progress" in schedule_row(staff_client, "retrain")
+    assert "<td>ok</td>" in schedule_row(staff_client, "retrain")
+
+
+def test_run_it_now_needs_post_and_the_change_permission(staff_client, user):
+    from django.test import Client
+
+    task = every_minute("retrain", queue.RETRAIN_IF_NEW_DATA)
+    url = reverse("admin:jobs_trainingrun_retrain_now", args=[task.pk])
+    assert staff_client.get(url).status_code == 302
+    assert not ScheduleRun.objects.exists()
+    user.is_staff = True
+    user.save()
+    viewer = Client()
+    viewer.force_login(user)
+    assert viewer.post(url).status_code in (302, 403)
+    assert not ScheduleRun.objects.exists()

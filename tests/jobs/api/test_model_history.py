@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from jobs.models import ModelVersion
 from jobs.services.versions import apply_promotion_gate, describe, promote
+from tests.jobs.training_fixtures import measured_version, per_document
 
 pytestmark = pytest.mark.django_db
 
@@ -13,10 +13,8 @@ def test_versions_show_their_history_newest_first(staff, tmp_path):
     api = APIClient()
     api.force_authenticate(staff)
     (tmp_path / "a").mkdir()
-    version = ModelVersion.objects.create(
-        kind="bertsumext",
-        checkpoint_dir=str(tmp_path / "a"),
-        metrics={"val_rouge": 20.0, "lead3_rouge1": 30, "lead3_rouge2": 10, "lead3_rougeLsum": 26},
+    version = measured_version(
+        tmp_path / "a", candidate=per_document(20.0, pattern=1), lead3=per_document(22.0)
     )
     apply_promotion_gate(version)
     promote(version, staff)
@@ -29,7 +27,9 @@ def test_versions_show_their_history_newest_first(staff, tmp_path):
         "candidate",
         "gate",
     )
-    assert gate_step["reason"].startswith("not promoted: below Lead-3 by 2.00")
-    assert gate_step["compared"] == {"val_rouge": 20.0, "lead3_rouge": 22.0, "tolerance": 0.0}
+    assert gate_step["reason"].startswith("not promoted: -2.00 ROUGE (95% interval")
+    compared = gate_step["compared"]
+    assert (compared["val_rouge"], compared["lead3_rouge"], compared["n"]) == (20.0, 22.0, 32)
+    assert compared["difference"] == pytest.approx(-2.0) and len(compared["ci95"]) == 2
     assert (staff_step["to_status"], staff_step["by"]) == ("active", staff.username)
     assert api.get(f"/api/models/{version.pk}/").json()["transitions"] == body["transitions"]

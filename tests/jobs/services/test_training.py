@@ -1,9 +1,6 @@
 """Training runs in the service: start, settings, one per kind, cancel, schedule."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from jobs.models import (
     JobStatus,
@@ -53,15 +50,23 @@ def test_training_settings_layer_recipe_deployment_defaults_and_params(settings)
     assert shipped.head_lr == 2e-4 and shipped.model.attention_dropout == 0.0
     assert not hasattr(training_config("matchsum", {}), "head_lr")
     # With no deployment override the service trains what `python -m ml train` with
-    # only the paths trains.
+    # only the paths trains; it also scores its training documents afterwards (for the
+    # review queue), which changes nothing that is trained.
+    import dataclasses
+
     from ml import cli
     from ml.cli.train import resolve_cli_config
 
     settings.TRAINING_DEFAULTS = {}
+    settings.TRAINING_SCORED_TRAIN_DOCUMENTS = 7
     for kind in ("bertsumext", "matchsum"):
         paths = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", "out"]
         args = cli.build_parser().parse_args([*paths, "--model", kind])
-        assert training_config(kind, {}) == resolve_cli_config(args)
+        service = training_config(kind, {})
+        assert service.score_train_documents == 7
+        cli_config = resolve_cli_config(args)
+        assert cli_config.score_train_documents == 0
+        assert dataclasses.replace(service, score_train_documents=0) == cli_config
 
     settings.TRAINING_DEFAULTS = {"model": {"attention_dropout": 0.1}, "batch_size": 16}
     config = training_config("bertsumext", {"model": {"max_pos": 128}, "lr": 1e-4})
@@ -97,25 +102,46 @@ def test_cancel_queued_and_running(staff):
     assert running.status == JobStatus.RUNNING and running.cancel_requested
 
 
+@pytest.mark.django_db(transaction=True)
 def test_scheduled_retrain_only_with_new_data_or_corrections(staff, settings):
-    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would."""
+    """Calls the task beat runs (`jobs.retrain_if_new_data`), as beat would; the runs are
+    real (tiny) runs, so each records the manifest the schedule compares with."""
+    from jobs.models import ScheduleRun
+    from jobs.services.training import ScheduledRunNotStarted, retraining_plan
     from jobs.tasks import retrain_if_new_data
 
     def scheduled_runs():
         return list(TrainingRun.objects.filter(trigger=Trigger.SCHEDULE).order_by("pk"))
 
     settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
+    assert retraining_plan().reason == "would not start: no labelled training documents"
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == []  # no data at all
     docs = make_corpus(staff)
+    assert (
+        retraining_plan().reason
+        == "would start: 6 labelled training documents, no earlier run recorded"
+    )
     retrain_if_new_data("bertsumext")
     (first,) = scheduled_runs()
+    assert retraining_plan().reason == f"would not start: {first} is in progress"
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == [first]  # one is running
-    TrainingRun.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+    train_worker.run(first.pk)
+    first.refresh_from_db()
+    assert first.status == JobStatus.SUCCEEDED, first.error
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == [first]  # nothing new since
-    TrainingRun.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    set_label(docs[0], 0, 0, staff)  # a correction
+
+    set_label(docs[0], 0, 0, staff)  # a staff label
+    assert retraining_plan().reason == (f"would start: 1 new staff label since run {first.pk}")
+    # New data, but the scheduled params are bad: the schedule's failure, not a silent skip.
+    settings.SCHEDULED_TRAINING_PARAMS = {"lr": "fast"}
+    with pytest.raises(ScheduledRunNotStarted, match="SCHEDULED_TRAINING_PARAMS"):
+        retrain_if_new_data("bertsumext")
+    failed = ScheduleRun.objects.get(schedule="jobs.retrain_if_new_data")
+    assert failed.failures == 1 and "invalid training params" in failed.last_error
+    assert "would start: 1 new staff label" in failed.last_error
+    settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
     retrain_if_new_data("bertsumext")
     assert len(scheduled_runs()) == 2

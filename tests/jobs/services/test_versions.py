@@ -6,10 +6,12 @@ from django.utils import timezone
 from jobs.models import ModelVersion, VersionTransition
 from jobs.services.errors import InvalidInput
 from jobs.services.versions import apply_promotion_gate, describe, promote, rollback
+from tests.jobs.training_fixtures import measured_version, per_document
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
 
 LEAD3 = {"lead3_rouge1": 30.0, "lead3_rouge2": 12.0, "lead3_rougeLsum": 27.0}  # mean 23.0
+LEAD3_DOCS = per_document(23.0)  # Lead-3's per-document scores (mean 23.0)
 
 
 def history(version):
@@ -29,29 +31,45 @@ def test_promotion_gate_keeps_a_worse_version_inactive(staff, settings, tmp_path
         is_active=True,
         promoted_at=timezone.now(),
     )
-    worse = ModelVersion.objects.create(
-        kind="bertsumext",
-        checkpoint_dir="/y",
-        metrics={"val_rouge": 20.0, "active_val_rouge": 21.0, "active_version": active.pk},
+    serving = per_document(21.0)
+    worse = measured_version(
+        "/y",
+        candidate=per_document(20.0, pattern=1),
+        lead3=per_document(15.0),
+        active=serving,
+        active_version=active.pk,
     )
     assert apply_promotion_gate(worse) is False
-    assert "below the active version's 21.00" in worse.gate_note
+    assert worse.gate_note.startswith("not promoted: -1.00 ROUGE (95% interval -")
+    assert f"n=32) against the active version {active} on the same" in worse.gate_note
+    assert "is not above -0.50 (minus PROMOTION_TOLERANCE), so it may be worse" in worse.gate_note
     [(before, after, by, reason)] = history(worse)
-    assert (before, after, by) == ("candidate", "candidate", None) and "21.00" in reason
+    assert (before, after, by, reason) == ("candidate", "candidate", None, worse.gate_note)
     gate_row = VersionTransition.objects.get(version=worse)
     assert gate_row.actor == "gate"
+    low, high = gate_row.compared.pop("ci95")
+    assert low < -1.0 < high and low < -0.5
     assert gate_row.compared == {
         "val_rouge": 20.0,
         "active_val_rouge": 21.0,
         "active_version": active.pk,
+        "n": 32,
+        "difference": pytest.approx(-1.0),
         "tolerance": 0.5,
+        "min_documents": 30,
+        "resamples": 2000,
     }
-    within = ModelVersion.objects.create(
-        kind="bertsumext",
-        checkpoint_dir="/z",
-        metrics={"val_rouge": 20.6, "active_val_rouge": 21.0, "active_version": active.pk},
+    # 0.4 points lower, measured closely (the interval stays above -0.5): within the
+    # tolerance, promoted.
+    within = measured_version(
+        "/z",
+        candidate=per_document(20.6, spread=0.05, pattern=1),
+        lead3=per_document(15.0),
+        active=per_document(21.0, spread=0.05),
+        active_version=active.pk,
     )
     assert apply_promotion_gate(within) is True
+    assert within.gate_note.startswith("promoted: -0.40 ROUGE (95% interval -0.4")
     active.refresh_from_db()
     assert not active.is_active and within.is_active
     assert history(within)[0][:3] == ("candidate", "active", None)
@@ -60,24 +78,50 @@ def test_promotion_gate_keeps_a_worse_version_inactive(staff, settings, tmp_path
 
 def test_with_nothing_active_the_gate_compares_with_lead3(settings):
     settings.PROMOTION_TOLERANCE = 0.0
-    below = ModelVersion.objects.create(
-        kind="bertsumext", checkpoint_dir="/a", metrics={"val_rouge": 21.75, **LEAD3}
-    )
+    below = measured_version("/a", candidate=per_document(21.75, pattern=1), lead3=LEAD3_DOCS)
     assert apply_promotion_gate(below) is False
     below.refresh_from_db()
     assert not below.is_active
-    assert below.gate_note.startswith("not promoted: below Lead-3 by 1.25")
+    assert below.gate_note.startswith("not promoted: -1.25 ROUGE (95% interval -")
+    assert below.gate_note.endswith("so it may be worse; Lead-3 keeps serving")
     assert VersionTransition.objects.get(version=below).compared["lead3_rouge"] == 23.0
 
-    settings.PROMOTION_TOLERANCE = 1.5  # may lose up to 1.5 points: promoted
+    settings.PROMOTION_TOLERANCE = 3.0  # may lose up to 3 points: promoted
     assert apply_promotion_gate(below) is True
-    assert "first bertsumext version" in below.gate_note and "Lead-3 23.00" in below.gate_note
+    assert below.gate_note.startswith("promoted: first bertsumext version, -1.25 ROUGE (95%")
+    assert "n=32) against Lead-3 on the same validation documents" in below.gate_note
 
-    no_baseline = ModelVersion.objects.create(
-        kind="matchsum", checkpoint_dir="/b", metrics={"val_rouge": 40.0}
-    )
+    no_baseline = measured_version("/b", kind="matchsum", candidate=[40.0] * 32, lead3=None)
     assert apply_promotion_gate(no_baseline) is False
     assert "did not measure Lead-3" in no_baseline.gate_note
+
+
+def test_a_higher_mean_on_noise_is_not_promoted(settings):
+    """Issue #22: a model that beats Lead-3 on average but not reliably (the interval
+    reaches below zero) keeps Lead-3 serving; a clear win is promoted."""
+    settings.PROMOTION_TOLERANCE = 0.0
+    noisy = measured_version(
+        "/n", candidate=per_document(24.0, spread=10.0, pattern=1), lead3=LEAD3_DOCS
+    )
+    assert noisy.metrics["val_rouge"] > noisy.metrics["lead3_rouge1"]
+    assert apply_promotion_gate(noisy) is False
+    low, high = VersionTransition.objects.get(version=noisy).compared["ci95"]
+    assert low < 0 < high
+    clear = measured_version("/c", candidate=per_document(26.0, pattern=1), lead3=LEAD3_DOCS)
+    assert apply_promotion_gate(clear) is True
+
+
+def test_too_few_validation_documents_never_promote(settings):
+    settings.PROMOTION_TOLERANCE = 100.0
+    settings.PROMOTION_MIN_DOCUMENTS = 30
+    few = measured_version("/f", candidate=[40.0, 41.0, 42.0], lead3=[20.0, 21.0, 22.0])
+    assert apply_promotion_gate(few) is False
+    assert few.gate_note.startswith(
+        "not promoted: only 3 validation documents with a reference summary; the gate "
+        "needs at least 30 (PROMOTION_MIN_DOCUMENTS)"
+    )
+    settings.PROMOTION_MIN_DOCUMENTS = 3
+    assert apply_promotion_gate(few) is True
 
 
 def test_an_active_version_that_cannot_be_measured_blocks_the_gate(tmp_path):
@@ -111,16 +155,14 @@ def test_an_active_version_that_cannot_be_measured_blocks_the_gate(tmp_path):
 
 def test_staff_promote_over_the_gate_is_in_the_history(staff, tmp_path):
     (tmp_path / "a").mkdir()
-    kept = ModelVersion.objects.create(
-        kind="bertsumext", checkpoint_dir=str(tmp_path / "a"), metrics={"val_rouge": 20.0, **LEAD3}
-    )
+    kept = measured_version(tmp_path / "a", candidate=per_document(20.0), lead3=LEAD3_DOCS)
     apply_promotion_gate(kept)
     promote(kept, staff)
     kept.refresh_from_db()
     assert kept.is_active and kept.gate_note.startswith("not promoted")  # the gate's own note
     last = VersionTransition.objects.filter(version=kept).first()  # newest first
     assert (last.from_status, last.to_status, last.by) == ("candidate", "active", staff)
-    assert "over the gate (not promoted: below Lead-3 by 3.00" in last.reason
+    assert "over the gate (not promoted: -3.00 ROUGE (95% interval" in last.reason
     assert last.compared == {"val_rouge": 20.0, "lead3_rouge": 23.0}
 
 

@@ -14,11 +14,13 @@ from jobs.models import (
 )
 from jobs.services.documents import delete_document
 from jobs.services.errors import InvalidInput
+from jobs.services.manifests import learned_from
 from jobs.services.reviews import set_label
 from jobs.services.training import start_training
 from jobs.services.versions import promote
 from jobs.workers import summarize as summarize_worker
 from jobs.workers import train as train_worker
+from jobs.workers.train import sentence_loss
 from jobs.workers.training_data import build_training_data
 from tests.factories import DocumentFactory, SummaryFactory
 from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
@@ -30,7 +32,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
 @pytest.mark.django_db(transaction=True)
 def test_run_training_end_to_end_in_process(staff, settings):
     settings.PROMOTION_TOLERANCE = 100.0  # the tiny model only has to run, not beat Lead-3
-    docs = make_corpus(staff)
+    settings.TRAINING_ERRORS_PER_RUN = 4
+    docs = make_corpus(staff, val=30)  # PROMOTION_MIN_DOCUMENTS (30) validation documents
     run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
     assert run.status == JobStatus.QUEUED and run.enqueued_at is not None
 
@@ -41,27 +44,55 @@ def test_run_training_end_to_end_in_process(staff, settings):
     assert run.attempts == 1 and run.device == "cpu"
     assert len(run.data_sha256) == 64
     assert run.data_summary["train_documents"] == 6
-    assert run.data_summary["validation_documents"] == 3
+    assert run.data_summary["validation_documents"] == 30
+    train_ids = sorted(d.pk for d in docs if d.split == "train")
+    val_ids = {d.pk for d in docs if d.split == "validation"}
+    assert run.manifest["train_documents"] == train_ids
+    assert run.manifest["validation_documents"] == sorted(val_ids)
+    assert run.manifest["train"]["reference_summaries"] == 6
+    assert learned_from(run.manifest) == (
+        "learned from 6 reference summaries, 0 staff-labelled documents, 0 corrections; "
+        "validated on 30 documents"
+    )
+    assert run.resolved_config["max_steps"] == 6
+    assert run.resolved_config["score_train_documents"] == settings.TRAINING_SCORED_TRAIN_DOCUMENTS
+    # The gate's evidence: per-document scores of the model and Lead-3 on the same documents.
+    assert run.validation_scores["documents"] == sorted(val_ids)
+    assert len(run.validation_scores["candidate"]) == len(run.validation_scores["lead3"]) == 30
+    assert sum(run.validation_scores["candidate"]) / 30 == pytest.approx(run.metrics["val_rouge"])
     for key in ("val_rouge", "val_rouge1", "lead3_rouge1", "textrank_rouge1"):
         assert key in run.metrics
     assert any(Path(run.tensorboard_logdir).iterdir())  # event files were written
 
     version = ModelVersion.objects.get(run=run)
     assert version.is_active  # first version: compared with Lead-3, within the tolerance
-    assert "first bertsumext version" in version.gate_note and "vs Lead-3" in version.gate_note
+    assert version.gate_note.startswith("promoted: first bertsumext version, ")
+    assert "against Lead-3 on the same validation documents" in version.gate_note
+    assert "95% interval" in version.gate_note and "n=30)" in version.gate_note
+    compared = version.transitions.get().compared
+    assert compared["n"] == 30 and compared["ci95"][0] <= compared["difference"]
     assert len(version.checkpoint_sha256) == 64
-    # Every FP/FN row points at a validation document and a real sentence.
+    # Every FP/FN row points at a document of its split and a real sentence: validation
+    # documents, and the training documents the best model still gets wrong (highest
+    # loss first, at most TRAINING_ERRORS_PER_RUN).
     errors = list(SentenceError.objects.filter(run=run))
-    val_ids = {d.pk for d in docs if d.split == "validation"}
-    assert errors, "an undertrained tiny model misclassifies some validation sentences"
+    assert {e.split for e in errors} == {"train", "validation"}, (
+        "an undertrained tiny model misclassifies sentences of both splits"
+    )
     for e in errors:
-        assert e.document_id in val_ids
+        assert e.document_id in (val_ids if e.split == "validation" else set(train_ids))
         assert e.document.text[e.start : e.end] == e.text
         assert (e.kind == "fp") == (e.label == 0)
+    on_training = [e for e in errors if e.split == "train"]
+    assert len(on_training) == 4
+    losses = [sentence_loss(e.label, e.probability) for e in on_training]
+    assert min(losses) > 0
     # The best model's score and selection of every validation sentence, for review.
     predictions = {p.document_id: p.sentences for p in RunPrediction.objects.filter(run=run)}
     assert set(predictions) == val_ids
     for e in errors:
+        if e.split == "train":
+            continue
         row = predictions[e.document_id][e.sentence_index]
         assert (row["start"], row["end"], row["label"]) == (e.start, e.end, e.label)
         assert row["selected"] == (e.kind == "fp")
@@ -141,19 +172,28 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, settings):
     """A negative tolerance makes "beats Lead-3" unreachable for a 6-step tiny model: the
-    gate keeps the version, names the gap, and serving stays on Lead-3."""
+    gate keeps the version, shows the difference, its interval and n, and serving stays
+    on Lead-3."""
     settings.PROMOTION_TOLERANCE = -100.0
-    docs = make_corpus(staff)
+    docs = make_corpus(staff, val=30)
     run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
     train_worker.run(run.pk)
     run.refresh_from_db()
     version = ModelVersion.objects.get(run=run)
     assert not version.is_active
     lead = sum(run.metrics[f"lead3_{k}"] for k in ("rouge1", "rouge2", "rougeLsum")) / 3
-    gap = lead - run.metrics["val_rouge"]
-    assert version.gate_note.startswith(f"not promoted: below Lead-3 by {gap:.2f}")
     transition = version.transitions.get()
-    assert transition.actor == "gate" and transition.compared["lead3_rouge"] == pytest.approx(lead)
+    compared = transition.compared
+    assert transition.actor == "gate" and compared["lead3_rouge"] == pytest.approx(lead)
+    assert compared["n"] == 30
+    assert compared["difference"] == pytest.approx(run.metrics["val_rouge"] - lead)
+    low, high = compared["ci95"]
+    assert version.gate_note == (
+        f"not promoted: {compared['difference']:+.2f} ROUGE (95% interval {low:+.2f} to "
+        f"{high:+.2f}, n=30) against Lead-3 on the same validation documents; its lower end "
+        f"{low:+.2f} is not above +100.00 (minus PROMOTION_TOLERANCE), so it may be worse; "
+        "Lead-3 keeps serving"
+    )
 
     summary = SummaryFactory(document=docs[0])
     summarize_worker.run(summary.pk)
@@ -167,11 +207,29 @@ def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, set
 
 
 @pytest.mark.django_db(transaction=True)
+def test_too_few_validation_documents_are_not_enough_to_promote(staff, settings):
+    """Three validation documents (make demo's size): whatever the model scores, the gate
+    says it cannot tell it from noise and what to do."""
+    settings.PROMOTION_TOLERANCE = 100.0
+    make_corpus(staff, val=3)
+    run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
+    train_worker.run(run.pk)
+    version = ModelVersion.objects.get(run=run)
+    assert not version.is_active
+    assert version.gate_note.startswith(
+        "not promoted: only 3 validation documents with a reference summary; the gate "
+        "needs at least 30 (PROMOTION_MIN_DOCUMENTS)"
+    )
+    assert "Import or label more validation documents" in version.gate_note
+    assert version.transitions.get().compared["n"] == 3
+
+
+@pytest.mark.django_db(transaction=True)
 def test_matchsum_run_on_top_of_the_active_bertsumext(staff, settings):
     # What is measured here is the pipeline, not a 6-step tiny model's quality: let the
     # gate promote whatever it scores against Lead-3.
     settings.PROMOTION_TOLERANCE = 100.0
-    docs = make_corpus(staff)
+    docs = make_corpus(staff, val=30)
     ext_run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
     train_worker.run(ext_run.pk)
     extractor = ModelVersion.objects.get(run=ext_run, is_active=True)
@@ -213,3 +271,28 @@ def test_a_run_leased_on_another_node_is_left_to_that_worker_or_the_reaper(worke
         1,
         "training@elsewhere abc 1 2",
     )
+
+
+def test_training_errors_keep_the_highest_loss_first(staff, settings):
+    """A confident disagreement with the trained-on label (likely label noise) is kept
+    before a near miss; sentences the model never saw are left out."""
+    from jobs.workers.train import store_training_errors
+    from ml.training.results import MisclassifiedSentence, ValidationOutput
+
+    settings.TRAINING_ERRORS_PER_RUN = 2
+    [doc] = make_corpus(staff, train=1, val=0)
+    run = TrainingRun.objects.create(kind="bertsumext")
+
+    def error(index, label, probability):
+        kind = "false_negative" if label else "false_positive"
+        return MisclassifiedSentence(str(doc.pk), index, "x", 0, 1, label, probability, kind)
+
+    training = ValidationOutput(
+        documents=[],
+        false_positives=[error(0, 0, 0.55), error(1, 0, 0.99)],
+        false_negatives=[error(2, 1, 0.02), error(3, 1, None)],
+        metrics={},
+    )
+    store_training_errors(run, training)
+    kept = SentenceError.objects.filter(run=run).order_by("sentence_index")
+    assert [(e.sentence_index, e.split) for e in kept] == [(1, "train"), (2, "train")]

@@ -77,13 +77,30 @@ def test_soft_limit_checkpoints_the_step_and_continues_in_a_new_task(
     assert checkpoint_steps(run)[-1] == "step-0000003"
     assert training_queue() == [run.pk, run.pk]
     assert not ModelVersion.objects.exists()
+    # The recipe was fixed at the first start: a deployment change meanwhile does not
+    # reach the continuation.
+    recipe = dict(run.resolved_config)
+    assert (recipe["summary_sentences"], recipe["weight_decay"], recipe["max_steps"]) == (
+        3,
+        0.01,
+        8,
+    )
+    settings.TRAINING_DEFAULTS = {"summary_sentences": 1, "weight_decay": 0.5}
+    configs = []
 
-    train_worker.run(run.pk)  # the continuation
+    def train_and_record_the_config(config, *args, **kwargs):
+        configs.append(config.to_dict())
+        return real_train(config, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ml.models.bertsumext.train, "train", train_and_record_the_config)
+        train_worker.run(run.pk)  # the continuation
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert (run.attempts, run.continuations, run.resumed_from_step) == (1, 1, 3)
     assert run.progress_step == 8
     assert ModelVersion.objects.filter(run=run).count() == 1
+    assert configs == [recipe] and run.resolved_config == recipe
 
 
 def test_soft_limit_outside_the_loop_continues_from_the_last_checkpoint(
