@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,25 @@ def time_limits_below_visibility_timeout(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register()
+def labelled_validation_fraction(app_configs, **kwargs):
+    """The share of newly staff-labelled texts held out for validation
+    (``splits.labelled_split``): outside [0, 1], or not a number, every labelled text
+    would silently go to one split."""
+    fraction = settings.LABELLED_VALIDATION_FRACTION
+    is_number = isinstance(fraction, int | float) and not isinstance(fraction, bool)
+    if is_number and math.isfinite(fraction) and 0 <= fraction <= 1:
+        return []
+    return [
+        Error(
+            f"LABELLED_VALIDATION_FRACTION ({fraction!r}) must be a finite number in [0, 1]: "
+            "the share of newly staff-labelled texts held out for validation",
+            hint="Set the LABELLED_VALIDATION_FRACTION environment variable to e.g. 0.2.",
+            id="jobs.E006",
+        )
+    ]
 
 
 @register()

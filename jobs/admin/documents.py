@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from ..models import Document, JobStatus, RunPrediction, Split, Summary
 from ..services.errors import InvalidInput
-from ..services.splits import move_to_split
+from ..services.splits import may_manage_training_data, move_to_split
 from ..services.summaries import cancel_summary, requeue_summary
 from . import labelling, queries
 from .base import ReadOnlyAdmin, status_badge
@@ -76,6 +76,13 @@ class DocumentAdmin(ReadOnlyAdmin):
     ]
     search_fields = ["title", "text", "source_id", "=sha256"]
     list_select_related = ["owner"]
+
+    def may(self, request, action: str = "change") -> bool:
+        """Moving and labelling documents: the API's rule (``may_manage_training_data``)."""
+        if action == "change":
+            return may_manage_training_data(request.user)
+        return super().may(request, action)
+
     fields = ["title", "owner", "split", "source_id", "language", "sha256", "created_at"]
     readonly_fields = fields
     inlines = [SummaryInline]

@@ -17,7 +17,7 @@ from jobs.services.documents import (
 )
 from jobs.services.errors import NotAllowed
 from jobs.services.reviews import STAFF_ONLY_LABELS, labels_of, set_labels
-from jobs.services.splits import STAFF_ONLY_SPLIT, is_staff, move_to_split
+from jobs.services.splits import STAFF_ONLY_SPLIT, may_manage_training_data, move_to_split
 from jobs.services.summaries import cancel_summary, request_summary
 
 from . import examples
@@ -40,11 +40,13 @@ UPLOAD_ACTIONS = ("create", "batch", "summarize")
 _ITEM_NOT_OBJECT = "each item must be a JSON object with a 'text' field"
 
 
-def _created_response(submissions: list[Submission], many: bool) -> Response:
-    context = {
-        "summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary},
-        "duplicate_of": {s.document.pk: s.duplicate_of for s in submissions},
+def _created_response(request, submissions: list[Submission], many: bool) -> Response:
+    context: dict[str, dict] = {
+        "summary_by_document": {s.document.pk: s.summary for s in submissions if s.summary}
     }
+    # Whether a text is training data (possibly another customer's) is for staff only.
+    if may_manage_training_data(request.user):
+        context["duplicate_of"] = {s.document.pk: s.duplicate_of for s in submissions}
     docs = [s.document for s in submissions]
     data = DocumentCreatedSerializer(docs if many else docs[0], many=many, context=context).data
     return Response(data, status=status.HTTP_201_CREATED)
@@ -101,7 +103,8 @@ class DocumentViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Documents of the authenticated user (never anyone else's)."""
+    """Documents of the authenticated user (never anyone else's); staff who may manage
+    training data move and label any document (PATCH, .../labels/)."""
 
     serializer_class = DocumentSerializer
     queryset = Document.objects.none()  # typing hint for the schema; see get_queryset
@@ -109,7 +112,12 @@ class DocumentViewSet(
     parser_classes = [JSONParser, LimitedMultiPartParser]
 
     def get_queryset(self):
-        return Document.objects.filter(owner=self.request.user).prefetch_related("summaries")
+        documents = Document.objects.prefetch_related("summaries")
+        if self.action in ("partial_update", "labels") and may_manage_training_data(
+            self.request.user
+        ):
+            return documents
+        return documents.filter(owner=self.request.user)
 
     def get_throttles(self):
         return [UploadThrottle()] if self.action in UPLOAD_ACTIONS else []
@@ -129,7 +137,7 @@ class DocumentViewSet(
             serializer = DocumentInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             item = serializer.to_input()
-        return _created_response([submit_document(request.user, item)], many=False)
+        return _created_response(request, [submit_document(request.user, item)], many=False)
 
     @extend_schema(
         request={
@@ -144,7 +152,7 @@ class DocumentViewSet(
         """A JSON list, or a JSON Lines body (one object per line), of documents; all or
         nothing. The answer is a plain list (not paginated)."""
         items = _batch_inputs(request.data)
-        return _created_response(submit_documents(request.user, items), many=True)
+        return _created_response(request, submit_documents(request.user, items), many=True)
 
     @extend_schema(
         request=SummarizeOptionsSerializer,
@@ -165,13 +173,14 @@ class DocumentViewSet(
         return Response(SummarySerializer(summary).data, status=status.HTTP_202_ACCEPTED)
 
     def perform_destroy(self, instance):
-        delete_document(instance)
+        delete_document(instance, self.request.user)
 
     @extend_schema(request=DocumentSplitSerializer, responses={200: DocumentSerializer})
     def partial_update(self, request, pk=None):
-        """Staff only: move the document to another split (train, validation, test or
-        "" for none). Others get 403 and nothing changes."""
-        if not is_staff(request.user):
+        """Staff with the document change permission only: move any document to another
+        split (train, validation, test or "" for none). Others get 403 and nothing
+        changes."""
+        if not may_manage_training_data(request.user):
             raise NotAllowed(STAFF_ONLY_SPLIT, "split")
         document = self.get_object()
         form = DocumentSplitSerializer(data=request.data)
@@ -183,9 +192,10 @@ class DocumentViewSet(
     @extend_schema(request=DocumentLabelsSerializer, responses={200: DocumentLabelsSerializer})
     @action(detail=True, methods=["get", "post"], parser_classes=[JSONParser])
     def labels(self, request, pk=None):
-        """The document's staff labels; POST (staff only) sets some, all or nothing: a
-        labelled document is training data (it gets a split if it had none)."""
-        if request.method == "POST" and not is_staff(request.user):
+        """Staff with the document change permission only: any document's labels; POST
+        sets some, all or nothing: a labelled document is training data (it gets a split
+        if it had none). Others get 403 (labels are shared by every copy of a text)."""
+        if not may_manage_training_data(request.user):
             raise NotAllowed(STAFF_ONLY_LABELS, "labels")
         document = self.get_object()
         if request.method == "POST":

@@ -142,22 +142,27 @@ class DocumentCreatedSerializer(DocumentSerializer):
     summary = serializers.SerializerMethodField()
 
     duplicate_of = serializers.SerializerMethodField(
-        help_text="The training splits (train, validation) that already hold this text "
-        "(empty: none). A duplicate shares the labels of its text; training counts it once."
+        help_text="Staff with the document change permission only (null for everyone "
+        "else: whether a text is training data is not theirs to know): the training splits "
+        "(train, validation) that already hold this text (empty: none). A duplicate "
+        "shares the labels of its text; training counts it once."
     )
     warnings = serializers.SerializerMethodField(
-        help_text="Sentences about this upload worth reading, e.g. that it duplicates "
-        "training data."
+        help_text="Sentences about this upload worth reading, e.g. (to staff with the "
+        "document change permission) that it duplicates training data."
     )
 
     class Meta(DocumentSerializer.Meta):
         fields = [*DocumentSerializer.Meta.fields, "summary", "duplicate_of", "warnings"]
         read_only_fields = fields
 
-    def _duplicate_of(self, obj) -> list[str]:
-        return list(self.context.get("duplicate_of", {}).get(obj.pk, ()))
+    def _duplicate_of(self, obj) -> list[str] | None:
+        if "duplicate_of" not in self.context:
+            return None  # the caller may not know which texts are training data
+        return list(self.context["duplicate_of"].get(obj.pk, ()))
 
-    def get_duplicate_of(self, obj) -> list[str]:
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
+    def get_duplicate_of(self, obj) -> list[str] | None:
         return self._duplicate_of(obj)
 
     def get_warnings(self, obj) -> list[str]:

@@ -13,9 +13,9 @@ from django.db import transaction
 from ..models import Document, Split, Summary
 from ..text import detect_language
 from .characters import check_storable
-from .errors import BatchInvalid, InvalidInput
+from .errors import BatchInvalid, InvalidInput, NotAllowed
 from .reviews import share_labels
-from .splits import check_may_set_split
+from .splits import check_may_set_split, may_manage_training_data
 from .summaries import create_summary, new_summary, send_summaries
 from .validation import (
     validate_max_sentences,
@@ -174,14 +174,26 @@ def _validate_batch(items: Sequence[DocumentInput]) -> list[DocumentInput]:
     return valid
 
 
+TRAINING_DATA_KEPT = (
+    "this document is training data (split {split}): only staff with the permission to "
+    "change documents can delete it; ask staff to take it out of the split first"
+)
+
+
 @transaction.atomic
-def delete_document(document: Document) -> None:
+def delete_document(document: Document, by=None) -> None:
     """Delete a document with its summaries, label overrides and misclassified sentences.
+
+    A document in a split is training data (its labels may exist on no other copy): a
+    client (``by``) who may not manage training data gets ``NotAllowed`` and nothing
+    is deleted. ``by`` None: the system (tests, maintenance).
 
     A summary of it that a worker is producing is dropped when the worker finishes
     (its row is gone, so ``leases.finish`` discards the result); a training run that
     already read the document keeps it in its snapshot but stores no review rows for it.
     """
+    if by is not None and document.split and not may_manage_training_data(by):
+        raise NotAllowed(TRAINING_DATA_KEPT.format(split=document.split), "split")
     Document.objects.filter(pk=document.pk).delete()
     logger.info("document %s deleted", document.pk)
 

@@ -28,10 +28,13 @@ from ..models import (
 )
 from ..text import split_sentences
 from .errors import InvalidInput, NotAllowed
-from .splits import is_staff, place_labelled
+from .splits import is_staff, may_manage_training_data, place_labelled
 
 DECISIONS = ("flip", "confirm", "revert", "label", "unlabel")
-STAFF_ONLY_LABELS = "only staff can label sentences: labels are training data"
+STAFF_ONLY_LABELS = (
+    "only staff with the permission to change documents can label sentences or see "
+    "their labels: labels are training data"
+)
 
 
 def sentence_count(document: Document) -> int:
@@ -108,7 +111,10 @@ def set_label(
 
 @transaction.atomic
 def set_labels(document: Document, labels: dict[int, int], by) -> int:
-    """Several staff labels of one document, all or nothing."""
+    """Several staff labels of one document, all or nothing; only by staff who may
+    manage training data (``splits.may_manage_training_data``)."""
+    if not may_manage_training_data(by):
+        raise NotAllowed(STAFF_ONLY_LABELS, "labels")
     for index, label in sorted(labels.items()):
         set_label(document, index, label, by)
     return len(labels)

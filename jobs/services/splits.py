@@ -2,8 +2,9 @@
 between splits, and the split a newly staff-labelled document gets.
 
 A document's split decides whether training runs learn from it (train) or judge by it
-(validation, test). Only staff set it; every other client gets ``NotAllowed`` (the
-API's 403) and nothing is stored.
+(validation, test). Only staff who may manage training data (``may_manage_training_data``:
+the document change permission, the one the admin's actions need) set it; every other
+client gets ``NotAllowed`` (the API's 403) and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,18 +20,29 @@ from .errors import InvalidInput, NotAllowed
 from .validation import validate_split
 
 STAFF_ONLY_SPLIT = (
-    "only staff can put a document into a dataset split (train, validation or test): "
-    "send it without 'split', or ask staff to label it"
+    "only staff with the permission to change documents can put a document into a "
+    "dataset split (train, validation or test): send it without 'split', or ask staff "
+    "to label it"
 )
+# The permission the admin's document actions (move between splits, label) require;
+# superusers have every permission.
+MANAGE_TRAINING_DATA_PERMISSION = "jobs.change_document"
 
 
 def is_staff(user) -> bool:
     return bool(getattr(user, "is_staff", False))
 
 
+def may_manage_training_data(user) -> bool:
+    """Who may put documents into splits, move them, label them and see which texts are
+    training data: staff with the document change permission (the admin's rule too)."""
+    return is_staff(user) and user.has_perm(MANAGE_TRAINING_DATA_PERMISSION)
+
+
 def check_may_set_split(user, splits: Iterable[str]) -> None:
-    """Refuse a non-staff client any document with a split; nothing is stored."""
-    if not is_staff(user) and any(splits):
+    """Refuse a document with a split to anyone who may not manage training data;
+    nothing is stored."""
+    if any(splits) and not may_manage_training_data(user):
         raise NotAllowed(STAFF_ONLY_SPLIT, "split")
 
 
@@ -78,7 +90,7 @@ def place_labelled(document: Document) -> None:
 @transaction.atomic
 def move_to_split(documents: Iterable[Document], split: str, by) -> int:
     """Staff move documents to ``split`` ("" takes them out of every split)."""
-    if not is_staff(by):
+    if not may_manage_training_data(by):
         raise NotAllowed(STAFF_ONLY_SPLIT, "split")
     validate_split(split)
     ids = [d.pk for d in documents]

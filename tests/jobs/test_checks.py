@@ -131,3 +131,39 @@ def test_a_summary_stale_after_not_well_above_its_heartbeat_fails(fake_tasks, se
     assert {e.id for e in job_errors()} == {"jobs.E002"}
     settings.SUMMARY_STALE_AFTER = 30
     assert job_errors() == []
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan"), float("inf"), "0.2", None, True])
+def test_a_labelled_validation_fraction_outside_0_1_fails_the_check(settings, fraction):
+    """Review finding (#22): LABELLED_VALIDATION_FRACTION was not range-checked; 1.5
+    silently sent every labelled text to validation (nothing to train on), -0.1 none."""
+    settings.LABELLED_VALIDATION_FRACTION = fraction
+    [error] = [e for e in checks.labelled_validation_fraction(None) if e.id == "jobs.E006"]
+    assert "LABELLED_VALIDATION_FRACTION" in error.msg and "[0, 1]" in error.msg
+    assert repr(fraction) in error.msg
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, 0.2, 1, 1.0])
+def test_a_labelled_validation_fraction_in_0_1_passes(settings, fraction):
+    settings.LABELLED_VALIDATION_FRACTION = fraction
+    assert checks.labelled_validation_fraction(None) == []
+
+
+def test_manage_py_check_fails_on_a_bad_labelled_validation_fraction(tmp_path):
+    """The env override as an operator sets it: `manage.py check` (and every management
+    command, runserver and migrate included, which run the checks) stops with the error."""
+    env = clean_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="summarizer_project.settings.test",
+        LABELLED_VALIDATION_FRACTION="1.5",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "jobs.E006" in result.stderr and "LABELLED_VALIDATION_FRACTION" in result.stderr
