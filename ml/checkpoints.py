@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from ml.training.config import Settings
+from ml.settings import Settings
 
 C = TypeVar("C", bound=Settings)
 M = TypeVar("M", bound=torch.nn.Module)

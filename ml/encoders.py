@@ -21,8 +21,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from ml.models import DEFAULT_ENCODER
-from ml.training.config import ConfigError
+from ml.settings import DEFAULT_ENCODER, ConfigError
 
 __all__ = ["DEFAULT_ENCODER", "EncoderNotFoundError", "load_pretrained_encoder", "load_tokenizer"]
 

@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ml.registry import resolve_train_config
-from ml.training.config import ConfigError
+from ml.settings import ConfigError
 
 from ..models import (
     TERMINAL_STATUSES,
