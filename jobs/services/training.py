@@ -35,7 +35,6 @@ from ..models import (
     TrainingRun,
     Trigger,
 )
-from . import leases
 from .errors import InvalidInput
 from .validation import validate_split
 
@@ -133,7 +132,7 @@ def start_training(
     run.out_dir = str(Path(settings.TRAINING_DIR) / f"run-{run.pk}")
     run.tensorboard_logdir = str(Path(settings.TENSORBOARD_LOGDIR) / f"run-{run.pk}")
     run.save(update_fields=["out_dir", "tensorboard_logdir"])
-    leases.enqueue(leases.TRAINING_RUN, run)
+    run.enqueue()
     return run
 
 
