@@ -80,7 +80,7 @@ def schedule_errors(
             errors.append(
                 Error(
                     f"{source} '{name}' runs task '{task_name}', which is not registered",
-                    hint="Use a name from jobs.services.queue (the names in jobs/tasks.py).",
+                    hint="Use a name from jobs.messages (the names in jobs/tasks.py).",
                     id="jobs.E005",
                 )
             )

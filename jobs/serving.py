@@ -16,7 +16,7 @@ from celery import signals
 from django.conf import settings
 from django.db import connections
 
-from .services.queue import INFERENCE_QUEUE
+from .messages import INFERENCE_QUEUE
 
 logger = logging.getLogger(__name__)
 _inference = False  # set in the worker's parent, inherited by its forked processes

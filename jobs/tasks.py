@@ -1,7 +1,7 @@
 """Celery tasks: thin, take ids, idempotent; each is one call into a worker or a service.
 
 The only module that imports ``jobs.workers``. The services send these tasks by
-name (``jobs.services.queue``), so the names and queues here are the contract
+name (``jobs.messages``), so the names and queues here are the contract
 with messages already in the broker: they never change.
 """
 
@@ -12,7 +12,9 @@ from celery.signals import worker_init, worker_ready
 from django.conf import settings
 from django.db import connections
 
-from .services import leases, outages, owners, queue, schedules
+from . import messages, outages
+from .jobqueue import leases, owners
+from .services import schedules
 from .services.training import retrain_if_new_data as retrain
 from .workers import summarize as summarize_worker
 from .workers import train as train_worker
@@ -27,7 +29,7 @@ def _limits(prefix: str) -> dict[str, int]:
     }
 
 
-@shared_task(bind=True, name=queue.SUMMARIZE, max_retries=None, **_limits("SUMMARY"))
+@shared_task(bind=True, name=messages.SUMMARIZE, max_retries=None, **_limits("SUMMARY"))
 def summarize(self, summary_id: int) -> None:
     try:
         summarize_worker.run(summary_id)
@@ -67,18 +69,18 @@ def _recorded(task: Any):
     return schedules.recorded(schedule, task.name)
 
 
-@shared_task(bind=True, name=queue.REAP_STALE_JOBS, **_limits("SCHEDULED"))
+@shared_task(bind=True, name=messages.REAP_STALE_JOBS, **_limits("SCHEDULED"))
 def reap_stale_jobs(self) -> None:
     with _recorded(self):
         leases.reap_stale_jobs()
 
 
-@shared_task(name=queue.TRAIN, **_limits("TRAINING"))
+@shared_task(name=messages.TRAIN, **_limits("TRAINING"))
 def train(run_id: int) -> None:
     train_worker.run(run_id)
 
 
-@shared_task(bind=True, name=queue.RETRAIN_IF_NEW_DATA, **_limits("SCHEDULED"))
+@shared_task(bind=True, name=messages.RETRAIN_IF_NEW_DATA, **_limits("SCHEDULED"))
 def retrain_if_new_data(self, kind: str = "bertsumext") -> None:
     with _recorded(self):
         retrain(kind)

@@ -41,8 +41,8 @@ from ml.languages import (
     checkpoint_coverage,
     measure_languages,
 )
+from ml.settings import Settings
 from ml.text.sentences import SPLITTER_VERSION
-from ml.training.config import Settings
 
 C = TypeVar("C", bound=Settings)
 M = TypeVar("M", bound=torch.nn.Module)

@@ -20,13 +20,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from ml.models import DEFAULT_ENCODER
-from ml.models.encoder_names import (
+from ml.encoder_names import (
     EncoderNotFoundError,
     packaged_encoder_dir,
     resolve_encoder,
 )
-from ml.training.config import ConfigError
+from ml.settings import DEFAULT_ENCODER, ConfigError
 
 __all__ = [
     "DEFAULT_ENCODER",

@@ -184,7 +184,7 @@ def stored_coverage(config: Mapping[str, Any]) -> LanguageCoverage | None:
 def encoder_coverage(name: str) -> LanguageCoverage | None:
     """The languages pretrained encoder ``name`` reads (its ``tokenizer.json``: packaged,
     a local directory or the local Hugging Face cache); None where there is none."""
-    from ml.models.encoder_names import resolve_encoder
+    from ml.encoder_names import resolve_encoder
 
     path, local = resolve_encoder(name)
     if local:

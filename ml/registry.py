@@ -17,7 +17,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ml.training.config import ConfigError, LoopConfig, Settings
+from ml.settings import ConfigError, Settings
+from ml.training.config import LoopConfig
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The code's shape, checked so it stays true: no import cycle among the project's
-modules (imports inside functions count, `if TYPE_CHECKING:` blocks do not), and
-no module or function past the size a reader can hold at once."""
+modules (imports inside functions count, `if TYPE_CHECKING:` blocks do not), no
+import from a folder to one above it (LAYERS), and no module or function past the
+size a reader can hold at once."""
 
 from __future__ import annotations
 
@@ -157,6 +158,104 @@ def test_ml_never_imports_the_service():
                 f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in service
             ]
     assert offenders == []
+
+
+# Each package's folders (a subpackage or a module directly in it), lowest tier
+# first: a folder imports only from its own folder and from folders of lower tiers,
+# so folders of one tier are siblings that never import each other. The top tier
+# lists the packages themselves: ml is plain torch, jobs the Django app on it,
+# summarizer_project the wiring, devstack and bench run the whole.
+LAYERS: dict[str, list[set[str]]] = {
+    "": [{"ml"}, {"jobs"}, {"summarizer_project"}, {"devstack"}, {"bench"}],
+    "ml": [
+        {"ml", "ml.settings", "ml.precision", "ml.batches"},
+        {"ml.text"},
+        {"ml.checkpoints", "ml.encoders"},
+        {"ml.evaluate"},
+        {"ml.training"},
+        {"ml.models"},
+        {"ml.registry"},
+        {"ml.cli"},
+        {"ml.__main__"},
+    ],
+    "jobs": [
+        # messages imports no model, so the models can send (LeasedJob.enqueue).
+        {"jobs", "jobs.outages", "jobs.text"},
+        {"jobs.messages"},
+        {"jobs.models"},
+        {"jobs.engines"},
+        # The job protocol and the domain writes: siblings.
+        {"jobs.jobqueue", "jobs.services", "jobs.serving"},
+        {"jobs.workers"},
+        {"jobs.tasks"},
+        {"jobs.admin", "jobs.api", "jobs.beat", "jobs.checks"},
+        {"jobs.templatetags", "jobs.management"},
+        {"jobs.apps"},
+    ],
+}
+# Imports that break a rule today, each with the issue that removes it; the test
+# below fails once one is gone, so the list only shrinks.
+KNOWN_UPWARD = {
+    # #25: the shared reads move from admin/ to jobs/queries/.
+    ("jobs.api.monitoring", "jobs.admin.queries"),
+    ("jobs.api.serializers", "jobs.admin.tensorboard"),
+}
+
+
+def folder(module: str) -> tuple[str, str]:
+    """(the package whose LAYERS rank it, the folder): jobs.services.leases is
+    ("jobs", "jobs.services"); a module of a package without sub-layers is the package."""
+    parts = module.split(".")
+    if parts[0] in LAYERS and len(parts) > 1:
+        return parts[0], ".".join(parts[:2])
+    return "", parts[0]
+
+
+def tier(package: str, name: str) -> int:
+    for rank, names in enumerate(LAYERS[package]):
+        if name in names:
+            return rank
+    raise AssertionError(f"{name} is in no tier of LAYERS[{package!r}]: place it")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """(importer, imported) pairs where a folder imports a sibling or one above it."""
+    found = set()
+    for importer, targets in graph.items():
+        for target in targets:
+            (package, source), (target_package, destination) = folder(importer), folder(target)
+            if source == destination:
+                continue
+            if package != target_package:  # across packages: the packages' tiers decide
+                package, source, destination = "", importer.split(".")[0], target.split(".")[0]
+                if source == destination:
+                    continue
+            if tier(package, destination) >= tier(package, source):
+                found.add((importer, target))
+    return found
+
+
+def test_the_layer_check_finds_upward_and_sibling_imports():
+    graph = {
+        "jobs.models.jobs": {"jobs.messages"},  # down: fine
+        "jobs.messages": {"jobs.models.jobs"},  # up
+        "jobs.services.summaries": {"jobs.jobqueue.leases"},  # a sibling
+        "jobs.tasks": {"jobs.workers.train", "ml.registry"},  # down, and to a lower package
+        "ml.registry": {"jobs.models"},  # ml imports the app
+        "jobs.workers.train": {"jobs.workers.training_data"},  # inside one folder
+    }
+    assert upward_imports(graph) == {
+        ("jobs.messages", "jobs.models.jobs"),
+        ("jobs.services.summaries", "jobs.jobqueue.leases"),
+        ("ml.registry", "jobs.models"),
+    }
+
+
+def test_no_folder_imports_a_sibling_or_a_folder_above_it():
+    graph = import_graph()
+    found = upward_imports(graph)
+    assert found - KNOWN_UPWARD == set()
+    assert found >= KNOWN_UPWARD, f"no longer imported, drop: {KNOWN_UPWARD - found}"
 
 
 @pytest.mark.parametrize("path", list(source_files()), ids=lambda p: str(p.relative_to(ROOT)))

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from ml.registry import DEFAULT_KIND, train_config_class
-from ml.training.config import setting_fields
+from ml.settings import setting_fields
 
 from ..models import Split, TrainableKind
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from ..messages import RETRAIN_IF_NEW_DATA
 from ..models import ScheduleRun, TrainableKind
-from ..services.queue import RETRAIN_IF_NEW_DATA
 from ..services.training import retraining_plan
 
 # A schedule is late when its next run after the last success is overdue by this much.

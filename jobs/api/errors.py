@@ -23,8 +23,8 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from jobs.outages import unavailable_service
 from jobs.services.errors import BatchInvalid, InvalidInput, NotAllowed
-from jobs.services.outages import unavailable_service
 
 request_logger = logging.getLogger("django.request")
 

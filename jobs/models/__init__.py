@@ -2,9 +2,9 @@
 versions (``versions``), review rows (``reviews``), periodic-task outcomes
 (``schedules``), and their choices (``choices``).
 
-Every job is a row with a status machine, attempts, a lease token and a
-heartbeat: the database is the source of truth, the broker only a doorbell
-(``jobs.services.leases``). All writes go through ``jobs.services``.
+Every job is a ``LeasedJob`` (``leased``): a row with a status machine, attempts, a
+lease and a heartbeat; the database is the source of truth, the broker only a
+doorbell (``jobs.jobqueue``).
 """
 
 from .choices import (
@@ -21,6 +21,7 @@ from .choices import (
     VersionStatus,
 )
 from .jobs import Document, Summary, TrainingRun
+from .leased import LeasedJob
 from .reviews import LabelOverride, ReviewEvent, RunPrediction, SentenceError
 from .schedules import ScheduleRun
 from .versions import ModelVersion, VersionTransition
@@ -32,6 +33,7 @@ __all__ = [
     "JobStatus",
     "LabelOverride",
     "LabelSource",
+    "LeasedJob",
     "ModelKind",
     "ModelVersion",
     "ReviewEvent",

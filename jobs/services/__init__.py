@@ -1,7 +1,10 @@
-"""Every write and state change of the service (Zulip-style actions).
+"""The domain writes of the service (Zulip-style actions): documents, summaries,
+training runs, versions, reviews, schedule outcomes.
 
 Views, tasks, workers, admin and commands call the functions of the modules in
-this package (``from jobs.services.documents import submit_document``); nothing
-else writes to the models. Broker messages are sent on commit, by task name
-(``queue``), so this package never imports ``jobs.tasks`` or ``jobs.workers``.
+this package (``from jobs.services.documents import submit_document``). The job
+protocol that leases and requeues job rows is ``jobs.jobqueue``; broker messages
+are sent on commit, by task name (``jobs.messages``), so this package never imports
+``jobs.tasks`` or ``jobs.workers``. ``components`` and ``monitoring`` are the health
+reads that have no read layer of their own yet.
 """

@@ -18,10 +18,10 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection
 
-from . import queue
+from .. import messages
 
 BEAT_HEARTBEAT_KEY = "summarizer:beat:heartbeat"
-WORKER_KINDS = (queue.INFERENCE_QUEUE, queue.TRAINING_QUEUE)  # named after their queues
+WORKER_KINDS = (messages.INFERENCE_QUEUE, messages.TRAINING_QUEUE)  # named after their queues
 COMPONENTS = ("database", "broker", *WORKER_KINDS, "beat")
 
 _cache_lock = threading.Lock()

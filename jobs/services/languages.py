@@ -29,8 +29,8 @@ def encoder_coverage(config: Any) -> tuple[str, LanguageCoverage] | None:
     checkpoint of ``init_from``, else ``model.encoder``. Measured on its tokenizer.json
     with the tokenizers library (this runs in the web process: no torch). None when
     there is nothing to measure here (the run then fails with the loader's message)."""
+    from ml.encoder_names import EncoderNotFoundError
     from ml.languages import checkpoint_coverage
-    from ml.models.encoder_names import EncoderNotFoundError
 
     try:
         if getattr(config, "init_from", None):

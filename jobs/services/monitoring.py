@@ -13,27 +13,28 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
 
+from .. import messages
 from ..models import JobStatus, Summary, TrainingRun
-from . import queue
 
 logger = logging.getLogger(__name__)
 
 # The Celery queues (settings.CELERY_TASK_ROUTES) and the job rows each one carries.
 QUEUES: dict[str, Any] = {
-    queue.INFERENCE_QUEUE: Summary,
-    queue.TRAINING_QUEUE: TrainingRun,
+    messages.INFERENCE_QUEUE: Summary,
+    messages.TRAINING_QUEUE: TrainingRun,
     settings.CELERY_TASK_DEFAULT_QUEUE: None,
 }
 # kombu's Redis transport keeps a queue's messages of priority > 0 in sibling lists
 # "<queue>\x06\x16<priority>" (its default priority steps).
 PRIORITY_SUFFIXES = ("", *(f"\x06\x16{p}" for p in (3, 6, 9)))
 WORKERS_CACHE_KEY = "jobs:monitoring:workers"
-JOB_TASKS = {queue.SUMMARIZE: "summary", queue.TRAIN: "run"}
+JOB_TASKS = {messages.SUMMARIZE: "summary", messages.TRAIN: "run"}
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,7 @@ class Workers:
 
 
 def _broker_lengths() -> dict[str, int]:
-    from summarizer_project.celery import app
-
-    with app.connection_for_read() as conn:
+    with current_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         client = conn.default_channel.client
         return {q: sum(client.llen(q + s) for s in PRIORITY_SUFFIXES) for q in QUEUES}
@@ -117,11 +116,11 @@ def _started(task: dict[str, Any]) -> datetime | None:
 
 
 def _inspect_workers() -> Workers:
-    from summarizer_project.celery import app
-
     now = timezone.now()
     try:
-        replies = app.control.inspect(timeout=settings.MONITORING_INSPECT_TIMEOUT).active() or {}
+        replies = (
+            current_app.control.inspect(timeout=settings.MONITORING_INSPECT_TIMEOUT).active() or {}
+        )
     except Exception as exc:
         return Workers([], f"broker down: {type(exc).__name__}: {exc}", now)
     workers = [

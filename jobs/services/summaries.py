@@ -7,10 +7,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import engines
+from .. import engines, messages
 from ..models import Document, JobStatus, Summary
 from ..text import detect_language
-from . import leases, queue
 from .validation import validate_max_sentences, validate_model, validate_sentence_count
 
 
@@ -23,14 +22,14 @@ def new_summary(document: Document, requested_by, model: str, max_sentences: int
         requested_model=model,
         model=model,
         max_sentences=max_sentences,
-        enqueued_at=timezone.now(),  # what leases.enqueue records, without a second query
+        enqueued_at=timezone.now(),  # what LeasedJob.enqueue records, without a second query
     )
 
 
 def send_summaries(summaries: list[Summary]) -> None:
     """One message per saved summary, sent once the transaction commits."""
     for summary in summaries:
-        queue.enqueue_on_commit(leases.SUMMARY.task, summary.pk)
+        messages.enqueue_on_commit(Summary.task_name, summary.pk)
 
 
 def create_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
@@ -63,7 +62,7 @@ def requeue_summary(summary: Summary) -> bool:
     summary.lease_token = None
     summary.finished_at = None
     summary.save()
-    leases.enqueue(leases.SUMMARY, summary)
+    summary.enqueue()
     return True
 
 

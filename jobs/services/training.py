@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.registry import resolve_train_config
-from ml.training.config import ConfigError
+from ml.settings import ConfigError
 
 from ..models import (
     TERMINAL_STATUSES,
@@ -32,7 +32,6 @@ from ..models import (
     TrainingRun,
     Trigger,
 )
-from . import leases
 from .errors import InvalidInput
 from .languages import validate_training_languages
 from .manifests import (
@@ -144,7 +143,7 @@ def start_training(
     run.out_dir = str(Path(settings.TRAINING_DIR) / f"run-{run.pk}")
     run.tensorboard_logdir = str(Path(settings.TENSORBOARD_LOGDIR) / f"run-{run.pk}")
     run.save(update_fields=["out_dir", "tensorboard_logdir"])
-    leases.enqueue(leases.TRAINING_RUN, run)
+    run.enqueue()
     return run
 
 

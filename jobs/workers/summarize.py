@@ -2,7 +2,7 @@
 
 The message names one summary; the batch is that summary plus up to
 INFERENCE_BATCH_SIZE-1 other QUEUED ones of the same requested model
-(``jobs.services.batches``). Documents are scored together (the ml summarizers
+(``jobs.jobqueue.batches``). Documents are scored together (the ml summarizers
 sort them by length and pad little, 1.5-1.9x faster than one at a time), and
 every job is finished under its own lease, so one document's failure fails that
 job only.
@@ -19,13 +19,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from .. import engines
+from ..jobqueue import batches, leases
+from ..jobqueue.heartbeat import BatchHeartbeat
 from ..models import JobStatus
-from ..services import batches, leases
 from ..services.errors import InvalidInput
 from ..services.summaries import serving_system
 from ..services.validation import validate_max_sentences
 from ..text import detect_language
-from .heartbeat import BatchHeartbeat
 
 logger = logging.getLogger(__name__)
 

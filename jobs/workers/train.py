@@ -4,7 +4,7 @@ Idempotent; a second attempt (after a lost worker) resumes from the run's last
 checkpoint. A run longer than one task pauses at the task's soft time limit and
 continues in a new task (a continuation, not an attempt). The outcome is stored
 only while the attempt holds the run's lease. Runs in a prefork pool (runstack,
-compose): the holder of a lease is a pool process (services/owners.py).
+compose): the holder of a lease is a pool process (jobqueue/owners.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from django.db import transaction
 
 from ml.registry import train_function
 
+from ..jobqueue import leases
+from ..jobqueue.heartbeat import Heartbeat
+from ..jobqueue.soft_limit import SoftLimit
 from ..models import (
     Document,
     ErrorKind,
@@ -36,18 +39,15 @@ from ..models import (
     TrainableKind,
     TrainingRun,
 )
-from ..services import leases
 from ..services.training import active_extractor, run_config
 from ..services.versions import apply_promotion_gate, compare_scores
-from .checkpoints import (
+from .training_checkpoints import (
     checkpoint_sha256,
     evaluate_version,
     latest_checkpoint_step,
     measure,
     training_device,
 )
-from .heartbeat import Heartbeat
-from .soft_limit import SoftLimit
 from .training_data import TrainingData, build_training_data
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Plan:
 def run(run_id: int) -> None:
     """Train a queued run to the end, or until the task's soft time limit and then on in
     a new task. Idempotent; resumes from the last checkpoint."""
-    # The claim takes over at once from a provably dead owner (services/owners.py).
+    # The claim takes over at once from a provably dead owner (jobqueue/owners.py).
     try:
         claimed = leases.claim(leases.TRAINING_RUN, run_id)
     except leases.LeaseHeld as held:

@@ -1,11 +1,9 @@
 """python -m ml: command-line entry points of the ml package.
 
 Subcommands are added by ``register(subparsers)`` functions (``ml.cli.evaluate``,
-``ml.cli.train``). Each sets
-``func=handler`` with ``handler(args) -> int`` (the exit status). Modules listed
-in ``OPTIONAL_COMMANDS`` (``ml.cli.train``) are imported when present, so they
-must keep heavy imports (torch) inside their handlers for ``evaluate lead3`` to
-stay fast.
+``ml.cli.train``). Each sets ``func=handler`` with ``handler(args) -> int`` (the exit
+status). Every command module is imported to build the parser, so each keeps heavy
+imports (torch) inside its handlers for ``evaluate lead3`` to stay fast.
 
 Bad input (a missing or malformed file, an unknown system) prints one line on
 stderr and exits with status 2, like argparse's own usage errors.
@@ -14,44 +12,22 @@ stderr and exits with status 2, like argparse's own usage errors.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ml.cli.arguments import EXIT_BAD_INPUT, UsageError
 from ml.cli.evaluate import register_evaluate
+from ml.cli.train import register as register_train
 
 Registrar = Callable[[Any], None]  # register(subparsers)
-
-OPTIONAL_COMMANDS = ("ml.cli.train",)
-
-
-def _optional_registrar(module_name: str) -> Registrar | None:
-    """``module.register`` if the module exists; None while it is not written yet."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return None
-        raise
-    registrar: Registrar = module.register
-    return registrar
-
-
-def registrars() -> list[Registrar]:
-    found: list[Registrar] = [register_evaluate]
-    for module_name in OPTIONAL_COMMANDS:
-        registrar = _optional_registrar(module_name)
-        if registrar is not None:
-            found.append(registrar)
-    return found
+REGISTRARS: tuple[Registrar, ...] = (register_evaluate, register_train)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ml", description=__doc__.split("\n")[0])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for register in registrars():
+    for register in REGISTRARS:
         register(subparsers)
     return parser
 

@@ -28,7 +28,7 @@ from ml.cli.arguments import (
     positive_int_list,
 )
 from ml.registry import kinds, model_config_class, train_config_class
-from ml.training.config import Settings, field_default, setting_fields
+from ml.settings import Settings, field_default, setting_fields
 
 NONE = "none"  # the value of an optional setting that means None
 

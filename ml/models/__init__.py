@@ -4,7 +4,3 @@ Every model folder has the same files: ``config.py`` (torch-free settings, the m
 recipe as the defaults), ``model.py`` (the ``nn.Module``), ``features.py`` (text -> token
 ids), ``checkpoint.py`` (its checkpoint directory), ``train.py`` and ``summarizer.py``.
 """
-
-# Encoder name of the packaged all-MiniLM-L6-v2 (see ml.encoders); here so that the
-# torch-free config modules can default to it.
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"

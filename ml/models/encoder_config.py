@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ml.models import DEFAULT_ENCODER
-from ml.training.config import Settings, setting
+from ml.settings import DEFAULT_ENCODER, Settings, setting
 
 
 @dataclass

@@ -232,7 +232,7 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Jobs ---------------------------------------------------------------------
-# Inference batches (jobs.services.batches): a task scores its summary with up to
+# Inference batches (jobs.jobqueue.batches): a task scores its summary with up to
 # INFERENCE_BATCH_SIZE-1 other QUEUED ones of the same model in one call. 8: through
 # the real worker it served 2.2x the documents per second of one per task, and 16
 # no more (1.9x; BENCHMARKS.md, "Batched inference worker"), while a killed batch

@@ -19,8 +19,8 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from devstack.children import service_children
+from jobs import messages
 from jobs.models import JobStatus, ScheduleRun, Summary, TrainingRun, Trigger
-from jobs.services import queue
 from tests.factories import SummaryFactory
 from tests.jobs.training_fixtures import make_corpus, tiny_params
 
@@ -45,7 +45,7 @@ def retrain_every(seconds: int) -> PeriodicTask:
     task, _ = PeriodicTask.objects.update_or_create(
         name=RETRAIN_TASK_NAME,
         defaults={
-            "task": queue.RETRAIN_IF_NEW_DATA,
+            "task": messages.RETRAIN_IF_NEW_DATA,
             "interval": every,
             "crontab": None,
             "kwargs": json.dumps({"kind": "bertsumext"}),

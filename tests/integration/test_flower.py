@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from devstack.children import flower_child
-from jobs.services import queue
+from jobs import messages
 from tests.factories import UserFactory
 from tests.summarizer_project.helpers import free_port
 
@@ -92,13 +92,13 @@ def test_flower_answers_staff_through_the_proxy_and_refuses_others(
 
     # The Tasks page's table: its POST (as Flower's script sends it, from this site)
     # comes back with a task the worker ran; from another site it is refused.
-    workers.app.send_task(queue.REAP_STALE_JOBS, queue="default")
+    workers.app.send_task(messages.REAP_STALE_JOBS, queue="default")
     rows = workers.wait_for(
         lambda: [r for r in _datatable(client, prefix)["data"] if r["state"] == "SUCCESS"],
         60,
         "the reaper task done in Flower's table",
     )
-    assert [row["name"] for row in rows] == [queue.REAP_STALE_JOBS], rows
+    assert [row["name"] for row in rows] == [messages.REAP_STALE_JOBS], rows
     assert rows[0]["state"] == "SUCCESS" and rows[0]["worker"].startswith("test-"), rows
     forged = client.post(
         prefix + "tasks/datatable", DATATABLE, headers={"origin": "https://evil.example"}

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from jobs.services import queue
+from jobs import messages
 from tests.integration.test_beat import stack_argv
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def test_a_failing_periodic_task_is_on_the_front_page_within_a_minute(workers, s
     every, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(
         name="retrain-typo",
-        task=queue.RETRAIN_IF_NEW_DATA,
+        task=messages.RETRAIN_IF_NEW_DATA,
         interval=every,
         kwargs=json.dumps({"kynd": "bertsumext"}),
         queue="default",

@@ -13,7 +13,7 @@ def training_dirs(settings, tmp_path):
 def worker_node(monkeypatch):
     """This test process as a pool process of the worker test@here (restored afterwards):
     returns its (nodename, incarnation)."""
-    from jobs.services import owners
+    from jobs.jobqueue import owners
 
     monkeypatch.setattr(owners, "_node", owners._node)
     monkeypatch.setattr(owners, "_incarnation", owners._incarnation)

@@ -12,11 +12,15 @@ import pytest
 from django.core.checks import run_checks
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from jobs import checks
-from jobs.services import queue
+from jobs import checks, messages
 from tests.summarizer_project.helpers import ROOT, clean_env
 
-PROJECT_TASKS = (queue.SUMMARIZE, queue.TRAIN, queue.REAP_STALE_JOBS, queue.RETRAIN_IF_NEW_DATA)
+PROJECT_TASKS = (
+    messages.SUMMARIZE,
+    messages.TRAIN,
+    messages.REAP_STALE_JOBS,
+    messages.RETRAIN_IF_NEW_DATA,
+)
 
 
 def job_errors(**kwargs):
@@ -42,7 +46,7 @@ def test_every_project_task_sets_consistent_limits(settings):
         limits = checks.effective_limits(tasks[name])
         assert limits.soft and limits.hard, name
         assert limits.soft <= limits.hard < settings.CELERY_VISIBILITY_TIMEOUT, (name, limits)
-    scheduled = checks.effective_limits(tasks[queue.REAP_STALE_JOBS])
+    scheduled = checks.effective_limits(tasks[messages.REAP_STALE_JOBS])
     assert (scheduled.soft, scheduled.hard) == (
         settings.SCHEDULED_SOFT_TIME_LIMIT,
         settings.SCHEDULED_TIME_LIMIT,
@@ -50,18 +54,18 @@ def test_every_project_task_sets_consistent_limits(settings):
 
 
 def test_the_shipped_config_and_schedules_pass(db):
-    periodic("retrain", queue.RETRAIN_IF_NEW_DATA)
-    periodic("reap-stale-jobs", queue.REAP_STALE_JOBS)
+    periodic("retrain", messages.RETRAIN_IF_NEW_DATA)
+    periodic("reap-stale-jobs", messages.REAP_STALE_JOBS)
     assert job_errors(databases=["default"]) == []
 
 
 def test_soft_above_hard_fails_for_the_task_and_its_schedules(db, fake_tasks):
-    fake_tasks[queue.REAP_STALE_JOBS].soft_time_limit = 600  # the issue #14 config
-    periodic("reaper-row", queue.REAP_STALE_JOBS)
+    fake_tasks[messages.REAP_STALE_JOBS].soft_time_limit = 600  # the issue #14 config
+    periodic("reaper-row", messages.REAP_STALE_JOBS)
     errors = job_errors(databases=["default"])
     assert {e.id for e in errors} == {"jobs.E004"}
-    messages = sorted(e.msg for e in errors)
-    assert messages == [
+    said = sorted(e.msg for e in errors)
+    assert said == [
         "CELERY_BEAT_SCHEDULE entry 'reap-stale-jobs' (jobs.reap_stale_jobs): soft_time_limit "
         "(600s) is above time_limit (100s); Celery refuses to send it (SchedulingError in beat)",
         "PeriodicTask 'reaper-row' (jobs.reap_stale_jobs): soft_time_limit (600s) is above "
@@ -76,7 +80,7 @@ def test_an_unregistered_or_unlimited_scheduled_task_fails(db, fake_tasks, setti
     periodic("disabled typo", "jobs.nothing")
     PeriodicTask.objects.filter(name="disabled typo").update(enabled=False)
     settings.CELERY_BEAT_SCHEDULE = {
-        "reap": {"task": queue.REAP_STALE_JOBS, "schedule": 60, "options": {"time_limit": None}}
+        "reap": {"task": messages.REAP_STALE_JOBS, "schedule": 60, "options": {"time_limit": None}}
     }
     errors = job_errors(databases=["default"])
     assert sorted((e.id, e.msg) for e in errors) == [

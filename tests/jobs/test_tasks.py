@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from jobs import tasks
+from jobs.jobqueue import owners
 from jobs.models import JobStatus, TrainingRun
-from jobs.services import owners
 from tests.factories import SummaryFactory
 
 pytestmark = pytest.mark.django_db

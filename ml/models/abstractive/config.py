@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml.training.config import ConfigError, Settings, setting
+from ml.settings import ConfigError, Settings, setting
 
 
 @dataclass

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ml.models.encoder_config import EncoderSettings
-from ml.training.config import ConfigError, LoopConfig, setting
+from ml.settings import ConfigError, setting
+from ml.training.config import LoopConfig
 
 POOLINGS = ("cls", "pooler", "mean")
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from jobs import checks
+from jobs import checks, messages
 from jobs.models import (
     JobStatus,
     LabelOverride,
@@ -20,7 +20,6 @@ from jobs.models import (
     Summary,
     TrainingRun,
 )
-from jobs.services import queue
 from tests.factories import SummaryFactory, UserFactory
 from tests.jobs.admin.helpers import (
     dashboard_urls,
@@ -148,7 +147,7 @@ def test_front_page_overview(staff_client, staff, tmp_path):
 
 def test_the_retraining_schedule_is_weekly_valid_and_listed(staff_client):
     ensure_retrain_schedule()  # migration 0003's own function: what it creates is tested
-    task = PeriodicTask.objects.get(task=queue.RETRAIN_IF_NEW_DATA)
+    task = PeriodicTask.objects.get(task=messages.RETRAIN_IF_NEW_DATA)
     crontab = task.crontab
     fields = (crontab.minute, crontab.hour, crontab.day_of_week, crontab.day_of_month)
     assert fields == ("0", "3", "0", "*") and str(crontab.timezone) == "UTC"

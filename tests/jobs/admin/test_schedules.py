@@ -12,9 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from jobs import tasks
+from jobs import messages, tasks
 from jobs.models import ScheduleRun, TrainingRun
-from jobs.services import queue
 from tests.jobs.admin.helpers import ensure_retrain_schedule
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +37,7 @@ def schedule_row(staff_client, name: str) -> str:
 
 
 def test_a_failing_task_shows_its_error(staff_client, monkeypatch):
-    every_minute("retrain", queue.RETRAIN_IF_NEW_DATA, total_run_count=3)
+    every_minute("retrain", messages.RETRAIN_IF_NEW_DATA, total_run_count=3)
 
     def broken(kind):
         raise ValueError("training params are invalid")
@@ -53,7 +52,7 @@ def test_a_failing_task_shows_its_error(staff_client, monkeypatch):
 
 
 def test_a_successful_run_shows_its_time(staff_client):
-    every_minute("reaper", queue.REAP_STALE_JOBS, total_run_count=1)
+    every_minute("reaper", messages.REAP_STALE_JOBS, total_run_count=1)
     tasks.reap_stale_jobs.apply(headers=sent_by("reaper"), throw=True)
     success = ScheduleRun.objects.get(schedule="reaper").last_success_at
     row = schedule_row(staff_client, "reaper")
@@ -63,25 +62,27 @@ def test_a_successful_run_shows_its_time(staff_client):
 
 def test_sent_but_never_succeeded_and_late_are_flagged(staff_client):
     # What issue #14 looked like: beat counted 40 sends, none ran.
-    every_minute("refused", queue.REAP_STALE_JOBS, total_run_count=40, last_run_at=timezone.now())
+    every_minute(
+        "refused", messages.REAP_STALE_JOBS, total_run_count=40, last_run_at=timezone.now()
+    )
     assert '<strong class="jobs-error">never succeeded</strong>' in schedule_row(
         staff_client, "refused"
     )
     # It ran once, 10 minutes ago, and not since (due every minute).
     ScheduleRun.objects.create(
         schedule="refused",
-        task=queue.REAP_STALE_JOBS,
+        task=messages.REAP_STALE_JOBS,
         last_success_at=timezone.now() - timedelta(minutes=10),
     )
     assert '<strong class="jobs-error">late</strong>' in schedule_row(staff_client, "refused")
     # A schedule that has not come due yet is no problem.
-    every_minute("new", queue.RETRAIN_IF_NEW_DATA)
+    every_minute("new", messages.RETRAIN_IF_NEW_DATA)
     assert "<td>not run yet</td>" in schedule_row(staff_client, "new")
 
 
 def test_the_weekly_retraining_is_late_only_after_a_missed_sunday(staff_client):
     ensure_retrain_schedule()
-    task = PeriodicTask.objects.get(task=queue.RETRAIN_IF_NEW_DATA)
+    task = PeriodicTask.objects.get(task=messages.RETRAIN_IF_NEW_DATA)
     run = ScheduleRun.objects.create(
         schedule=task.name, task=task.task, last_success_at=timezone.now()
     )
@@ -97,7 +98,7 @@ def test_each_schedule_shows_its_next_run_and_retraining_what_it_would_do(
     from tests.jobs.training_fixtures import make_corpus, tiny_params
 
     sent = timezone.now() - timedelta(seconds=20)
-    every_minute("retrain", queue.RETRAIN_IF_NEW_DATA, last_run_at=sent)
+    every_minute("retrain", messages.RETRAIN_IF_NEW_DATA, last_run_at=sent)
     row = schedule_row(staff_client, "retrain")
     due = timezone.localtime(sent + timedelta(seconds=60))
     assert f'<td data-testid="next-run">{due.strftime("%Y-%m-%d %H:%M:%S")}' in row
@@ -132,7 +133,7 @@ def test_each_schedule_shows_its_next_run_and_retraining_what_it_would_do(
 def test_run_it_now_needs_post_and_the_change_permission(staff_client, user):
     from django.test import Client
 
-    task = every_minute("retrain", queue.RETRAIN_IF_NEW_DATA)
+    task = every_minute("retrain", messages.RETRAIN_IF_NEW_DATA)
     url = reverse("admin:jobs_trainingrun_retrain_now", args=[task.pk])
     assert staff_client.get(url).status_code == 302
     assert not ScheduleRun.objects.exists()

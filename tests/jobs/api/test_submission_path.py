@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from jobs import messages
 from jobs.models import Document, Summary
-from jobs.services import queue
 from tests.factories import ARTICLE
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_a_batch_is_inserted_in_bulk_with_one_message_per_summary(
     items[4]["model"] = "lead3"
     sent_tasks = []
     monkeypatch.setattr(
-        queue.current_app, "send_task", lambda name, args, **kw: sent_tasks.append((name, args))
+        messages.current_app, "send_task", lambda name, args, **kw: sent_tasks.append((name, args))
     )
     with CaptureQueriesContext(connection) as ctx, django_capture_on_commit_callbacks(execute=True):
         resp = api.post("/api/documents/batch/", items, format="json")
@@ -61,7 +61,7 @@ def test_a_batch_is_inserted_in_bulk_with_one_message_per_summary(
     assert _queries(ctx, "jobs_summary", "SELECT") == 0  # the answer lists the new ones
     summaries = Summary.objects.filter(document__in=[d["id"] for d in body])
     assert summaries.count() == 5
-    assert sorted(sent_tasks) == sorted((queue.SUMMARIZE, [s.pk]) for s in summaries)
+    assert sorted(sent_tasks) == sorted((messages.SUMMARIZE, [s.pk]) for s in summaries)
     assert [d["summary"] is None for d in body] == [False, False, True, False, False, False]
     assert [d["text"] for d in body] == [i["text"] for i in items]  # the order sent
     assert body[4]["summary"]["requested_model"] == "lead3"

@@ -12,9 +12,9 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 
+from jobs import messages
 from jobs.api import documents, throttles
 from jobs.models import JobStatus, Summary
-from jobs.services import queue
 from tests.factories import ARTICLE
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_a_message_not_sent_after_commit_leaves_the_row_to_the_reaper(
     def down(*args, **kwargs):
         raise BrokerOperationalError("Error 111 connecting to redis. Connection refused.")
 
-    monkeypatch.setattr(queue.current_app, "send_task", down)
+    monkeypatch.setattr(messages.current_app, "send_task", down)
     with django_capture_on_commit_callbacks(execute=True):
         resp = api.post("/api/documents/", {"text": ARTICLE}, format="json")
     assert resp.status_code == 201, resp.content
@@ -100,7 +100,7 @@ def test_which_database_errors_are_outages():
 
     import psycopg.errors
 
-    from jobs.services.outages import unavailable_service
+    from jobs.outages import unavailable_service
 
     def wrapped(cause):
         exc = OperationalError(str(cause))

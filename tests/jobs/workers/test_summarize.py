@@ -53,7 +53,7 @@ def test_run_summary_is_idempotent_for_finished_jobs():
 
 def test_run_summary_for_missing_row_is_a_noop(caplog):
     other = SummaryFactory()
-    with caplog.at_level(logging.WARNING, logger="jobs.services.leases"):
+    with caplog.at_level(logging.WARNING, logger="jobs.jobqueue.leases"):
         summarize_worker.run(987654)  # a deleted row: dropped, no raise
     assert "summary 987654 does not exist (deleted?); dropping the task" in caplog.text
     assert not Summary.objects.filter(pk=987654).exists()  # nothing made up for it

@@ -1,13 +1,11 @@
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 from rouge_score import rouge_scorer
 
-from ml import cli
 from ml.evaluate import evaluate
 from ml.text.baselines import Lead, Oracle
 from ml.text.data import Example
@@ -139,30 +137,11 @@ def test_cli_argument_errors_exit_2():
     assert run_cli().returncode == 2
 
 
-def test_optional_commands_register_when_present(monkeypatch):
-    # Absent module: the CLI still works with evaluate only.
-    monkeypatch.setattr(cli, "OPTIONAL_COMMANDS", ("ml._not_written_yet",))
-    assert cli.registrars() == [cli.register_evaluate]
-
-    calls = []
-
-    def register(subparsers):
-        parser = subparsers.add_parser("train")
-        parser.set_defaults(func=lambda args: calls.append(args) or 0)
-
-    fake = types.ModuleType("ml._fake_train_cli")
-    fake.register = register  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ml._fake_train_cli", fake)
-    monkeypatch.setattr(cli, "OPTIONAL_COMMANDS", ("ml._fake_train_cli",))
-    assert cli.main(["train"]) == 0
-    assert len(calls) == 1
-
-
 def test_text_layer_does_not_import_torch():
     code = (
         "import sys; import ml.text.sentences, ml.text.rouge, ml.text.baselines, ml.text.data,"
-        " ml.text.selection, ml.evaluate, ml.cli, ml.cli.train, ml.registry, ml.training.config,"
-        " ml.models.bertsumext.config, ml.models.matchsum.config;"
+        " ml.text.selection, ml.evaluate, ml.cli, ml.cli.train, ml.registry, ml.settings,"
+        " ml.training.config, ml.models.bertsumext.config, ml.models.matchsum.config;"
         "ml.registry.resolve_train_config('bertsumext');"
         "ml.registry.resolve_train_config('matchsum');"
         "ml.cli.build_parser();"

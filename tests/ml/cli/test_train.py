@@ -9,7 +9,7 @@ from ml.cli.arguments import UsageError
 from ml.cli.options import config_options
 from ml.cli.train import build_train_parser, resolve_cli_config
 from ml.registry import kinds, model_config_class, resolve_train_config, train_config_class
-from ml.training.config import setting_fields
+from ml.settings import setting_fields
 
 PATHS = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", "out"]
 

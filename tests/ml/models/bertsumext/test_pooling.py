@@ -15,7 +15,7 @@ from ml.models.bertsumext.model import BertSumExt
 from ml.models.matchsum.config import MatchSumConfig
 from ml.models.matchsum.model import MatchSum
 from ml.registry import load_system
-from ml.training.config import ConfigError
+from ml.settings import ConfigError
 from tests.ml.fixtures.bertsumext import tiny_config, toy_examples
 from tests.ml.fixtures.encoders import tiny_bert_config
 from tests.ml.models.bertsumext.test_model import make_batch

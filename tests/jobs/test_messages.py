@@ -4,8 +4,7 @@ import pytest
 from celery import current_app
 from django.conf import settings
 
-from jobs import tasks
-from jobs.services import queue
+from jobs import messages, tasks
 from jobs.services.documents import DocumentInput, submit_document
 from jobs.services.training import start_training
 from tests.factories import ARTICLE
@@ -47,13 +46,13 @@ def test_a_started_run_sends_jobs_train_to_training_on_commit(
 
 
 def test_the_names_are_the_registered_tasks_and_the_queues_their_routes():
-    assert tasks.summarize.name == queue.SUMMARIZE == "jobs.summarize"
-    assert tasks.train.name == queue.TRAIN == "jobs.train"
-    assert tasks.reap_stale_jobs.name == queue.REAP_STALE_JOBS == "jobs.reap_stale_jobs"
-    assert tasks.retrain_if_new_data.name == queue.RETRAIN_IF_NEW_DATA
-    for name, queue_name in queue.QUEUES.items():
+    assert tasks.summarize.name == messages.SUMMARIZE == "jobs.summarize"
+    assert tasks.train.name == messages.TRAIN == "jobs.train"
+    assert tasks.reap_stale_jobs.name == messages.REAP_STALE_JOBS == "jobs.reap_stale_jobs"
+    assert tasks.retrain_if_new_data.name == messages.RETRAIN_IF_NEW_DATA
+    for name, queue_name in messages.QUEUES.items():
         assert settings.CELERY_TASK_ROUTES[name] == {"queue": queue_name}
-    assert settings.CELERY_BEAT_SCHEDULE["reap-stale-jobs"]["task"] == queue.REAP_STALE_JOBS
+    assert settings.CELERY_BEAT_SCHEDULE["reap-stale-jobs"]["task"] == messages.REAP_STALE_JOBS
 
 
 def test_a_message_carries_no_time_limits_so_the_worker_settings_decide(
@@ -62,17 +61,17 @@ def test_a_message_carries_no_time_limits_so_the_worker_settings_decide(
     """Celery 5.7's send_task copies a task's limits from the sender's registry into the
     message, where they override the worker's: a training worker started with
     TRAINING_SOFT_TIME_LIMIT=60 would run under the web's 3300 s."""
-    assert current_app.tasks[queue.TRAIN].soft_time_limit == settings.TRAINING_SOFT_TIME_LIMIT
-    messages = []
+    assert current_app.tasks[messages.TRAIN].soft_time_limit == settings.TRAINING_SOFT_TIME_LIMIT
+    sent_headers = []
     create = current_app.amqp.create_task_message
 
     def record(task_id, name, args, kwargs, *rest, **options):
         message = create(task_id, name, args, kwargs, *rest, **options)
-        messages.append(message.headers)
+        sent_headers.append(message.headers)
         return message
 
     monkeypatch.setattr(current_app.amqp, "create_task_message", record)
     monkeypatch.setattr(current_app.amqp, "send_task_message", lambda *a, **k: None)
     with django_capture_on_commit_callbacks(execute=True):
-        queue.enqueue_on_commit(queue.TRAIN, 1)
-    assert [headers["timelimit"] for headers in messages] == [[None, None]]
+        messages.enqueue_on_commit(messages.TRAIN, 1)
+    assert [headers["timelimit"] for headers in sent_headers] == [[None, None]]

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs.jobqueue import batches, leases
+from jobs.jobqueue.heartbeat import BatchHeartbeat
 from jobs.models import JobStatus, Summary
-from jobs.services import batches, leases
-from jobs.workers.heartbeat import BatchHeartbeat
 from tests.factories import SummaryFactory
 
 

@@ -1,7 +1,7 @@
 """Which exceptions mean that the database or the broker cannot be reached.
 
 The API answers these with a 503 (jobs.api.errors), and a message that cannot be
-sent after its row committed is left to the reaper (jobs.services.queue), instead
+sent after its row committed is left to the reaper (jobs.messages), instead
 of a 500 for what is an outage, not a bug.
 
 Django raises OperationalError for more than outages: SQLite reports a missing table

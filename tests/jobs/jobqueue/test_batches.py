@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from jobs.jobqueue import batches, owners
 from jobs.models import JobStatus, Summary
-from jobs.services import batches, owners
 from tests.factories import SummaryFactory
 
 pytestmark = pytest.mark.django_db

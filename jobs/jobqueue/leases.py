@@ -1,5 +1,5 @@
-"""The job protocol every job row (Summary, TrainingRun) follows: claim, heartbeat,
-finish, reap.
+"""The job protocol every job row (a ``LeasedJob``: Summary, TrainingRun) follows:
+claim, heartbeat, finish, reap.
 
 The database is the source of truth, the broker only a doorbell: a worker that
 gets a message claims the row (status RUNNING, a fresh lease token), keeps its
@@ -23,8 +23,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .. import messages
 from ..models import TERMINAL_STATUSES, JobStatus, Summary, TrainingRun
-from . import owners, queue
+from . import owners
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,18 @@ logger = logging.getLogger(__name__)
 class JobType:
     """What differs between the two kinds of job row."""
 
-    model: Any  # the model class: Summary or TrainingRun
+    model: Any  # the model class: Summary or TrainingRun (a LeasedJob)
     noun: str  # in log lines: "summary 3", "run 4"
-    task: str  # the task that runs one (queue.SUMMARIZE, queue.TRAIN)
     stale_after_setting: str  # seconds without a heartbeat before a job counts as lost
     select_related: tuple[str, ...] = ()
     gave_up_note: str = ""  # added to the error when a claim finds the attempts used up
     keep_first_start: bool = False  # started_at: the first attempt's (runs resume)
     batched: bool = False  # batch_id: the batch an attempt was claimed in
+
+    @property
+    def task(self) -> str:
+        """The task that runs one (messages.SUMMARIZE, messages.TRAIN)."""
+        return str(self.model.task_name)
 
     @property
     def stale_after(self) -> int:
@@ -50,16 +55,16 @@ class JobType:
 SUMMARY = JobType(
     Summary,
     "summary",
-    queue.SUMMARIZE,
     "SUMMARY_STALE_AFTER",
     select_related=("document",),
     gave_up_note=" (killed, out of memory or time limit)",
     batched=True,
 )
-TRAINING_RUN = JobType(
-    TrainingRun, "run", queue.TRAIN, "TRAINING_STALE_AFTER", keep_first_start=True
-)
+TRAINING_RUN = JobType(TrainingRun, "run", "TRAINING_STALE_AFTER", keep_first_start=True)
 
+
+# Logged when a finish finds its lease lost.
+DISCARDED = "discarding this attempt's result"
 
 CLAIM_FIELDS = ["status", "attempts", "lease_token", "started_at", "heartbeat_at", "error"]
 
@@ -72,13 +77,6 @@ class ReapResult:
 
 def gave_up(attempts: int) -> str:
     return f"gave up after {attempts} attempts: the worker was lost each time"
-
-
-def enqueue(job_type: JobType, job: Any) -> None:
-    """Record when the job was sent and send its task on commit."""
-    job.enqueued_at = timezone.now()
-    job_type.model.objects.filter(pk=job.pk).update(enqueued_at=job.enqueued_at)
-    queue.enqueue_on_commit(job_type.task, job.pk)
 
 
 class LeaseHeld(Exception):
@@ -180,9 +178,7 @@ def requeue_dead_owners(job_type: JobType) -> int:
             status=JobStatus.RUNNING, lease_owner__startswith=f"{owners.node()} "
         ):
             if owners.is_dead(job.lease_owner):
-                job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
-                job.save(update_fields=["status", "lease_token", "lease_owner"])
-                enqueue(job_type, job)
+                job.requeue()
                 requeued += 1
     if requeued:
         logger.warning(
@@ -196,7 +192,7 @@ def recover(consumed_queues: Collection[str]) -> int:
     return sum(
         requeue_dead_owners(job_type)
         for job_type in (SUMMARY, TRAINING_RUN)
-        if queue.QUEUES[job_type.task] in consumed_queues
+        if messages.QUEUES[job_type.task] in consumed_queues
     )
 
 
@@ -217,12 +213,21 @@ def heartbeat_many(job_type: JobType, leases: list[uuid.UUID]) -> int:
     )
 
 
+def held(rows: Any, pk: int, lease: uuid.UUID, noun: str, losing: str) -> Any | None:
+    """Job `pk` locked, if the attempt with `lease` still holds it; else None, logged
+    as "<noun> <pk>: lease lost, <losing>". In the caller's transaction."""
+    job = rows.select_for_update().filter(pk=pk).first()
+    if job is None or not job.holds(lease):
+        logger.warning("%s %s: lease lost, %s", noun, pk, losing)
+        return None
+    return job
+
+
 def finish(job_type: JobType, pk: int, lease: uuid.UUID, **fields: Any) -> bool:
     """Store the attempt's outcome if it still holds the lease; else discard it."""
     with transaction.atomic():
-        job = job_type.model.objects.select_for_update().filter(pk=pk).first()
-        if job is None or job.lease_token != lease or job.status != JobStatus.RUNNING:
-            logger.warning("%s %s: lease lost, discarding this attempt's result", job_type.noun, pk)
+        job = held(job_type.model.objects, pk, lease, job_type.noun, DISCARDED)
+        if job is None:
             return False
         for name, value in fields.items():
             setattr(job, name, value)
@@ -254,14 +259,12 @@ def reap(job_type: JobType) -> ReapResult:
                 job.save(update_fields=["status", "finished_at", "error"])
                 failed += 1
                 continue
-            job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
-            job.save(update_fields=["status", "lease_token", "lease_owner"])
-            enqueue(job_type, job)
+            job.requeue()
             requeued += 1
         for job in rows.select_for_update(skip_locked=True).filter(
             status=JobStatus.QUEUED, enqueued_at__lt=resend_before
         ):
-            enqueue(job_type, job)
+            job.enqueue()
             requeued += 1
     if requeued or failed:
         logger.info("reaper: requeued %d, failed %d %ss", requeued, failed, job_type.noun)
@@ -284,16 +287,13 @@ def hand_off_run(pk: int, lease: uuid.UUID, **fields: Any) -> bool:
     QUEUED with the attempt given back (a continuation is not a lost attempt), counted
     in ``continuations``, the continuation sent on commit. False if the lease was lost."""
     with transaction.atomic():
-        job = TrainingRun.objects.select_for_update().filter(pk=pk).first()
-        if job is None or job.lease_token != lease or job.status != JobStatus.RUNNING:
-            logger.warning("run %s: lease lost, not continuing it from this attempt", pk)
+        job = held(TrainingRun.objects, pk, lease, "run", "not continuing it from this attempt")
+        if job is None:
             return False
         for name, value in fields.items():
             setattr(job, name, value)
-        job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
         job.attempts = max(job.attempts - 1, 0)  # the next claim counts it again
         job.continuations += 1
         job.heartbeat_at = timezone.now()
-        job.save()
-        enqueue(TRAINING_RUN, job)
+        job.requeue(*fields, "attempts", "continuations", "heartbeat_at")
         return True

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from jobs.jobqueue import leases
 from jobs.models import JobStatus, TrainingRun
-from jobs.services import leases
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import connection
 
-from ..services import leases
+from . import leases
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jobs.services import owners
+from jobs.jobqueue import owners
 
 
 def start_time(pid: int) -> str:

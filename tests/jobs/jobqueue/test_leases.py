@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs.jobqueue import leases, owners
+from jobs.jobqueue.leases import reap_stale_jobs
 from jobs.models import JobStatus, Summary, TrainingRun
-from jobs.services import leases, owners
-from jobs.services.leases import reap_stale_jobs
 from jobs.services.training import start_training
 from jobs.workers import summarize as summarize_worker
 from tests.factories import SummaryFactory

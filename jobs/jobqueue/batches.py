@@ -97,12 +97,9 @@ def release(members: list[Member]) -> int:
     with transaction.atomic():
         for member in members:
             job = Summary.objects.select_for_update().filter(pk=member.job.pk).first()
-            if job is None or job.lease_token != member.lease or job.status != JobStatus.RUNNING:
-                continue
-            job.status, job.lease_token, job.lease_owner = JobStatus.QUEUED, None, ""
-            job.save(update_fields=["status", "lease_token", "lease_owner"])
-            leases.enqueue(leases.SUMMARY, job)
-            released += 1
+            if job is not None and job.holds(member.lease):
+                job.requeue()
+                released += 1
     return released
 
 
@@ -120,9 +117,8 @@ def finish(outcomes: list[tuple[Member, dict[str, Any]]]) -> list[Member]:
         current = {j.pk: j for j in Summary.objects.select_for_update().filter(pk__in=pks)}
         for member, fields in outcomes:
             job = current.get(member.job.pk)
-            if job is None or job.lease_token != member.lease or job.status != JobStatus.RUNNING:
-                pk = member.job.pk
-                logger.warning("summary %s: lease lost, discarding this attempt's result", pk)
+            if job is None or not job.holds(member.lease):
+                logger.warning("summary %s: lease lost, %s", member.job.pk, leases.DISCARDED)
                 continue
             for name, value in fields.items():
                 setattr(job, name, value)

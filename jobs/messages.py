@@ -2,8 +2,9 @@
 
 The names are the ones the tasks in ``jobs.tasks`` are registered under (and
 that messages already in the broker carry), so they never change. Sending by
-name keeps the write layer free of the task modules; the queues are the ones
-CELERY_TASK_ROUTES gives these names.
+name keeps the models, the job protocol and the write layer free of the task
+modules; the queues are the ones CELERY_TASK_ROUTES gives these names. This module
+imports no model, so the models (``LeasedJob.enqueue``) can send.
 
 A message is sent only once the transaction commits, so a rolled-back request
 never leaves a message for a row that does not exist.
@@ -44,7 +45,8 @@ def enqueue_on_commit(task_name: str, *args: object) -> None:
 def _send(task_name: str, args: list, options: dict) -> None:
     """Send after the commit. The row is stored and QUEUED whatever happens here, so a
     broker that is down loses nothing: the reaper sends the message again once the row
-    has waited QUEUED_REENQUEUE_AFTER (leases.reap), and the request still succeeds."""
+    has waited QUEUED_REENQUEUE_AFTER (jobs.jobqueue.leases.reap), and the request still
+    succeeds."""
     try:
         current_app.send_task(task_name, args=args, **options)
     except BROKER_ERRORS as exc:
