@@ -19,7 +19,11 @@ DOCUMENTS = [
 ]
 # Not part of the repository: where the operator puts a file for the image build
 # (git-ignored, docs/deploy.md says how it gets there).
-OPERATOR_PROVIDED = {"docker/build-extra/wheels/", "docker/build-extra/ca-certificates.crt"}
+OPERATOR_PROVIDED = {
+    "docker/build-extra/wheels/",
+    "docker/build-extra/ca-certificates.crt",
+    "docker/.env",  # the operator copies docker/env.example to it
+}
 # What the stack writes at run time (var/runstack.json, var/redis/): not in the tree.
 RUNTIME = ("var/",)
 SKIPPED_DIRS = {".git", "var", "__pycache__", "node_modules", ".mypy_cache", ".ruff_cache"}

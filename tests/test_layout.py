@@ -168,8 +168,8 @@ def test_ml_never_imports_the_service():
 LAYERS: dict[str, list[set[str]]] = {
     "": [{"ml"}, {"jobs"}, {"summarizer_project"}, {"devstack"}, {"bench"}],
     "ml": [
-        {"ml", "ml.settings", "ml.precision", "ml.batches"},
-        {"ml.text"},
+        {"ml", "ml.settings", "ml.precision", "ml.batches", "ml.stats", "ml.encoder_names"},
+        {"ml.text", "ml.languages"},
         {"ml.checkpoints", "ml.encoders"},
         {"ml.evaluate"},
         {"ml.training"},
@@ -197,7 +197,6 @@ LAYERS: dict[str, list[set[str]]] = {
 # below fails once one is gone, so the list only shrinks.
 KNOWN_UPWARD = {
     # #25: the shared reads move from admin/ to jobs/queries/.
-    ("jobs.api.monitoring", "jobs.admin.queries"),
     ("jobs.api.serializers", "jobs.admin.tensorboard"),
 }
 

@@ -28,8 +28,8 @@ from ..models import (
     TrainingRun,
 )
 from ..services import monitoring
+from ..services.schedule_status import ScheduleStatus, schedule_statuses
 from ..text import rouge_of, split_sentences
-from .schedules import ScheduleStatus, schedule_statuses
 
 logger = logging.getLogger(__name__)
 

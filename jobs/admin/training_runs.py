@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ..models import JobStatus, ModelVersion, TrainingRun
 from ..services.errors import InvalidInput
 from ..services.manifests import current_manifest, learned_from
+from ..services.schedule_status import retraining_kind
 from ..services.training import (
     RetrainingRequest,
     ScheduledRunNotStarted,
@@ -40,7 +41,6 @@ from .base import (
 )
 from .charts import loss_chart, rouge_chart
 from .forms import LaunchRetrainingForm
-from .schedules import retraining_kind
 from .tensorboard import tensorboard_url
 
 
