@@ -45,11 +45,12 @@ SUMMARY_SENTENCES = 3
 KIND = "bertsumext"
 MEAN = "rouge"  # the mean of ROUGE-1/2/Lsum F1, the gate's measure
 BENCH_USER = "learning-curve"
+DOMAINS = ROOT.parent / "shared" / "data" / "domains"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="the domain's JSON Lines file")
+    p.add_argument("--data", default=str(DOMAINS / "en_dialogsum_test.jsonl"), help="JSON Lines")
     p.add_argument("--start", type=checkpoint_dir, default=None, help="starting checkpoint dir")
     p.add_argument("--sizes", type=int, nargs="+", default=[0, 25, 50, 100, 200])
     p.add_argument("--heldout", type=int, default=100, help="the last N documents: test set")
@@ -337,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"learning_curve: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # the Redis socket's path is read from Redis's own dir
     setup_django(out)
     from devstack import embedded_redis
 
     # The broker only receives the runs' task messages; this process runs their bodies.
+    embedded_redis.run_dir().mkdir(parents=True, exist_ok=True)
     with embedded_redis.running(out / "log" / "redis.log"):
         results = run_curve(args, data)
     cut_note = (
