@@ -157,8 +157,9 @@ def register_start(start: str, by: Any) -> Any:
 
 
 def training_params(args: argparse.Namespace, size: int) -> dict[str, Any]:
-    """A size's budget: --epochs over its documents (one window each once cut), at most
-    --max-minutes; validation --evals times; warmup a tenth of the steps."""
+    """A size's budget: --epochs x documents / batch steps (a document cut into more than
+    one window gets fewer passes over its windows), stopped at --max-minutes; validation
+    --evals times; warmup a tenth of the steps."""
     steps = max(1, math.ceil(args.epochs * size / args.batch_size))
     return {
         "batch_size": args.batch_size,

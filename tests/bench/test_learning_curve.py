@@ -103,7 +103,7 @@ def test_each_size_is_trained_through_the_service_from_the_active_start(tmp_path
     assert [line["system"] for line in json_lines] == list(rows)
 
 
-def test_without_a_start_each_size_trains_from_the_encoder(tmp_path, settings):
+def test_without_a_start_each_size_trains_from_the_encoder(tmp_path):
     args = curve_args(tmp_path, "--sizes", "0", "4")
     args.params["model"] = tiny_params()["model"]
     results = learning_curve.run_curve(args, learning_curve.load_domain(args))
