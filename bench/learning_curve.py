@@ -16,7 +16,7 @@ run produced is evaluated directly, whatever the promotion gate decided.
 Every system (Lead-3, TextRank, the starting model, each size's model) summarizes the same
 held-out documents, cut to their first ``--max-doc-sentences`` sentences (training and
 validation documents too), in 3 sentences; ROUGE-1/2/Lsum F1 with paired bootstrap 95%
-intervals (bench.paired_bootstrap) against Lead-3 and against the starting model.
+intervals (ml.stats.paired_bootstrap) against Lead-3 and against the starting model.
 
     nice -n 10 .venv/bin/python -m bench.learning_curve \\
         --data ../shared/data/domains/en_dialogsum_test.jsonl \\
@@ -37,8 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, checkpoint_dir, log, now
-from bench.paired_bootstrap import METRICS, compare, document_scores
-from ml.text.data import Example, load_examples
+from bench.paired_bootstrap import METRICS
+from ml.stats import DEFAULT_RESAMPLES, DEFAULT_SEED, paired_bootstrap_result
+from ml.text.data import Example, iter_batches, load_examples
+from ml.text.rouge import score_summary
 from ml.text.sentences import split_sentences
 
 SUMMARY_SENTENCES = 3
@@ -68,8 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--params", type=json.loads, default={}, help="more training params (JSON), as the API"
     )
-    p.add_argument("--resamples", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed")
     p.add_argument("--out", default=None, help="default: var/bench/learning-curve/DATA-STEM")
     p.add_argument("--keep-runs", action="store_true", help="keep each run's checkpoints")
     args = p.parse_args(argv)
@@ -203,8 +205,14 @@ def train_size(
 
 
 def scores_of(system: Any, heldout: list[Example]) -> list[dict[str, float]]:
-    scores = document_scores(system, heldout, SUMMARY_SENTENCES)
-    return [s | {MEAN: sum(s[m] for m in METRICS) / len(METRICS)} for s in scores]
+    """Each held-out document's ROUGE F1 (x 100) of `system`'s summary, and their mean."""
+    scores = []
+    for batch in iter_batches(heldout, 16):
+        summaries = system.summarize([e.text for e in batch], SUMMARY_SENTENCES)
+        for example, summary in zip(batch, summaries, strict=True):
+            s = score_summary([s.text for s in summary.selected], example.reference)
+            scores.append(s | {MEAN: sum(s[m] for m in METRICS) / len(METRICS)})
+    return scores
 
 
 def checkpoint_scores(directory: str, heldout: list[Example]) -> list[dict[str, float]]:
@@ -222,12 +230,16 @@ def row(
     result: dict[str, Any] = {"system": name, "n": len(scores), **means}
     for other, other_scores in against.items():
         if other_scores is not scores:
-            paired = compare(scores, other_scores, args.resamples, args.seed, (*METRICS, MEAN))
-            result[f"vs_{other}"] = {
-                m: {"difference": v["mean_difference"], "ci95": v["ci95"]}
-                for m, v in paired.items()
-            }
+            result[f"vs_{other}"] = {m: paired(scores, other_scores, m, args) for m in means}
     return result
+
+
+def paired(a: list[dict], b: list[dict], metric: str, args: argparse.Namespace) -> dict:
+    """The paired bootstrap (ml.stats) of a - b on one metric."""
+    x = paired_bootstrap_result(
+        [s[metric] for s in a], [s[metric] for s in b], args.resamples, args.seed
+    )
+    return {"difference": x.mean_difference, "ci95": [x.low, x.high]}
 
 
 def interval(r: dict[str, Any], other: str) -> str:
