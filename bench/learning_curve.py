@@ -30,6 +30,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -351,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"learning_curve: {exc}", file=sys.stderr)
         return 2
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the embedded Redis is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     out = Path(args.out).resolve()  # the Redis socket's path is read from Redis's own dir
     setup_django(out)
     from devstack import embedded_redis
