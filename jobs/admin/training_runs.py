@@ -241,6 +241,8 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "run": run,
             "learned_from": learned_from(run.manifest),
             "measured_against": measured_against(run),
+            # The gate's decision on the run's model (n, difference, interval in words).
+            "gate_note": getattr(getattr(run, "version", None), "gate_note", ""),
             "progress": progress_bar(run),
             "metrics_rows": table,
             "metrics_columns": queries.METRICS_COLUMNS,

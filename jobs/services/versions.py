@@ -271,7 +271,7 @@ def _measured(
         return GateDecision(
             False,
             f"not promoted: {said}; its lower end {result.low:+.2f} is not above "
-            f"{-tolerance:+.2f} (minus PROMOTION_TOLERANCE), so it may be worse"
+            f"{0.0 - tolerance:+.2f} (minus PROMOTION_TOLERANCE), so it may be worse"
             + ("; Lead-3 keeps serving" if baseline == "lead3" else ""),
             compared,
         )

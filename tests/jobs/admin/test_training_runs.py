@@ -179,3 +179,22 @@ def test_the_launch_form_says_what_a_run_learns_from_and_how_it_is_judged(
     assert "Flips in <em>validation</em> documents change how the run is judged" in text
     assert "not what it learns" in text
     assert "only with at least 30 of them" in text and "is above −0.50" in text
+
+
+def test_run_page_shows_the_gates_decision_with_n_and_interval(staff_client, tmp_path):
+    """The gate decides on the run's model; its note (n, difference, interval) is on
+    the run's page, not only on the version's."""
+    from jobs.services.versions import apply_promotion_gate
+    from tests.jobs.training_fixtures import measured_version, per_document
+
+    (tmp_path / "v").mkdir()
+    kept = measured_version(
+        tmp_path / "v", candidate=per_document(31.0, pattern=1), lead3=per_document(35.0)
+    )
+    assert apply_promotion_gate(kept) is False
+    html = staff_client.get(
+        reverse("admin:jobs_trainingrun_change", args=[kept.run.pk])
+    ).content.decode()
+    note = html.split('data-testid="gate-note">')[1].split("</p>")[0]
+    assert note.startswith("Promotion gate: not promoted: -4.00 ROUGE (95% interval -")
+    assert "n=32) against Lead-3" in note

@@ -199,3 +199,17 @@ def test_describe_trims_and_deduplicates_tags():
     assert (v.description, v.tags) == ("CNN, 6k stories", ["cnn", "frozen-encoder"])
     with pytest.raises(InvalidInput, match="at most 50"):
         describe(v, "", ["x" * 51])
+
+
+def test_a_tie_with_lead3_at_zero_tolerance_is_not_promoted_and_says_plus_zero(settings):
+    """A model that selects what Lead-3 selects (a tiny one on a lead-biased corpus)
+    ties it: the interval is 0 to 0, not above the floor; the floor reads +0.00, not
+    "-0.00" (the negated default tolerance 0.0)."""
+    settings.PROMOTION_TOLERANCE = 0.0
+    tie = measured_version("/t", candidate=per_document(23.0), lead3=per_document(23.0))
+    assert apply_promotion_gate(tie) is False
+    assert tie.gate_note == (
+        "not promoted: +0.00 ROUGE (95% interval +0.00 to +0.00, n=32) against Lead-3 on the "
+        "same validation documents; its lower end +0.00 is not above +0.00 (minus "
+        "PROMOTION_TOLERANCE), so it may be worse; Lead-3 keeps serving"
+    )
