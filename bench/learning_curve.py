@@ -147,7 +147,7 @@ def register_start(start: str, by: Any) -> Any:
     """The starting checkpoint as a model version made active by a staff promote."""
     from jobs.models import ModelVersion
     from jobs.services.versions import promote
-    from jobs.workers.checkpoints import checkpoint_sha256
+    from jobs.workers.training_checkpoints import checkpoint_sha256
 
     version = ModelVersion.objects.create(
         kind=KIND,
@@ -217,7 +217,7 @@ def scores_of(system: Any, heldout: list[Example]) -> list[dict[str, float]]:
 
 
 def checkpoint_scores(directory: str, heldout: list[Example]) -> list[dict[str, float]]:
-    from jobs.workers.checkpoints import training_device
+    from jobs.workers.training_checkpoints import training_device
     from ml.registry import load_system
 
     return scores_of(load_system(directory, training_device()), heldout)

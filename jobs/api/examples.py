@@ -19,6 +19,8 @@ DOCUMENT = OpenApiExample(
 )
 DOCUMENT_WITH_REFERENCE = OpenApiExample(
     "A training document",
+    description="Staff with the permission to change documents only: a `split` from anyone "
+    "else is refused with 403 (training data belongs to staff).",
     value={
         "title": "Bakery",
         "text": BAKERY,

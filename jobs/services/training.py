@@ -247,8 +247,8 @@ def retrain_if_new_data(kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | N
 def retrain_now(schedule: str, kind: str = TrainableKind.BERTSUMEXT) -> TrainingRun | None:
     """Staff "Run it now" on a retraining schedule: what the schedule does when it fires
     (start only with new data), recorded as that schedule's outcome."""
+    from ..messages import RETRAIN_IF_NEW_DATA
     from . import schedules
-    from .queue import RETRAIN_IF_NEW_DATA
 
     with schedules.recorded(schedule, RETRAIN_IF_NEW_DATA):
         return retrain_if_new_data(kind)

@@ -84,14 +84,17 @@ _ALIASES = {name: code for code, name in _PUNKT_MODELS.items()} | {"korean": "ko
 SUPPORTED_LANGUAGES = ("ko", *sorted(_PUNKT_MODELS))
 
 # Abbreviations the packaged English Punkt model does not know (lower case, no
-# final period, as Punkt stores them). Frequent in papers and reports.
+# final period, as Punkt stores them). Frequent in papers and reports. Words that
+# also end sentences ("No.", "... in 30 min.", "the max.") are left out: "No." before
+# a number is joined by _continues instead.
 _ENGLISH_EXTRA_ABBREVIATIONS = frozenset(
     {
         *("e.g", "i.e", "al", "etc", "cf", "viz", "vs", "resp", "approx", "ca"),
-        *("fig", "figs", "eq", "eqs", "sec", "secs", "ch", "vol", "pp", "no", "nos"),
-        *("dept", "est", "min", "max", "avg", "incl", "ref", "refs"),
+        *("fig", "figs", "eq", "eqs", "sec", "secs", "vol", "pp", "nos"),
+        *("dept", "avg", "incl", "refs"),
     }
 )
+_NUMBER_SIGN_RE = re.compile(r"(?:^|\W)No\.$")
 
 _HANGUL_RE = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
@@ -231,8 +234,12 @@ def _punkt_pieces(chunk: str, lang: str) -> list[tuple[int, int]]:
 
 
 def _continues(previous: str, piece: str) -> bool:
-    """``"Is it safe?" she asked.`` -- a quoted question and its attribution."""
-    return bool(_QUOTED_END_RE.search(previous.rstrip())) and piece[:1].islower()
+    """``"Is it safe?" she asked.`` -- a quoted question and its attribution; ``No. 5``
+    -- the number sign and its number."""
+    previous = previous.rstrip()
+    if _NUMBER_SIGN_RE.search(previous) and piece[:1].isdigit():
+        return True
+    return bool(_QUOTED_END_RE.search(previous)) and piece[:1].islower()
 
 
 # --- Korean: Kiwi -------------------------------------------------------------

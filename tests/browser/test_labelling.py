@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from jobs.models import Document, LabelOverride, TrainingRun
 from jobs.services.documents import DocumentInput, submit_document
-from jobs.services.training import labelled_documents
+from jobs.services.manifests import labelled_documents
 from jobs.workers.training_data import build_training_data
 from tests.factories import ARTICLE, UserFactory
 from tests.jobs.admin.helpers import succeeded_summary

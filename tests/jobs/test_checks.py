@@ -114,6 +114,7 @@ def test_manage_py_check_refuses_the_issue_14_config(tmp_path):
     env = clean_env(
         tmp_path,
         DJANGO_SETTINGS_MODULE="summarizer_project.settings.test",
+        SUMMARIZER_TEST_CHILD="1",  # keeps the variable below (settings/hermetic.py)
         SCHEDULED_SOFT_TIME_LIMIT="600",
     )
     proc = subprocess.run(
@@ -159,6 +160,7 @@ def test_manage_py_check_fails_on_a_bad_labelled_validation_fraction(tmp_path):
     env = clean_env(
         tmp_path,
         DJANGO_SETTINGS_MODULE="summarizer_project.settings.test",
+        SUMMARIZER_TEST_CHILD="1",  # keeps the variable below (settings/hermetic.py)
         LABELLED_VALIDATION_FRACTION="1.5",
     )
     result = subprocess.run(

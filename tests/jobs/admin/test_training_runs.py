@@ -169,12 +169,12 @@ def test_the_launch_form_says_what_a_run_learns_from_and_how_it_is_judged(
     settings.PROMOTION_MIN_DOCUMENTS = 30
     settings.PROMOTION_TOLERANCE = 0.5
     docs = make_corpus(staff)
-    set_label(docs[0], 1, 1, staff)  # a staff label on a training document
+    set_label(docs[0], 1, 1, staff)  # corrects an oracle label of a training document
     html = staff_client.get(reverse("admin:jobs_trainingrun_launch")).content.decode()
     text = " ".join(html.split())
     assert (
         "From the training and validation splits now, a run learns from 6 reference "
-        "summaries, 1 staff-labelled document, 0 corrections; validated on 3 documents."
+        "summaries, 0 staff-labelled documents, 1 correction; validated on 3 documents."
     ) in text
     assert "Flips in <em>validation</em> documents change how the run is judged" in text
     assert "not what it learns" in text

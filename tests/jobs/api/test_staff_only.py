@@ -191,10 +191,11 @@ def test_a_clients_reference_summary_never_becomes_training_data_through_a_copy(
 
 
 def build_training_data_for(split: str):
-    from jobs.services.training import labelled_documents
+    from jobs.services.manifests import labelled_documents
     from jobs.workers.training_data import _examples
 
-    return _examples(labelled_documents(split))
+    examples, _, _ = _examples(labelled_documents(split))
+    return examples
 
 
 def test_a_sentence_index_too_long_for_an_int_is_a_400(staff_api, staff):

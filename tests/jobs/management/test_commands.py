@@ -161,7 +161,12 @@ def test_production_settings_pass_check_deploy():
 
 
 def test_check_refuses_a_time_limit_above_the_visibility_timeout():
-    env = {**os.environ, "CELERY_VISIBILITY_TIMEOUT": "600", "TRAINING_TIME_LIMIT": "900"}
+    env = {
+        **os.environ,
+        "SUMMARIZER_TEST_CHILD": "1",  # keeps the variables below (settings/hermetic.py)
+        "CELERY_VISIBILITY_TIMEOUT": "600",
+        "TRAINING_TIME_LIMIT": "900",
+    }
     proc = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
     )

@@ -15,6 +15,7 @@ from jobs.models import (
 )
 from jobs.services.documents import DocumentInput, submit_document, submit_documents
 from jobs.services.errors import InvalidInput, NotAllowed
+from jobs.services.manifests import labelled_documents
 from jobs.services.reviews import (
     flip_label,
     last_decision,
@@ -24,7 +25,7 @@ from jobs.services.reviews import (
     undo,
 )
 from jobs.services.splits import hash_fraction, labelled_split, move_to_split
-from jobs.services.training import labelled_documents, start_training
+from jobs.services.training import start_training
 from jobs.workers.training_data import build_training_data
 from ml.text.data import Example
 from tests.factories import ARTICLE, DocumentFactory

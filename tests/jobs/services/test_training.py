@@ -133,15 +133,15 @@ def test_scheduled_retrain_only_with_new_data_or_corrections(staff, settings):
     retrain_if_new_data("bertsumext")
     assert scheduled_runs() == [first]  # nothing new since
 
-    set_label(docs[0], 0, 0, staff)  # a staff label
-    assert retraining_plan().reason == (f"would start: 1 new staff label since run {first.pk}")
+    set_label(docs[0], 0, 0, staff)  # a staff label on a document with a reference
+    assert retraining_plan().reason == (f"would start: 1 correction since run {first.pk}")
     # New data, but the scheduled params are bad: the schedule's failure, not a silent skip.
     settings.SCHEDULED_TRAINING_PARAMS = {"lr": "fast"}
     with pytest.raises(ScheduledRunNotStarted, match="SCHEDULED_TRAINING_PARAMS"):
         retrain_if_new_data("bertsumext")
     failed = ScheduleRun.objects.get(schedule="jobs.retrain_if_new_data")
     assert failed.failures == 1 and "invalid training params" in failed.last_error
-    assert "would start: 1 new staff label" in failed.last_error
+    assert "would start: 1 correction" in failed.last_error
     settings.SCHEDULED_TRAINING_PARAMS = tiny_params()
     retrain_if_new_data("bertsumext")
     assert len(scheduled_runs()) == 2
