@@ -214,7 +214,7 @@ def _abstractive_missing() -> str:
 def _load_abstractive(name: str) -> Any:
     from ml.models.abstractive.config import ConfigError, GenerationConfig
     from ml.models.abstractive.model import AbstractiveModelNotFound
-    from ml.models.abstractive.summarizer import AbstractiveSummarizer
+    from ml.models.abstractive.summarizer import Summarizer as AbstractiveSummarizer
 
     try:
         config = GenerationConfig.from_dict(settings.ABSTRACTIVE_GENERATION)

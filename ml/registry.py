@@ -52,9 +52,6 @@ ARCHITECTURES: dict[str, Architecture] = {
             "matchsum",
             "MatchSum",
             "ml.models.matchsum",
-            train_config="config:MatchSumTrainConfig",
-            train="train:train_matchsum",
-            summarizer="summarizer:MatchSumSummarizer",
             train_arguments=(
                 (
                     "--extractor",

@@ -3,7 +3,8 @@
 import pytest
 
 from ml.models.bertsumext.config import BertSumExtConfig, TrainConfig
-from ml.models.matchsum.config import MatchSumConfig, MatchSumTrainConfig
+from ml.models.matchsum.config import MatchSumConfig
+from ml.models.matchsum.config import TrainConfig as MatchSumTrainConfig
 from ml.registry import (
     ConfigError,
     kinds,
