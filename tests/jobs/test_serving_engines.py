@@ -90,3 +90,14 @@ def test_the_synchronous_path_falls_back_too(served):
     result, resolved = summarize_text(korean_text(), "bertsumext", 2)
     assert resolved.kind == "default" and "Korean" in resolved.note
     assert len(result.sentences) == 6 and sum(s.selected for s in result.sentences) == 2
+
+
+def test_the_model_choices_are_the_registry_table():
+    """The database and API choices (jobs.models.choices, tables unchanged) are the
+    registry's kinds, in its order: adding a kind to one without the other fails here."""
+    from jobs.models import ModelKind, TrainableKind
+    from ml.registry import KINDS, trainable_kinds
+
+    assert ModelKind.choices == [(k.name, k.label) for k in KINDS.values()]
+    assert TrainableKind.values == list(trainable_kinds())
+    assert TrainableKind.values == [k.name for k in KINDS.values() if k.trainable]
