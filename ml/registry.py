@@ -29,6 +29,12 @@ BUILTIN = "builtin"  # nothing to load: always available
 TRAINED = "trained"  # a checkpoint trained here (or one the deployment provides)
 PRETRAINED = "pretrained"  # a pretrained model the deployment names: served, never trained
 
+# How a kind with an ``extractor`` gets it: train's keyword (a checkpoint directory) and
+# the folder of the training output that holds the copy a resumed run reuses
+# (ml.models.matchsum.checkpoint.EXTRACTOR_DIR).
+EXTRACTOR_ARGUMENT = "extractor_dir"
+EXTRACTOR_DIR = "extractor"
+
 # Which languages a kind reads.
 ANY_LANGUAGE = "any"  # language-independent (or not measured: served as is)
 MEASURED = "measured"  # per checkpoint, measured on its encoder's tokenizer (ml.languages)
@@ -91,7 +97,7 @@ class Kind:
     languages: str = ANY_LANGUAGE
     architecture: Architecture | None = None  # trained kinds only
     # The trained kind whose active version prunes documents for this one; its train
-    # function takes ``extractor_dir`` and copies it to ``out_dir/extractor``.
+    # function takes it as EXTRACTOR_ARGUMENT and copies it to ``out_dir/EXTRACTOR_DIR``.
     extractor: str | None = None
     # The deployment setting naming the model: a pretrained kind's model, or a checkpoint
     # a trained kind serves while none is trained here ("" = none).
@@ -141,7 +147,7 @@ KINDS: dict[str, Kind] = {
                 train_arguments=(
                     (
                         "--extractor",
-                        "extractor_dir",
+                        EXTRACTOR_ARGUMENT,
                         "the trained BertSumExt checkpoint dir that prunes documents",
                     ),
                 ),

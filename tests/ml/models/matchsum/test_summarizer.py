@@ -171,3 +171,16 @@ def test_cli_extractor_with_bertsumext_is_an_error(extractor, tmp_path, capsys):
     argv = ["train", "--extractor", str(extractor), "--train", str(data), "--val", str(data)]
     assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
     assert "--model matchsum" in capsys.readouterr().err
+
+
+def test_the_registry_names_the_extractor_protocol_matchsum_uses():
+    """The service reads a kind's extractor from the registry: the keyword MatchSum's train
+    takes and the folder it copies the extractor to are the registry's."""
+    import inspect
+
+    from ml.models.matchsum import checkpoint, train
+    from ml.registry import EXTRACTOR_ARGUMENT, EXTRACTOR_DIR, KINDS
+
+    assert KINDS["matchsum"].extractor == "bertsumext"
+    assert checkpoint.EXTRACTOR_DIR == EXTRACTOR_DIR
+    assert EXTRACTOR_ARGUMENT in inspect.signature(train.check_extractor).parameters
