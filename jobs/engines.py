@@ -128,6 +128,13 @@ def for_language(resolved: Resolved, language: str) -> Resolved:
     )
 
 
+def serve(requested: str) -> tuple[Any, Resolved]:
+    """The system that serves a requested kind ("" = default) and what it is: one
+    availability check (:func:`resolve` raises ModelUnavailable), then the load."""
+    resolved = resolve(requested)
+    return get_system(resolved), resolved
+
+
 def get_system(resolved: Resolved) -> Any:
     """The ml summarizer for `resolved`, loaded on first use in this process."""
     with _lock:
