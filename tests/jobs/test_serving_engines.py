@@ -101,3 +101,24 @@ def test_the_model_choices_are_the_registry_table():
     assert ModelKind.choices == [(k.name, k.label) for k in KINDS.values()]
     assert TrainableKind.values == list(trainable_kinds())
     assert TrainableKind.values == [k.name for k in KINDS.values() if k.trainable]
+
+
+def test_a_served_only_kind_is_one_registry_entry_and_one_loader(monkeypatch):
+    """engines serves a kind by its table entry alone: no branch names a kind."""
+    from ml.registry import BUILTIN, KINDS, Kind
+
+    monkeypatch.setitem(
+        KINDS, "first", Kind("first", "First sentence", BUILTIN, __name__ + ":_first")
+    )
+    monkeypatch.setattr(engines, "_cache", {})
+    assert engines.is_available("first") and "first" in engines.available_kinds()
+    system, resolved = engines.serve("first")
+    assert (resolved.kind, resolved.version_label) == ("first", "builtin")
+    (summary,) = system.summarize(["One. Two. Three."], max_sentences=1)
+    assert [s.text for s in summary.selected] == ["One."]
+
+
+def _first(model, options):
+    from ml.text.baselines import Lead
+
+    return Lead(1)
