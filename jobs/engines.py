@@ -37,7 +37,7 @@ _cache: dict[str, tuple[str, Any]] = {}  # kind -> (checkpoint dir, loaded syste
 
 
 class ModelUnavailable(Exception):
-    """The requested model kind has no trained version to serve."""
+    """The requested model kind cannot serve now (the message says why)."""
 
 
 @dataclass(frozen=True)
