@@ -36,12 +36,14 @@ import torch
 
 from bench import common
 from ml.encoders import load_tokenizer
-from ml.models.bertsumext.summarizer import Summarizer
-from ml.models.matchsum.config import MatchSumConfig, MatchSumTrainConfig
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
+from ml.models.matchsum.config import MatchSumConfig
+from ml.models.matchsum.config import TrainConfig as MatchSumTrainConfig
 from ml.models.matchsum.features import build_documents, extractor_fingerprint
 from ml.models.matchsum.model import MatchSum
-from ml.models.matchsum.summarizer import MatchSumSummarizer
-from ml.models.matchsum.train import train_matchsum, validate_matchsum
+from ml.models.matchsum.summarizer import Summarizer as MatchSumSummarizer
+from ml.models.matchsum.train import train as train_matchsum
+from ml.models.matchsum.train import validate as validate_matchsum
 from ml.text.baselines import Lead, TextRank
 
 
@@ -64,7 +66,7 @@ def zero_shot_pooling(
     extractor_dir: Path, examples: list, config: MatchSumTrainConfig
 ) -> dict[str, dict[str, float]]:
     """Validation metrics of the untrained encoder with each pooling (same candidates)."""
-    extractor = Summarizer.load(extractor_dir, "cpu", 16, config.precision)
+    extractor = BertSumExtSummarizer.load(extractor_dir, "cpu", 16, config.precision)
     docs = build_documents(examples, extractor, config.model, max_sentences=3)
     tokenizer = load_tokenizer(config.model.encoder)
     out = {}
@@ -185,7 +187,7 @@ def train_run(
 def test_run(best_dir: Path, test_data: list, results: common.Results) -> None:
     """3. Test ROUGE and summarize() seconds per document of every system."""
     matchsum = Timed(MatchSumSummarizer.load(best_dir, "cpu", batch_size=32, precision="fp32"))
-    bertsumext = Timed(Summarizer.load(best_dir / "extractor", "cpu", 16, "fp32"))
+    bertsumext = Timed(BertSumExtSummarizer.load(best_dir / "extractor", "cpu", 16, "fp32"))
     systems = [
         ("matchsum", matchsum),
         ("bertsumext (its extractor)", bertsumext),

@@ -17,17 +17,27 @@ from typing import Any
 
 from django.conf import settings
 
-from .models import ModelKind, ModelVersion
+from ml.registry import (
+    BUILTIN,
+    FALLBACK_KIND,
+    KINDS,
+    MEASURED,
+    PRETRAINED,
+    ConfigError,
+    Kind,
+    KindUnavailable,
+    ServingOptions,
+)
+from ml.registry import DEFAULT_KIND as DEFAULT_TRAINED_KIND
+
+from .models import ModelVersion
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[str, Any]] = {}  # kind -> (checkpoint dir, loaded system)
 
-# Built in, nothing to train: always available by name.
-BASELINES = (ModelKind.LEAD3, ModelKind.TEXTRANK, ModelKind.DEFAULT)
-
 
 class ModelUnavailable(Exception):
-    """The requested model kind has no trained version to serve."""
+    """The requested model kind cannot serve now (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -35,82 +45,66 @@ class Resolved:
     kind: str
     version_label: str
     version_id: int | None = None
-    checkpoint: str = ""
+    checkpoint: str = ""  # the model a trained or pretrained kind loads ("" built in)
     note: str = ""
 
 
-def _trained(kind: str) -> Resolved | None:
-    version = ModelVersion.objects.filter(kind=kind, is_active=True).first()
-    if version is not None and Path(version.checkpoint_dir).is_dir():
-        return Resolved(kind, version.label, version.pk, version.checkpoint_dir)
-    # An operator-provided checkpoint (e.g. the benchmark model) when none is trained here.
-    if kind == ModelKind.BERTSUMEXT and settings.BERTSUMEXT_CHECKPOINT:
-        path = Path(settings.BERTSUMEXT_CHECKPOINT)
-        if path.is_dir():
-            return Resolved(kind, f"{kind} {path.name}", None, str(path))
+def _find(kind: Kind) -> Resolved | None:
+    """What serves ``kind`` now, or None: a built-in kind always serves; a trained one its
+    active version, else the checkpoint its setting names (operator-provided); a
+    pretrained one the model its setting names, if that loads offline."""
+    if kind.source == BUILTIN:
+        return Resolved(kind.name, "builtin")
+    if kind.trainable:
+        version = ModelVersion.objects.filter(kind=kind.name, is_active=True).first()
+        if version is not None and Path(version.checkpoint_dir).is_dir():
+            return Resolved(kind.name, version.label, version.pk, version.checkpoint_dir)
+    named = getattr(settings, kind.model_setting) if kind.model_setting else ""
+    if kind.locates(named):
+        return Resolved(kind.name, f"{kind.name} {Path(named).name}", None, named)
     return None
 
 
-def _abstractive() -> Resolved | None:
-    """The operator's pretrained seq2seq model (ABSTRACTIVE_MODEL), if it loads offline."""
-    from ml.models.abstractive.config import is_local
-
-    name = settings.ABSTRACTIVE_MODEL
-    if not is_local(name):
-        return None
-    return Resolved(ModelKind.ABSTRACTIVE, f"abstractive {Path(name).name}", None, name)
-
-
 def is_available(kind: str) -> bool:
-    if kind == ModelKind.ABSTRACTIVE:
-        return _abstractive() is not None
-    return kind in BASELINES or _trained(kind) is not None
+    return kind in KINDS and _find(KINDS[kind]) is not None
 
 
 def available_kinds() -> list[str]:
-    return [k for k in ModelKind.values if is_available(k)]
+    return [k for k in KINDS if is_available(k)]
 
 
 def resolve(requested: str) -> Resolved:
     """Map a requested kind ("" = default) to what will serve it."""
-    if requested in BASELINES:
-        return Resolved(requested, "builtin")
-    if requested == ModelKind.ABSTRACTIVE:
-        found = _abstractive()
-        if found is None:
-            raise ModelUnavailable(
-                f"{_abstractive_missing()}; available: {', '.join(available_kinds())}"
-            )
-        return found
     if requested:
-        found = _trained(requested)
+        found = _find(KINDS[requested]) if requested in KINDS else None
         if found is None:
             raise ModelUnavailable(
                 f"{unavailable_reason(requested)}; available: {', '.join(available_kinds())}"
             )
         return found
-    found = _trained(ModelKind.BERTSUMEXT)
+    found = _find(KINDS[DEFAULT_TRAINED_KIND])
     if found is not None:
         return found
-    kind = fallback_kind()
     return Resolved(
-        kind,
+        fallback_kind(),
         "builtin",
-        note="No trained BertSumExt model is active yet; used the zero-label default.",
+        note=(
+            f"No trained {KINDS[DEFAULT_TRAINED_KIND].label} model is active yet; "
+            "used the zero-label default."
+        ),
     )
 
 
 def fallback_kind() -> str:
     """The kind that serves when the requested model cannot: no trained version is
-    active, or the document is in a language its encoder does not read. The one place
-    that names it."""
-    return ModelKind.DEFAULT
+    active, or the document is in a language its encoder does not read."""
+    return FALLBACK_KIND
 
 
 def for_language(resolved: Resolved, language: str) -> Resolved:
     """``resolved``, or the fallback kind with a note saying why, when the checkpoint's
     encoder does not read ``language`` (measured from its tokenizer: ml.languages)."""
-    if not resolved.checkpoint or resolved.kind == ModelKind.ABSTRACTIVE or not language:
+    if not resolved.checkpoint or KINDS[resolved.kind].languages != MEASURED or not language:
         return resolved
     from ml.checkpoints import CheckpointError, read_encoder_name, read_language_coverage
     from ml.languages import describe_language
@@ -134,6 +128,13 @@ def for_language(resolved: Resolved, language: str) -> Resolved:
     )
 
 
+def serve(requested: str) -> tuple[Any, Resolved]:
+    """The system that serves a requested kind ("" = default) and what it is: one
+    availability check (:func:`resolve` raises ModelUnavailable), then the load."""
+    resolved = resolve(requested)
+    return get_system(resolved), resolved
+
+
 def get_system(resolved: Resolved) -> Any:
     """The ml summarizer for `resolved`, loaded on first use in this process."""
     with _lock:
@@ -148,33 +149,24 @@ def get_system(resolved: Resolved) -> Any:
 def _load(resolved: Resolved, threads: int | None = None) -> Any:
     """The system; a trained one loads with ``threads`` torch threads
     (INFERENCE_TORCH_THREADS), which this process then keeps."""
-    if resolved.kind == ModelKind.LEAD3:
-        from ml.text.baselines import Lead
-
-        return Lead(3)
-    if resolved.kind == ModelKind.TEXTRANK:
-        from ml.text.baselines import TextRank
-
-        # Every accepted document fits in the graph, so it gets the full-graph ranking.
-        return TextRank(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
-    if resolved.kind == ModelKind.DEFAULT:
-        from ml.text.zero_label import ZeroLabel
-
-        return ZeroLabel(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES)
-    if resolved.kind == ModelKind.ABSTRACTIVE:
-        return _load_abstractive(resolved.checkpoint)
-    if resolved.checkpoint:
-        import torch
-
-        from ml.precision import serving_precision
-        from ml.registry import load_system
-
-        torch.set_num_threads(threads or settings.INFERENCE_TORCH_THREADS)
-        device, precision = settings.INFERENCE_DEVICE, settings.INFERENCE_PRECISION
-        if precision == "auto":
-            precision = serving_precision(device)
-        return load_system(Path(resolved.checkpoint), device, precision)
-    raise ModelUnavailable(f"model '{resolved.kind}' is not available")
+    kind = KINDS.get(resolved.kind)
+    if kind is None or (kind.source != BUILTIN and not resolved.checkpoint):
+        raise ModelUnavailable(f"model '{resolved.kind}' is not available")
+    options = ServingOptions(
+        device=settings.INFERENCE_DEVICE,
+        precision=settings.INFERENCE_PRECISION,
+        max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES,
+        threads=threads or settings.INFERENCE_TORCH_THREADS,
+        kind_options=getattr(settings, kind.options_setting) if kind.options_setting else {},
+    )
+    try:
+        return kind.load(resolved.checkpoint, options)
+    except ConfigError as exc:
+        if not kind.options_setting:
+            raise
+        raise ModelUnavailable(f"{kind.options_setting} is invalid: {exc}") from exc
+    except KindUnavailable as exc:
+        raise ModelUnavailable(str(exc)) from exc
 
 
 def loaded() -> list[str]:
@@ -196,30 +188,12 @@ def preload() -> Resolved | None:
 
 def unavailable_reason(kind: str) -> str:
     """Why ``kind`` cannot serve now (the caller checked :func:`is_available`)."""
-    if kind == ModelKind.ABSTRACTIVE:
-        return _abstractive_missing()
+    spec = KINDS.get(kind)
+    if spec is None:
+        return f"unknown model '{kind}'; choose one of: {', '.join(KINDS)}"
+    if spec.source == PRETRAINED:
+        name = getattr(settings, spec.model_setting)
+        if not name:
+            return f"model '{kind}' is not configured: set {spec.model_setting}"
+        return f"model '{kind}' is not available: {spec.model_setting}={name!r} {spec.missing}"
     return f"model '{kind}' has no trained version yet"
-
-
-def _abstractive_missing() -> str:
-    name = settings.ABSTRACTIVE_MODEL
-    if not name:
-        return "model 'abstractive' is not configured: set ABSTRACTIVE_MODEL"
-    return (
-        f"model 'abstractive' is not available: ABSTRACTIVE_MODEL={name!r} is neither a "
-        "directory nor a model in the local Hugging Face cache (nothing is downloaded)"
-    )
-
-
-def _load_abstractive(name: str) -> Any:
-    from ml.models.abstractive.config import ConfigError, GenerationConfig
-    from ml.models.abstractive.model import AbstractiveModelNotFound
-    from ml.models.abstractive.summarizer import AbstractiveSummarizer
-
-    try:
-        config = GenerationConfig.from_dict(settings.ABSTRACTIVE_GENERATION)
-        return AbstractiveSummarizer.load(name, settings.INFERENCE_DEVICE, config)
-    except ConfigError as exc:
-        raise ModelUnavailable(f"ABSTRACTIVE_GENERATION is invalid: {exc}") from exc
-    except AbstractiveModelNotFound as exc:
-        raise ModelUnavailable(str(exc)) from exc

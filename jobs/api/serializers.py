@@ -18,7 +18,7 @@ from jobs.models import (
 )
 from jobs.services.documents import DocumentInput
 from jobs.services.manifests import learned_from
-from jobs.services.training import NOT_TRAINABLE
+from jobs.services.training import not_trainable
 from jobs.services.versions import status_of
 
 from .fields import (
@@ -353,11 +353,12 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 
 
 class TrainableKindField(StrictChoiceField):
-    """A trainable kind; the served-only abstractive kind is refused with its reason."""
+    """A trainable kind; a served-only kind is refused with its reason."""
 
     def to_internal_value(self, data):
-        if data == ModelKind.ABSTRACTIVE:
-            raise serializers.ValidationError(NOT_TRAINABLE)
+        reason = not_trainable(data) if isinstance(data, str) else None
+        if reason is not None:
+            raise serializers.ValidationError(reason)
         return super().to_internal_value(data)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -80,12 +78,6 @@ def cancel_summary(summary: Summary, by=None) -> bool:
     )
     summary.save(update_fields=["status", "finished_at", "notes"])
     return True
-
-
-def serving_system(model: str = "") -> tuple[Any, engines.Resolved]:
-    """The ml system that serves a requested model (loaded once per process)."""
-    resolved = engines.resolve(validate_model(model))
-    return engines.get_system(resolved), resolved
 
 
 def summarize_text(text: str, model: str = "", max_sentences: int = 3, on_loading=None):

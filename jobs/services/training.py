@@ -19,13 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ml.registry import resolve_train_config
+from ml.registry import KINDS, PRETRAINED, resolve_train_config
 from ml.settings import ConfigError
 
 from ..models import (
     TERMINAL_STATUSES,
     JobStatus,
-    ModelKind,
     ModelVersion,
     Split,
     TrainableKind,
@@ -48,15 +47,21 @@ logger = logging.getLogger(__name__)
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-NOT_TRAINABLE = (
-    "kind 'abstractive' is not trainable: it serves a pretrained Hugging Face model as is "
-    f"(ABSTRACTIVE_MODEL); trainable kinds: {', '.join(TrainableKind.values)}"
-)
+def not_trainable(kind: str) -> str | None:
+    """Why a served-only kind cannot be trained (None for any other value)."""
+    spec = KINDS.get(kind)
+    if spec is None or spec.source != PRETRAINED:
+        return None
+    return (
+        f"kind '{kind}' is not trainable: it serves a pretrained model as is "
+        f"({spec.model_setting}); trainable kinds: {', '.join(TrainableKind.values)}"
+    )
 
 
 def validate_params(kind: str, params: Any) -> dict[str, Any]:
-    if kind == ModelKind.ABSTRACTIVE:
-        raise InvalidInput(NOT_TRAINABLE, "kind")
+    reason = not_trainable(kind)
+    if reason is not None:
+        raise InvalidInput(reason, "kind")
     if kind not in TrainableKind.values:
         raise InvalidInput(
             f"unknown kind '{kind}'; choose one of: {', '.join(TrainableKind.values)}", "kind"
@@ -87,9 +92,13 @@ def run_config(run: TrainingRun) -> Any:
     return training_config(run.kind, run.params)
 
 
-def active_extractor() -> ModelVersion | None:
-    """MatchSum prunes documents with the active BertSumExt version."""
-    return ModelVersion.objects.filter(kind=TrainableKind.BERTSUMEXT, is_active=True).first()
+def active_extractor(kind: str) -> ModelVersion | None:
+    """The active version of the kind that prunes documents for ``kind`` (the registry's
+    ``extractor``: MatchSum's is BertSumExt); None when it needs none or none is active."""
+    extractor = KINDS[kind].extractor
+    if extractor is None:
+        return None
+    return ModelVersion.objects.filter(kind=extractor, is_active=True).first()
 
 
 @transaction.atomic
@@ -106,10 +115,11 @@ def start_training(
     params = validate_params(kind, params or {})
     validate_split(train_split, "train_split", allow_none=False)
     validate_split(val_split, "val_split", allow_none=False)
-    if kind == TrainableKind.MATCHSUM and active_extractor() is None:
+    extractor = KINDS[kind].extractor
+    if extractor is not None and active_extractor(kind) is None:
         raise InvalidInput(
-            "MatchSum builds its candidates with a BertSumExt model: train and promote a "
-            "bertsumext version first",
+            f"{KINDS[kind].label} builds its candidates with a {KINDS[extractor].label} "
+            f"model: train and promote a {extractor} version first",
             "kind",
         )
     if TrainingRun.objects.filter(kind=kind, status__in=ACTIVE_STATUSES).exists():

@@ -23,7 +23,6 @@ from ..jobqueue import batches, leases
 from ..jobqueue.heartbeat import BatchHeartbeat
 from ..models import JobStatus
 from ..services.errors import InvalidInput
-from ..services.summaries import serving_system
 from ..services.validation import validate_max_sentences
 from ..text import detect_language
 
@@ -53,7 +52,7 @@ def run(summary_id: int) -> None:
 
 def _run_batch(batch: list[batches.Member], done: set[int]) -> None:
     try:
-        system, resolved = serving_system(batch[0].job.requested_model)
+        system, resolved = engines.serve(batch[0].job.requested_model)
     except SoftTimeLimitExceeded:
         raise
     except Exception as exc:  # model unavailable or failing to load: every job says why

@@ -23,7 +23,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 
-from ml.registry import train_function
+from ml.registry import EXTRACTOR_ARGUMENT, EXTRACTOR_DIR, KINDS, train_function
 
 from ..jobqueue import leases
 from ..jobqueue.heartbeat import Heartbeat
@@ -36,7 +36,6 @@ from ..models import (
     RunPrediction,
     RunRole,
     SentenceError,
-    TrainableKind,
     TrainingRun,
 )
 from ..services.training import active_extractor, run_config
@@ -151,16 +150,20 @@ def _trainer(
 ) -> tuple[Callable[..., Any], dict]:
     """The ml train function of the run's kind and its extra arguments."""
     train = train_function(job.kind)
-    if job.kind != TrainableKind.MATCHSUM:
+    extractor = KINDS[job.kind].extractor
+    if extractor is None:
         return train, {}
 
     # The extractor is chosen by the first attempt; ml copies it into out_dir, and a
     # resumed attempt uses that copy even if another version was promoted meanwhile.
     chosen = job.data_summary.get("extractor_version")
-    version = ModelVersion.objects.filter(pk=chosen).first() if chosen else active_extractor()
+    version = (
+        ModelVersion.objects.filter(pk=chosen).first() if chosen else active_extractor(job.kind)
+    )
     if version is None:
-        raise ValueError("no active BertSumExt version to build candidates with")
-    kwargs = {} if (out_dir / "extractor").is_dir() else {"extractor_dir": version.checkpoint_dir}
+        raise ValueError(f"no active {KINDS[extractor].label} version to build candidates with")
+    copied = (out_dir / EXTRACTOR_DIR).is_dir()
+    kwargs = {} if copied else {EXTRACTOR_ARGUMENT: version.checkpoint_dir}
     data.summary["extractor_version"] = version.pk
     return train, kwargs
 

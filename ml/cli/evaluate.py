@@ -67,7 +67,7 @@ def _load_system(spec: str, device: str) -> tuple[Any, str]:
 
 def _load_abstractive(name: str, device: str) -> tuple[Any, str]:
     from ml.models.abstractive.model import AbstractiveModelNotFound
-    from ml.models.abstractive.summarizer import AbstractiveSummarizer
+    from ml.models.abstractive.summarizer import Summarizer as AbstractiveSummarizer
 
     if not name:
         raise UsageError("abstractive: needs a model directory or name (abstractive:PATH)")

@@ -27,7 +27,7 @@ from ml.cli.arguments import (
     positive_int,
     positive_int_list,
 )
-from ml.registry import kinds, model_config_class, train_config_class
+from ml.registry import model_config_class, train_config_class, trainable_kinds
 from ml.settings import Settings, field_default, setting_fields
 
 NONE = "none"  # the value of an optional setting that means None
@@ -124,7 +124,7 @@ def _fields(
 def config_options() -> dict[str, ConfigOption]:
     """Every kind's options, by flag."""
     options: dict[str, ConfigOption] = {}
-    for kind in kinds():
+    for kind in trainable_kinds():
         found = _fields(train_config_class(kind), "")
         found += _fields(model_config_class(kind), "model")
         for section, f, hint in found:
@@ -147,7 +147,7 @@ def _help(option: ConfigOption) -> str:
         default = f"default {values.pop()}"
     else:
         default = "default " + ", ".join(f"{_shown(v)} ({k})" for k, v in option.defaults.items())
-    if len(option.defaults) < len(kinds()):
+    if len(option.defaults) < len(trainable_kinds()):
         default += "; " + ", ".join(option.defaults) + " only"
     if _base_type(option.hint)[1] and any(v is not None for v in option.defaults.values()):
         default += f"; {NONE} unsets it"

@@ -34,10 +34,10 @@ def build_train_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentPars
         default=DEFAULT_KIND,
         help=f"the model to train (default {DEFAULT_KIND})",
     )
-    for spec in ARCHITECTURES.values():
+    for name, spec in ARCHITECTURES.items():
         for flag, dest, help_text in spec.train_arguments:
             p.add_argument(
-                flag, dest=dest, default=None, metavar="DIR", help=f"{spec.name}: {help_text}"
+                flag, dest=dest, default=None, metavar="DIR", help=f"{name}: {help_text}"
             )
     p.add_argument("--train", required=True, help="training data (.jsonl, .csv, .story folder)")
     p.add_argument("--val", required=True, help="validation data (same formats)")
@@ -74,12 +74,12 @@ def resolve_cli_config(args: argparse.Namespace) -> Any:
 def _train_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The kind's extra ``train`` keyword arguments (MatchSum: extractor_dir)."""
     kwargs: dict[str, Any] = {}
-    for spec in ARCHITECTURES.values():
+    for name, spec in ARCHITECTURES.items():
         for flag, dest, _ in spec.train_arguments:
             value = getattr(args, dest)
-            if value is not None and spec.name != args.kind:
-                raise UsageError(f"{flag} applies to --model {spec.name} only")
-            if spec.name == args.kind:
+            if value is not None and name != args.kind:
+                raise UsageError(f"{flag} applies to --model {name} only")
+            if name == args.kind:
                 kwargs[dest] = value
     return kwargs
 

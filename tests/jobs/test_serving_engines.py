@@ -90,3 +90,35 @@ def test_the_synchronous_path_falls_back_too(served):
     result, resolved = summarize_text(korean_text(), "bertsumext", 2)
     assert resolved.kind == "default" and "Korean" in resolved.note
     assert len(result.sentences) == 6 and sum(s.selected for s in result.sentences) == 2
+
+
+def test_the_model_choices_are_the_registry_table():
+    """The database and API choices (jobs.models.choices, tables unchanged) are the
+    registry's kinds, in its order: adding a kind to one without the other fails here."""
+    from jobs.models import ModelKind, TrainableKind
+    from ml.registry import KINDS, trainable_kinds
+
+    assert ModelKind.choices == [(k.name, k.label) for k in KINDS.values()]
+    assert TrainableKind.values == list(trainable_kinds())
+    assert TrainableKind.values == [k.name for k in KINDS.values() if k.trainable]
+
+
+def test_a_served_only_kind_is_one_registry_entry_and_one_loader(monkeypatch):
+    """engines serves a kind by its table entry alone: no branch names a kind."""
+    from ml.registry import BUILTIN, KINDS, Kind
+
+    monkeypatch.setitem(
+        KINDS, "first", Kind("first", "First sentence", BUILTIN, __name__ + ":_first")
+    )
+    monkeypatch.setattr(engines, "_cache", {})
+    assert engines.is_available("first") and "first" in engines.available_kinds()
+    system, resolved = engines.serve("first")
+    assert (resolved.kind, resolved.version_label) == ("first", "builtin")
+    (summary,) = system.summarize(["One. Two. Three."], max_sentences=1)
+    assert [s.text for s in summary.selected] == ["One."]
+
+
+def _first(model, options):
+    from ml.text.baselines import Lead
+
+    return Lead(1)

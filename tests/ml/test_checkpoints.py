@@ -20,10 +20,10 @@ from ml.checkpoints import list_training_checkpoints, resolve_model_dir
 from ml.encoders import load_tokenizer
 from ml.models.bertsumext.config import BertSumExtConfig
 from ml.models.bertsumext.model import BertSumExt
-from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
 from ml.models.matchsum.config import MatchSumConfig
 from ml.models.matchsum.model import MatchSum
-from ml.models.matchsum.summarizer import MatchSumSummarizer
+from ml.models.matchsum.summarizer import Summarizer as MatchSumSummarizer
 from ml.registry import load_system
 from tests.ml.fixtures.bertsumext import toy_examples
 from tests.ml.fixtures.encoders import tiny_bert_config
@@ -103,7 +103,7 @@ def _old_training_run(out: Path, write_best) -> Path:
 def test_an_old_bertsumext_checkpoint_loads_and_scores_the_same(tmp_path):
     directory, model = _old_bertsumext(tmp_path / "old")
     system = load_system(directory)
-    assert isinstance(system, Summarizer)
+    assert isinstance(system, BertSumExtSummarizer)
     assert system.model.config.sentence_pooling == "cls"
     assert system.model.config.attention_dropout is None
     for name, tensor in model.state_dict().items():
@@ -140,7 +140,7 @@ def test_a_training_output_dir_is_a_system(tmp_path, capsys):
     best = _old_training_run(tmp_path / "run", lambda d: _old_bertsumext(d)[0])
     assert resolve_model_dir(tmp_path / "run") == best
     assert resolve_model_dir(best) == best
-    assert isinstance(load_system(tmp_path / "run"), Summarizer)
+    assert isinstance(load_system(tmp_path / "run"), BertSumExtSummarizer)
     data = tmp_path / "data.jsonl"
     data.write_text(
         "\n".join(
@@ -177,7 +177,7 @@ def test_a_new_checkpoint_records_its_languages_and_splitter_version(tmp_path):
     coverage = read_language_coverage(directory)
     assert coverage.reads("en") and not coverage.reads("ko")
     # The recorded facts are not model settings: the checkpoint still loads.
-    assert isinstance(load_system(directory), Summarizer)
+    assert isinstance(load_system(directory), BertSumExtSummarizer)
 
 
 def test_the_stored_measurement_is_what_is_read(tmp_path):

@@ -1,4 +1,4 @@
-"""An abstractive summarizer on raw text: ``AbstractiveSummarizer.load(name).summarize(texts)``.
+"""An abstractive summarizer on raw text: ``Summarizer.load(name).summarize(texts)``.
 
 Each summary is generated text (:class:`~ml.text.summary.GeneratedSummary`): it has
 no scored source sentences and no offsets. A document longer than the model's input
@@ -21,7 +21,7 @@ from ml.text.summary import GeneratedSummary
 
 
 @dataclass
-class AbstractiveSummarizer:
+class Summarizer:
     """A pretrained seq2seq model ready to summarize raw text."""
 
     name: ClassVar[str] = "abstractive"
@@ -37,7 +37,7 @@ class AbstractiveSummarizer:
         name: str,
         device: str | torch.device = "cpu",
         config: GenerationConfig | None = None,
-    ) -> AbstractiveSummarizer:
+    ) -> Summarizer:
         model, tokenizer = load_seq2seq(name, device)
         return cls(model, tokenizer, name, config or GenerationConfig())
 

@@ -1,5 +1,5 @@
 """MatchSum settings (torch-free): the model's :class:`MatchSumConfig` and its training
-recipe :class:`MatchSumTrainConfig` (defaults = the recipe, attention dropout 0 included).
+recipe :class:`TrainConfig` (defaults = the recipe, attention dropout 0 included).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def recipe_model() -> MatchSumConfig:
 
 
 @dataclass
-class MatchSumTrainConfig(LoopConfig):
+class TrainConfig(LoopConfig):
     """MatchSum's training settings; ``model`` holds the model, candidate and loss settings."""
 
     model: MatchSumConfig = setting(
@@ -67,4 +67,4 @@ class MatchSumTrainConfig(LoopConfig):
     extractor_batch_size: int = setting(16, minimum=1, help="windows per extractor forward")
 
 
-__all__ = ["ConfigError", "MatchSumConfig", "MatchSumTrainConfig", "recipe_model"]
+__all__ = ["ConfigError", "MatchSumConfig", "TrainConfig", "recipe_model"]

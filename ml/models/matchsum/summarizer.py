@@ -1,4 +1,4 @@
-"""MatchSum on raw text: ``MatchSumSummarizer.load(dir, device).summarize(texts)``.
+"""MatchSum on raw text: ``Summarizer.load(dir, device).summarize(texts)``.
 
 No reference summary is needed (the reference code asks for one at test time).
 Per document: the bundled BertSumExt extractor scores every sentence, the top-k are
@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
 from ml.models.matchsum.checkpoint import EXTRACTOR_DIR, load_matchsum
 from ml.models.matchsum.features import (
     MatchDocument,
@@ -132,14 +132,14 @@ class _Raw:
 
 
 @dataclass
-class MatchSumSummarizer:
+class Summarizer:
     """A trained MatchSum (with its BertSumExt extractor) ready to summarize raw text."""
 
     name: ClassVar[str] = "matchsum"
 
     model: MatchSum
     tokenizer: PreTrainedTokenizerBase
-    extractor: Summarizer
+    extractor: BertSumExtSummarizer
     device: torch.device
     batch_size: int = 16  # texts (documents or candidates) per encoder forward
     precision: str = "auto"
@@ -147,14 +147,14 @@ class MatchSumSummarizer:
     @classmethod
     def load(
         cls, directory: str | Path, device: str | torch.device = "cpu", **settings: Any
-    ) -> MatchSumSummarizer:
+    ) -> Summarizer:
         """Load a directory written by ``ml.models.matchsum.train`` (safetensors, no pickle).
 
         ``settings``: ``batch_size`` (16) and ``precision`` ("auto", the extractor's too).
         """
         model, tokenizer = load_matchsum(directory, device)
         precision = settings.get("precision", "auto")
-        extractor = Summarizer.load(
+        extractor = BertSumExtSummarizer.load(
             Path(directory) / EXTRACTOR_DIR, device, batch_size=8, precision=precision
         )
         model.eval()

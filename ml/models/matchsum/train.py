@@ -1,4 +1,4 @@
-"""MatchSum training on top of a trained BertSumExt: ``train_matchsum(...)``.
+"""MatchSum training on top of a trained BertSumExt: ``train(...)``.
 
 The same conventions as ``ml.models.bertsumext.train`` and the same loop
 (``ml.training.loop``): AdamW with warmup then decay, gradient clipping and
@@ -26,7 +26,7 @@ import torch
 
 from ml.checkpoints import CheckpointError, atomic_directory
 from ml.models.bertsumext.checkpoint import read_config
-from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
 from ml.models.matchsum.checkpoint import (
     EXTRACTOR_DIR,
     copy_extractor,
@@ -34,7 +34,7 @@ from ml.models.matchsum.checkpoint import (
     save_matchsum,
     save_matchsum_training_checkpoint,
 )
-from ml.models.matchsum.config import MatchSumTrainConfig
+from ml.models.matchsum.config import TrainConfig
 from ml.models.matchsum.features import (
     CUT_PRUNED,
     MatchDocument,
@@ -60,7 +60,7 @@ from ml.training.results import (
 from ml.training.setup import Prepared, build_model, training_function, validation_examples
 from ml.training.tensorboard import top_encoder_layer
 
-__all__ = ["MatchSumTrainConfig", "check_extractor", "train_matchsum", "validate_matchsum"]
+__all__ = ["TrainConfig", "check_extractor", "train", "validate"]
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +121,13 @@ def _candidate_loss(row: list[float], gold: float | None, model: MatchSum) -> fl
     return float(loss)
 
 
-def validate_matchsum(
+def validate(
     model: MatchSum,
     tokenizer: Any,
     docs: Sequence[MatchDocument],
     examples: Sequence[Any],
     device: torch.device,
-    config: MatchSumTrainConfig,
+    config: TrainConfig,
 ) -> ValidationOutput:
     """Validation loss, ROUGE of the chosen candidates, top-1 rate, per-sentence report."""
     texts = [ex.text for ex in examples]
@@ -224,7 +224,7 @@ def _prepare_extractor(
 
 
 def check_extractor(
-    config: MatchSumTrainConfig, out_dir: Path, resume: bool, extractor_dir: str | None = None
+    config: TrainConfig, out_dir: Path, resume: bool, extractor_dir: str | None = None
 ) -> None:
     """Before reading any data: an extractor is given (or resumable / in ``init_from``)
     and is a BertSumExt checkpoint; a ValueError otherwise."""
@@ -239,7 +239,7 @@ def check_extractor(
 
 
 def _candidates(
-    config: MatchSumTrainConfig,
+    config: TrainConfig,
     train_data: Sequence[Any],
     val_examples: list[Any],
     extractor_path: Path,
@@ -248,7 +248,7 @@ def _candidates(
 ) -> tuple[list[MatchDocument], list[MatchDocument], str]:
     """The extractor's candidates for the training and validation documents (cached)."""
     cfg = config.model
-    extractor = Summarizer.load(
+    extractor = BertSumExtSummarizer.load(
         extractor_path, device, batch_size=config.extractor_batch_size, precision=config.precision
     )
     sha = extractor_fingerprint(extractor_path)
@@ -278,7 +278,7 @@ def _loop_task(
     features: list[MatchFeatures],
     validation: tuple[list[MatchDocument], list[Any]],
     extractor: tuple[Path, str],
-    config: MatchSumTrainConfig,
+    config: TrainConfig,
     baselines: dict[str, float],
 ) -> LoopTask:
     """How the loop computes MatchSum's loss, validates and saves it (with its extractor)."""
@@ -306,7 +306,7 @@ def _loop_task(
         items=features,
         loss=loss,
         load_best=lambda directory: load_matchsum(directory, device)[0],
-        validate=lambda m: validate_matchsum(m, tokenizer, val_docs, val_examples, device, config),
+        validate=lambda m: validate(m, tokenizer, val_docs, val_examples, device, config),
         save_best=lambda d, metrics: save_matchsum(
             model, tokenizer, d, extractor_path, {**metrics, **baselines}
         ),
@@ -320,7 +320,7 @@ def _loop_task(
 
 
 def _prepare(
-    config: MatchSumTrainConfig,
+    config: TrainConfig,
     run: RunContext,
     train_data: Sequence[Any],
     val_data: Sequence[Any],
@@ -359,7 +359,7 @@ def _prepare(
     return Prepared(task, optimizer, planned_steps(config, len(features)), baselines, report)
 
 
-train_matchsum = training_function(
+train = training_function(
     _prepare,
     """Train MatchSum on ``ml.text.data.Example`` lists on top of the BertSumExt
     ``extractor_dir`` (a keyword argument).

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from jobs import engines
 from jobs.models import JobStatus, Summary
 from jobs.workers import summarize as summarize_worker
 from tests.factories import ARTICLE, SummaryFactory
@@ -83,7 +84,7 @@ def flaky(monkeypatch):
 
     system = Flaky()
     resolved = Resolved("lead3", "builtin")
-    monkeypatch.setattr(summarize_worker, "serving_system", lambda model: (system, resolved))
+    monkeypatch.setattr(engines, "serve", lambda model: (system, resolved))
     return system
 
 
@@ -160,9 +161,7 @@ def test_a_time_limit_gives_the_unfinished_jobs_back(
         def summarize(self, texts, max_sentences=3):
             raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(
-        summarize_worker, "serving_system", lambda m: (Slow(), Resolved("lead3", "builtin"))
-    )
+    monkeypatch.setattr(engines, "serve", lambda m: (Slow(), Resolved("lead3", "builtin")))
     rows = [SummaryFactory() for _ in range(2)]
     with django_capture_on_commit_callbacks() as sent:
         summarize_worker.run(rows[0].pk)
@@ -170,3 +169,28 @@ def test_a_time_limit_gives_the_unfinished_jobs_back(
         r.refresh_from_db()
         assert (r.status, r.attempts, r.lease_token) == (JobStatus.QUEUED, 1, None)
     assert len(sent) == 2  # both sent again
+
+
+def test_a_batch_checks_model_availability_once(settings, tmp_path, monkeypatch):
+    """One batch of a requested trained kind looks up its active version once (the
+    worker does not check availability before engines.resolve checks it again)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.ml.fixtures.bertsumext import tiny_checkpoint
+
+    settings.BERTSUMEXT_CHECKPOINT = str(tiny_checkpoint(tmp_path / "tiny"))
+    settings.INFERENCE_BATCH_SIZE = 4
+    monkeypatch.setattr(engines, "_cache", {})  # this test's own process-wide cache
+    rows = [SummaryFactory(requested_model="bertsumext") for _ in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        summarize_worker.run(rows[0].pk)
+    for r in rows:
+        r.refresh_from_db()
+        assert (r.status, r.model, r.batch_id) == (
+            JobStatus.SUCCEEDED,
+            "bertsumext",
+            rows[0].batch_id,
+        )
+    version_lookups = [q for q in queries.captured_queries if "jobs_modelversion" in q["sql"]]
+    assert len(version_lookups) == 1, [q["sql"] for q in version_lookups]

@@ -8,7 +8,12 @@ from ml import cli
 from ml.cli.arguments import UsageError
 from ml.cli.options import config_options
 from ml.cli.train import build_train_parser, resolve_cli_config
-from ml.registry import kinds, model_config_class, resolve_train_config, train_config_class
+from ml.registry import (
+    model_config_class,
+    resolve_train_config,
+    train_config_class,
+    trainable_kinds,
+)
 from ml.settings import setting_fields
 
 PATHS = ["train", "--train", "t.jsonl", "--val", "v.jsonl", "--out", "out"]
@@ -18,7 +23,7 @@ def parse(*extra: str) -> argparse.Namespace:
     return cli.build_parser().parse_args([*PATHS, *extra])
 
 
-@pytest.mark.parametrize("kind", kinds())
+@pytest.mark.parametrize("kind", trainable_kinds())
 def test_only_the_paths_trains_the_recipe_the_service_trains(kind):
     args = parse("--model", kind)
     config = resolve_cli_config(args)
@@ -31,7 +36,7 @@ def test_only_the_paths_trains_the_recipe_the_service_trains(kind):
 def test_every_setting_is_an_option_with_help_text():
     parser = build_train_parser(argparse.ArgumentParser())
     helps = {flag: action.help for action in parser._actions for flag in action.option_strings}
-    for kind in kinds():
+    for kind in trainable_kinds():
         for config_class in (train_config_class(kind), model_config_class(kind)):
             for f, _ in setting_fields(config_class):
                 if f.name == "model" or not f.metadata["cli"]:

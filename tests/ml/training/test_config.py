@@ -3,13 +3,14 @@
 import pytest
 
 from ml.models.bertsumext.config import BertSumExtConfig, TrainConfig
-from ml.models.matchsum.config import MatchSumConfig, MatchSumTrainConfig
+from ml.models.matchsum.config import MatchSumConfig
+from ml.models.matchsum.config import TrainConfig as MatchSumTrainConfig
 from ml.registry import (
     ConfigError,
-    kinds,
     model_config_class,
     resolve_train_config,
     train_config_class,
+    trainable_kinds,
 )
 from ml.training.config import LoopConfig
 
@@ -39,7 +40,7 @@ def test_the_shared_loop_fields_are_declared_once():
 
 
 def test_registry_lookups():
-    assert kinds() == ("bertsumext", "matchsum")
+    assert trainable_kinds() == ("bertsumext", "matchsum")
     assert train_config_class("bertsumext") is TrainConfig
     assert train_config_class("matchsum") is MatchSumTrainConfig
     assert model_config_class("bertsumext") is BertSumExtConfig

@@ -9,7 +9,7 @@ import pytest
 from ml import cli
 from ml.models.abstractive.config import ConfigError, GenerationConfig, is_local
 from ml.models.abstractive.model import AbstractiveModelNotFound
-from ml.models.abstractive.summarizer import AbstractiveSummarizer
+from ml.models.abstractive.summarizer import Summarizer as AbstractiveSummarizer
 from ml.text.summary import GeneratedSummary
 from tests.ml.fixtures.abstractive import FAST_GENERATION, save_tiny_bart
 from tests.ml.fixtures.bertsumext import toy_examples

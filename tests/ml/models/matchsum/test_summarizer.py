@@ -6,11 +6,12 @@ import torch
 from ml import cli
 from ml.checkpoints import CheckpointError
 from ml.encoders import load_tokenizer
-from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
 from ml.models.matchsum.checkpoint import load_matchsum, save_matchsum
 from ml.models.matchsum.features import build_documents
 from ml.models.matchsum.model import MatchSum
-from ml.models.matchsum.summarizer import MatchSumSummarizer, score_candidates
+from ml.models.matchsum.summarizer import Summarizer as MatchSumSummarizer
+from ml.models.matchsum.summarizer import score_candidates
 from ml.registry import load_system
 from tests.ml.fixtures.bertsumext import toy_examples
 from tests.ml.fixtures.matchsum import save_tiny_extractor, tiny_match_config
@@ -42,7 +43,7 @@ def test_checkpoint_round_trip_gives_identical_scores(model, extractor, checkpoi
     texts = [ex.text for ex in toy_examples(3, sentences=7)]
     docs = build_documents(
         [type("R", (), {"id": str(i), "text": t})() for i, t in enumerate(texts)],
-        Summarizer.load(extractor),
+        BertSumExtSummarizer.load(extractor),
         model.config,
         max_sentences=3,
         rank=False,
@@ -67,7 +68,9 @@ def test_summaries_pick_the_best_candidate_without_a_reference(checkpoint):
     best = max(range(len(scores)), key=lambda j: scores[j])
     assert [s.index for s in summary.selected] == doc.candidates[best]  # document order
     assert len(scores) == 20 and 2 <= len(summary.selected) <= 3
-    extractor_scores = Summarizer.load(checkpoint / "extractor").summarize([text])[0].sentences
+    extractor_scores = (
+        BertSumExtSummarizer.load(checkpoint / "extractor").summarize([text])[0].sentences
+    )
     for s, e in zip(summary.sentences, extractor_scores, strict=True):
         assert text[s.start : s.end] == s.text
         assert s.score == e.score  # the extractor's probability for every sentence
@@ -98,7 +101,7 @@ def test_max_sentences_caps_candidate_sizes_and_short_texts_work(checkpoint):
 
 def test_load_system_dispatches_on_the_architecture(checkpoint, extractor, tmp_path):
     assert isinstance(load_system(checkpoint), MatchSumSummarizer)
-    assert isinstance(load_system(extractor), Summarizer)
+    assert isinstance(load_system(extractor), BertSumExtSummarizer)
     with pytest.raises(CheckpointError):
         load_system(tmp_path)
     broken = tmp_path / "broken"
@@ -168,3 +171,16 @@ def test_cli_extractor_with_bertsumext_is_an_error(extractor, tmp_path, capsys):
     argv = ["train", "--extractor", str(extractor), "--train", str(data), "--val", str(data)]
     assert cli.main([*argv, "--out", str(tmp_path / "o")]) == 2
     assert "--model matchsum" in capsys.readouterr().err
+
+
+def test_the_registry_names_the_extractor_protocol_matchsum_uses():
+    """The service reads a kind's extractor from the registry: the keyword MatchSum's train
+    takes and the folder it copies the extractor to are the registry's."""
+    import inspect
+
+    from ml.models.matchsum import checkpoint, train
+    from ml.registry import EXTRACTOR_ARGUMENT, EXTRACTOR_DIR, KINDS
+
+    assert KINDS["matchsum"].extractor == "bertsumext"
+    assert checkpoint.EXTRACTOR_DIR == EXTRACTOR_DIR
+    assert EXTRACTOR_ARGUMENT in inspect.signature(train.check_extractor).parameters

@@ -4,10 +4,11 @@ from safetensors.torch import load_file
 
 from ml.checkpoints import list_training_checkpoints
 from ml.encoders import load_tokenizer
-from ml.models.bertsumext.summarizer import Summarizer
+from ml.models.bertsumext.summarizer import Summarizer as BertSumExtSummarizer
 from ml.models.matchsum.features import build_documents
 from ml.models.matchsum.model import MatchSum
-from ml.models.matchsum.train import train_matchsum, validate_matchsum
+from ml.models.matchsum.train import train as train_matchsum
+from ml.models.matchsum.train import validate as validate_matchsum
 from ml.text.data import Example
 from tests.ml.fixtures.bertsumext import toy_examples
 from tests.ml.fixtures.matchsum import (
@@ -48,7 +49,7 @@ def test_a_tiny_model_learns_to_prefer_the_gold_like_candidate(extractor, tmp_pa
     cfg = config.model
     torch.manual_seed(config.seed)
     untrained = MatchSum(tiny_match_config(pooling="cls"))
-    docs = build_documents(val_docs, Summarizer.load(extractor), cfg, max_sentences=3)
+    docs = build_documents(val_docs, BertSumExtSummarizer.load(extractor), cfg, max_sentences=3)
     before = validate_matchsum(
         untrained, load_tokenizer("default"), docs, val_docs, torch.device("cpu"), config
     )
