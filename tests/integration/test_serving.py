@@ -56,5 +56,8 @@ def test_forked_processes_share_the_preloaded_model_and_score_identically(
 
     expected = Summarizer.load(checkpoint, precision="fp32").summarize(texts)
     for row, want in zip(rows, expected, strict=True):
-        assert [s["score"] for s in row.sentences] == [round(s.score, 6) for s in want.sentences]
+        # Stored rounded to 6 decimals; another batch's padding can move the last one.
+        assert [s["score"] for s in row.sentences] == pytest.approx(
+            [s.score for s in want.sentences], abs=2e-6
+        )
         assert [s["selected"] for s in row.sentences] == [s.selected for s in want.sentences]
