@@ -77,7 +77,7 @@ test: $(DEV_STAMP) test-deps  ## ruff check, mypy and the whole pytest suite
 
 # docker/compose.yaml end to end (docker/smoke.sh; docs/deploy.md, "Trying it with
 # Podman"): without a working `docker compose` it installs Podman, runc and debootstrap
-# (apt-get, root only) and a pinned podman-compose in var/smoke-venv when missing.
+# (apt-get, root only) and a pinned podman-compose in ~/.cache/summarizer/smoke-venv when missing.
 smoke:  ## build and run the compose stack, kill a worker, restart PostgreSQL and Redis, tear down
 	docker/smoke.sh
 

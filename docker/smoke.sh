@@ -15,7 +15,7 @@
 #
 # Engine: `docker compose` when it works, else Podman with podman-compose: Podman,
 # runc and debootstrap are installed with apt-get when missing (root), podman-compose
-# into var/smoke-venv (docker/smoke-requirements.txt); Podman settings in
+# into ~/.cache/summarizer/smoke-venv (SMOKE_VENV; docker/smoke-requirements.txt); Podman settings in
 # docker/podman/containers.conf. Knobs:
 #   COMPOSE                 the compose command (with ENGINE=docker|podman)
 #   SMOKE_LOCAL_BASE        1: local Debian base + compose.local-base.yaml (default

@@ -3,7 +3,8 @@
 # Debian packages the Podman route runs, as binary=package. runc, not crun (see
 # docs/deploy.md, "What Podman needs here"); debootstrap makes the local base image.
 SMOKE_SYSTEM_DEPS="podman=podman runc=runc debootstrap=debootstrap"
-SMOKE_VENV=${SMOKE_VENV:-var/smoke-venv}
+# Outside the checkout, so a fresh clone (as CI runs in) finds the one an earlier run made.
+SMOKE_VENV=${SMOKE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/summarizer/smoke-venv}
 
 podman_tools_present() {
     local dep
