@@ -186,7 +186,9 @@ LAYERS: dict[str, list[set[str]]] = {
         {"jobs.engines"},
         # The job protocol and the domain writes: siblings.
         {"jobs.jobqueue", "jobs.services", "jobs.serving"},
-        {"jobs.workers"},
+        # The reads the admin, the API and the template tags share, and the job runners:
+        # siblings (no worker reads a page's model, no read runs a job).
+        {"jobs.queries", "jobs.workers"},
         {"jobs.tasks"},
         {"jobs.admin", "jobs.api", "jobs.beat", "jobs.checks"},
         {"jobs.templatetags", "jobs.management"},
@@ -195,10 +197,7 @@ LAYERS: dict[str, list[set[str]]] = {
 }
 # Imports that break a rule today, each with the issue that removes it; the test
 # below fails once one is gone, so the list only shrinks.
-KNOWN_UPWARD = {
-    # #25: the shared reads move from admin/ to jobs/queries/.
-    ("jobs.api.serializers", "jobs.admin.tensorboard"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def folder(module: str) -> tuple[str, str]:

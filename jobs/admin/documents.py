@@ -9,10 +9,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ..models import Document, JobStatus, RunPrediction, Split, Summary
+from ..queries.documents import document_view
 from ..services.errors import InvalidInput
 from ..services.splits import may_manage_training_data, move_to_split
 from ..services.summaries import cancel_summary, requeue_summary
-from . import labelling, queries
+from . import labelling
 from .base import ReadOnlyAdmin, status_badge
 
 # --- documents ---------------------------------------------------------------------------
@@ -177,7 +178,7 @@ class DocumentAdmin(ReadOnlyAdmin):
                 )
             elif run.isascii() and run.isdigit():  # ?run=<id>: that run's scores on it
                 prediction = get_object_or_404(RunPrediction, run_id=int(run), document=document)
-            extra_context["view"] = queries.document_view(document, summary, prediction)
+            extra_context["view"] = document_view(document, summary, prediction)
             extra_context["document"] = document
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -264,6 +265,6 @@ class SummaryAdmin(ReadOnlyAdmin):
         summary = self.get_object(request, object_id)
         extra_context = extra_context or {}
         if summary is not None and summary.status == JobStatus.SUCCEEDED:
-            extra_context["view"] = queries.document_view(summary.document, summary)
+            extra_context["view"] = document_view(summary.document, summary)
             extra_context["document"] = summary.document
         return super().change_view(request, object_id, form_url, extra_context)

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from ..models import ModelVersion, TrainableKind
+from ..queries.runs import METRICS_COLUMNS, as_number, metrics_table
 from ..services.errors import InvalidInput
 from ..services.manifests import learned_from
 from ..services.versions import (
@@ -20,7 +21,7 @@ from ..services.versions import (
     rollback,
     rollback_target,
 )
-from . import queries, version_compare
+from . import version_compare
 from .base import ReadOnlyAdmin, admin_link, fmt, json_block
 from .forms import ConfirmForm, DescribeForm
 
@@ -89,7 +90,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         return obj.label
 
     def _metric(self, obj, key):
-        return fmt(queries.as_number((obj.metrics or {}).get(key)))
+        return fmt(as_number((obj.metrics or {}).get(key)))
 
     @admin.display(description="ROUGE-1")
     def rouge1(self, obj):
@@ -109,7 +110,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         interval excludes 0."""
         found = [m for m in measured_against(obj.run) if m.against == "Lead-3"]
         if not found:
-            delta = queries.metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
+            delta = metrics_table(obj.metrics or {})[-1].delta_vs["lead3"]
             if delta is None:
                 return "–"
             return format_html(
@@ -179,8 +180,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                     "version": version,
                     "measured_against": measured_against(version.run),
                     "learned_from": learned_from(version.run.manifest) if version.run else "",
-                    "metrics_rows": queries.metrics_table(version.metrics or {}),
-                    "metrics_columns": queries.METRICS_COLUMNS,
+                    "metrics_rows": metrics_table(version.metrics or {}),
+                    "metrics_columns": METRICS_COLUMNS,
                     "may_operate": self.may(request),
                     "transitions": version.transitions.select_related("by"),
                     "describe_form": DescribeForm(
@@ -197,8 +198,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
     def _confirm_page(self, request, new, current, **context):
         """The confirmation page: `new` (the version to activate) beside `current`."""
-        context["new_rows"] = queries.metrics_table(new.metrics or {}) if new else None
-        context["current_rows"] = queries.metrics_table(current.metrics or {}) if current else None
+        context["new_rows"] = metrics_table(new.metrics or {}) if new else None
+        context["current_rows"] = metrics_table(current.metrics or {}) if current else None
         return TemplateResponse(
             request,
             "admin/jobs/modelversion/confirm.html",
@@ -206,7 +207,7 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "media": self.media,
-                "columns": queries.METRICS_COLUMNS,
+                "columns": METRICS_COLUMNS,
                 "new": new,
                 "current": current,
                 **context,

@@ -28,9 +28,9 @@ from ..models import (
     SentenceError,
     TrainingRun,
 )
+from ..queries.documents import highlight
 from ..services import reviews
 from ..services.errors import InvalidInput
-from . import queries
 
 WINDOW = (10, 15)  # queue rows shown before / after the current one
 
@@ -165,7 +165,7 @@ def _item_context(run, ids: list[int], current_id: int, errors) -> dict[str, Any
         "why": describe(error, where),
         "flip_effect": flip_effect(error),
         "position": where,
-        "segments": queries.highlight(document, prediction.sentences if prediction else []),
+        "segments": highlight(document, prediction.sentences if prediction else []),
         "has_prediction": prediction is not None,
         "reference_sentences": [
             line.strip() for line in document.reference_summary.splitlines() if line.strip()

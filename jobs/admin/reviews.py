@@ -18,8 +18,10 @@ from ..models import (
     RunRole,
     SentenceError,
 )
+from ..queries.documents import sentence_context, sentence_spans
+from ..queries.runs import open_corrections_by_run
 from ..services.reviews import revert_override, review_errors
-from . import queries, review_queue
+from . import review_queue
 from .base import ReadOnlyAdmin, admin_link, errors_url, status_badge
 from .review_queue import label_name, plural
 
@@ -142,7 +144,7 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
 
     @admin.display(description="sentence in its context")
     def in_context(self, obj):
-        before, sentence, after = queries.sentence_context(obj)
+        before, sentence, after = sentence_context(obj)
         return format_html(
             '<div class="jobs-context"><span class="jobs-muted">{}</span> '
             '<mark class="jobs-context-{}">{}</mark> <span class="jobs-muted">{}</span></div>',
@@ -269,7 +271,7 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
-        runs = queries.open_corrections_by_run()
+        runs = open_corrections_by_run()
         extra_context["runs_with_errors"] = [
             (run, errors_url(run, reviewed="no"), errors_url(run), review_queue.review_url(run.pk))
             for run in runs[:10]
@@ -297,7 +299,7 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
 
     @admin.display(description="sentence")
     def sentence_text(self, obj):
-        spans = queries._sentence_spans(obj.document.text, obj.document.language)
+        spans = sentence_spans(obj.document.text, obj.document.language)
         if obj.sentence_index >= len(spans):
             return f"sentence {obj.sentence_index} (no longer in the text)"
         start, end = spans[obj.sentence_index]

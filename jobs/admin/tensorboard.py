@@ -21,7 +21,6 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.urls import reverse
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +48,6 @@ CHUNK = 64 * 1024
 def upstream_url() -> str:
     """Where TensorBoard listens (never shown to browsers)."""
     return settings.TENSORBOARD_INTERNAL_URL
-
-
-def tensorboard_url(run, request=None, dashboard: str = "timeseries") -> str:
-    """TensorBoard, through the admin's staff-only proxy, filtered to one run.
-
-    The run's logdir is run-<id> under TENSORBOARD_LOGDIR; runFilter is a regular
-    expression, anchored so that run-1 does not also show run-10..19. ``dashboard``:
-    timeseries, or projector (its own run menu: the filter does not apply there).
-    """
-    base = reverse("admin:jobs_trainingrun_tensorboard")
-    url = f"{base}?runFilter=%5Erun-{run.pk}%24#{dashboard}"
-    return request.build_absolute_uri(url) if request is not None else url
 
 
 def proxy(request: HttpRequest, path: str = "") -> HttpResponse:

@@ -15,9 +15,16 @@ from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt
 
 from ..models import JobStatus, ModelVersion, TrainingRun
+from ..queries.runs import (
+    METRICS_COLUMNS,
+    metrics_table,
+    run_history,
+    tensorboard_url,
+    with_error_counts,
+)
+from ..queries.schedule_status import retraining_kind
 from ..services.errors import InvalidInput
 from ..services.manifests import current_manifest, learned_from
-from ..services.schedule_status import retraining_kind
 from ..services.training import (
     RetrainingRequest,
     ScheduledRunNotStarted,
@@ -28,7 +35,7 @@ from ..services.training import (
     training_defaults,
 )
 from ..services.versions import measured_against
-from . import queries, tensorboard
+from . import tensorboard
 from .base import (
     ACTIVE,
     ReadOnlyAdmin,
@@ -41,7 +48,6 @@ from .base import (
 )
 from .charts import loss_chart, rouge_chart
 from .forms import LaunchRetrainingForm
-from .tensorboard import tensorboard_url
 
 
 @admin.register(TrainingRun)
@@ -107,7 +113,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request).select_related("version", "triggered_by")
-        return queries.with_error_counts(qs)
+        return with_error_counts(qs)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -139,7 +145,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="val ROUGE (mean) vs Lead-3 / TextRank")
     def rouge_vs_baselines(self, obj):
-        rows = queries.metrics_table(obj.metrics or {})
+        rows = metrics_table(obj.metrics or {})
         mean = rows[-1].values
         if mean["val"] is None:
             return "–"
@@ -234,9 +240,9 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def run_context(self, request, run: TrainingRun) -> dict[str, Any]:
-        history = queries.run_history(run)
+        history = run_history(run)
         metrics = run.metrics or {}
-        table = queries.metrics_table(metrics)
+        table = metrics_table(metrics)
         return {
             "run": run,
             "learned_from": learned_from(run.manifest),
@@ -245,7 +251,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             "gate_note": getattr(getattr(run, "version", None), "gate_note", ""),
             "progress": progress_bar(run),
             "metrics_rows": table,
-            "metrics_columns": queries.METRICS_COLUMNS,
+            "metrics_columns": METRICS_COLUMNS,
             "has_metrics": any(v is not None for row in table for v in row.values.values()),
             "loss_chart": loss_chart(history),
             "rouge_chart": rouge_chart(history, table),

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from ..models import ModelVersion
-from . import queries
+from ..queries.runs import METRICS_COLUMNS, as_number, metrics_table
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class CompareRow:
     @property
     def delta(self) -> float | None:
         """b minus a, for numbers."""
-        a, b = queries.as_number(self.a), queries.as_number(self.b)
+        a, b = as_number(self.a), as_number(self.b)
         return None if a is None or b is None else b - a
 
 
@@ -92,8 +92,8 @@ def compare_page(model_admin, request):
             "a": a,
             "b": b,
             "sections": comparison(a, b),
-            "metrics_columns": queries.METRICS_COLUMNS,
-            "a_rows": queries.metrics_table(a.metrics or {}),
-            "b_rows": queries.metrics_table(b.metrics or {}),
+            "metrics_columns": METRICS_COLUMNS,
+            "a_rows": metrics_table(a.metrics or {}),
+            "b_rows": metrics_table(b.metrics or {}),
         },
     )

@@ -9,8 +9,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from jobs.services import monitoring
-from jobs.services.schedule_status import schedule_statuses
+from jobs.queries import monitoring
+from jobs.queries.schedule_status import schedule_statuses
 
 
 def _schedules() -> list[dict]:

@@ -5,7 +5,6 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jobs.admin.tensorboard import tensorboard_url
 from jobs.models import (
     Document,
     ModelKind,
@@ -16,6 +15,7 @@ from jobs.models import (
     TrainingRun,
     VersionTransition,
 )
+from jobs.queries.runs import tensorboard_url
 from jobs.services.documents import DocumentInput
 from jobs.services.manifests import learned_from
 from jobs.services.training import not_trainable

@@ -5,6 +5,7 @@ Views, tasks, workers, admin and commands call the functions of the modules in
 this package (``from jobs.services.documents import submit_document``). The job
 protocol that leases and requeues job rows is ``jobs.jobqueue``; broker messages
 are sent on commit, by task name (``jobs.messages``), so this package never imports
-``jobs.tasks`` or ``jobs.workers``. ``components`` and ``monitoring`` are the health
-reads that have no read layer of their own yet.
+``jobs.tasks`` or ``jobs.workers``. What the pages and the API show is read in
+``jobs.queries``; ``components`` stays here because beat writes its heartbeat through
+it beside the /healthz report that reads it.
 """

@@ -12,7 +12,7 @@ def jobs_overview(context):
     if user is None or not user.has_perm("jobs.view_trainingrun"):
         return {"overview": None}
     from ..admin.base import progress_bar
-    from ..admin.queries import overview
+    from ..queries.overview import overview
 
     data = overview()
     return {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from jobs.admin import queries
 from jobs.models import (
     LabelOverride,
     SentenceError,
     TrainingRun,
 )
+from jobs.queries.documents import sentence_context
 from jobs.workers.training_data import build_training_data
 from ml.text.sentences import split_sentences
 from tests.jobs.admin.helpers import make_errors
@@ -25,7 +25,7 @@ def test_sentence_errors_in_context_with_filters(staff_client, staff):
     html = response.content.decode()
     spans = split_sentences(document.text)
     # Sentence 1 shown between its neighbours.
-    before, sentence, after = queries.sentence_context(errors[1])
+    before, sentence, after = sentence_context(errors[1])
     assert (before, sentence, after) == (spans[0].text, spans[1].text, spans[2].text)
     assert f'<mark class="jobs-context-fn">{spans[1].text}</mark>' in html
     assert response.context["runs_with_errors"][0][0].open_errors == 3

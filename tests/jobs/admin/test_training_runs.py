@@ -7,11 +7,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from jobs.admin import queries
 from jobs.models import (
     JobStatus,
     TrainingRun,
 )
+from jobs.queries.runs import run_history
 from tests.jobs.admin.helpers import make_version
 from tests.jobs.training_fixtures import make_corpus, tiny_params
 
@@ -135,7 +135,7 @@ def test_run_page_shows_metrics_beside_baselines_and_history_charts(staff_client
     assert 'aria-valuenow="100"' in html  # progress bar full
     assert "<meta http-equiv" not in html  # finished: no refresh
     # The history is what was logged, step by step.
-    history = queries.run_history(run)
+    history = run_history(run)
     assert history["validation/rouge"] == [(3, 30.0), (6, 34.0)]
     assert len(history["train/loss"]) == 6
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..messages import RETRAIN_IF_NEW_DATA
 from ..models import ScheduleRun, TrainableKind
-from .training import retraining_plan
+from ..services.training import retraining_plan
 
 # A schedule is late when its next run after the last success is overdue by this much.
 LATE_AFTER_SECONDS = 60

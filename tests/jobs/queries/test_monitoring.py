@@ -6,7 +6,7 @@ from celery import current_app
 from rest_framework.test import APIClient
 
 from jobs.models import JobStatus
-from jobs.services import monitoring
+from jobs.queries import monitoring
 from jobs.services.documents import DocumentInput, submit_document
 from tests.factories import ARTICLE, SummaryFactory
 
