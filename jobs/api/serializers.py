@@ -263,7 +263,7 @@ class FileUploadSerializer(DocumentInputSerializer):
     """Form fields are strings: max_sentences "3" and summarize "true"/"false" are parsed."""
 
     # The document's fields, with a file instead of the text.
-    text = None
+    text = None  # type: ignore[assignment]  # DRF: a parent's field set to None is removed
     file = serializers.FileField(help_text="One .txt, .md or .html file, UTF-8.")
     max_sentences = _max_sentences(ShapeFormIntegerField)
     summarize = _summarize(FormBooleanField)
