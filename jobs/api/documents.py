@@ -61,17 +61,9 @@ def _upload_input(request) -> DocumentInput:
         )
     upload = FileUploadSerializer(data=request.data)
     upload.is_valid(raise_exception=True)
-    d = upload.validated_data
-    title, text = read_upload(d["file"].name, d["file"].read())
-    return DocumentInput(
-        text=text,
-        title=d["title"] or title,
-        reference_summary=d["reference_summary"],
-        model=d["model"],
-        max_sentences=d["max_sentences"],
-        summarize=d["summarize"],
-        split=d["split"],
-    )
+    file = upload.validated_data["file"]
+    title, text = read_upload(file.name, file.read())
+    return upload.to_input(text=text, title=upload.validated_data["title"] or title)
 
 
 def _batch_inputs(data) -> list[DocumentInput]:

@@ -98,3 +98,38 @@ class StrictSerializer(serializers.Serializer):
                 {safe_name(name): ["unknown field"] for name in unknown}
             )
         return super().to_internal_value(data)
+
+
+class ShapeOnly:
+    """A request field that checks the JSON type only. Its rules (not blank,
+    ``max_length``, ``min_value``/``max_value``, its validators' pattern) are declared
+    for the OpenAPI schema, which shows them, but not checked here: the services check
+    each rule once (jobs.services.validation), so a JSON document, a batch item, an
+    upload and ``manage.py summarize`` are refused alike, with the same message."""
+
+    def run_validators(self, value):
+        return None
+
+
+class ShapeCharField(ShapeOnly, StrictCharField):
+    def run_validation(self, data=serializers.empty):
+        # CharField's own blank check skipped: "" (or "   ") goes on to the service.
+        return serializers.Field.run_validation(self, data)
+
+
+class ShapeChoiceField(StrictChoiceField):
+    """A string; whether it is one of the choices (which the schema lists) is the
+    service's rule."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=safe_name(data))
+        return data
+
+
+class ShapeIntegerField(ShapeOnly, StrictIntegerField):
+    pass
+
+
+class ShapeFormIntegerField(ShapeOnly, FormIntegerField):
+    pass

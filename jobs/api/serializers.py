@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -24,11 +26,12 @@ from jobs.services.versions import status_of
 from .fields import (
     FieldsOncePerClass,
     FormBooleanField,
-    FormIntegerField,
+    ShapeCharField,
+    ShapeChoiceField,
+    ShapeFormIntegerField,
+    ShapeIntegerField,
     StrictBooleanField,
-    StrictCharField,
     StrictChoiceField,
-    StrictIntegerField,
     StrictSerializer,
 )
 
@@ -194,22 +197,30 @@ _MODEL_HELP = (
     "version is active (or BERTSUMEXT_CHECKPOINT is set), abstractive only when "
     "ABSTRACTIVE_MODEL names a locally available seq2seq model, else 400."
 )
-# Some character that is not whitespace, and no NUL (the OpenAPI pattern says both).
+# Some character that is not whitespace, and no NUL (the OpenAPI pattern says both;
+# jobs.services.validation checks them).
 NON_BLANK_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"
 _SPLIT_HELP = (
     "Staff only (others get 403): mark the document as training data: train, validation "
     "or test (with a reference_summary). Empty for documents that are only summarized."
 )
 
+# The input fields check their JSON type only (jobs.api.fields.ShapeOnly); the limits
+# they declare are for the schema, and the services check every rule.
 
-def _max_sentences(field_class=StrictIntegerField):
+
+def _max_sentences(field_class=ShapeIntegerField):
     return field_class(
         required=False, default=3, min_value=1, max_value=settings.MAX_SUMMARY_SENTENCES
     )
 
 
+def _summarize(field_class=StrictBooleanField):
+    return field_class(required=False, default=True)
+
+
 class SummarizeOptionsSerializer(StrictSerializer):
-    model = StrictChoiceField(
+    model = ShapeChoiceField(
         choices=ModelKind.choices,
         required=False,
         allow_blank=True,
@@ -219,62 +230,47 @@ class SummarizeOptionsSerializer(StrictSerializer):
     max_sentences = _max_sentences()
 
 
+# A document's fields, declared once: the file upload (FileUploadSerializer) reads the
+# same ones, and their names are DocumentInput's (the service's input).
 class DocumentInputSerializer(SummarizeOptionsSerializer):
-    text = StrictCharField(
+    text = ShapeCharField(
         trim_whitespace=False,
-        allow_blank=False,
         max_length=settings.MAX_DOCUMENT_CHARS,
-        validators=[RegexValidator(NON_BLANK_TEXT, "text is empty: send the document's text")],
+        validators=[RegexValidator(NON_BLANK_TEXT)],
     )
-    title = StrictCharField(required=False, allow_blank=True, default="", max_length=300)
-    reference_summary = StrictCharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    summarize = StrictBooleanField(required=False, default=True)
-    split = StrictChoiceField(
-        choices=Split.choices, required=False, default=Split.NONE, help_text=_SPLIT_HELP
-    )
-
-    def validate_text(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("text is empty: send the document's text")
-        return value
-
-    def to_input(self) -> DocumentInput:
-        return DocumentInput(**{name: self.validated_data[name] for name in _INPUT_FIELDS})
-
-
-_INPUT_FIELDS = (
-    "text",
-    "title",
-    "reference_summary",
-    "model",
-    "max_sentences",
-    "summarize",
-    "split",
-)
-
-
-class FileUploadSerializer(StrictSerializer):
-    """Form fields are strings: max_sentences "3" and summarize "true"/"false" are parsed."""
-
-    file = serializers.FileField(help_text="One .txt, .md or .html file, UTF-8.")
-    title = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
-    reference_summary = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    model = serializers.ChoiceField(
-        choices=ModelKind.choices,
+    title = ShapeCharField(
         required=False,
         allow_blank=True,
         default="",
-        help_text=_MODEL_HELP,
+        max_length=Document._meta.get_field("title").max_length,
     )
-    max_sentences = _max_sentences(FormIntegerField)
-    summarize = FormBooleanField(required=False, default=True)
-    split = serializers.ChoiceField(
+    reference_summary = ShapeCharField(
+        required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    summarize = _summarize()
+    split = ShapeChoiceField(
         choices=Split.choices, required=False, default=Split.NONE, help_text=_SPLIT_HELP
     )
+
+    def to_input(self, **given) -> DocumentInput:
+        """The service's input: the fields read, with ``given`` (an upload's text)."""
+        names = {f.name for f in dataclasses.fields(DocumentInput)}
+        read = {k: v for k, v in self.validated_data.items() if k in names}
+        return DocumentInput(**{**read, **given})
+
+
+class FileUploadSerializer(DocumentInputSerializer):
+    """Form fields are strings: max_sentences "3" and summarize "true"/"false" are parsed."""
+
+    # The document's fields, with a file instead of the text.
+    text = None  # type: ignore[assignment]  # DRF: a parent's field set to None is removed
+    file = serializers.FileField(help_text="One .txt, .md or .html file, UTF-8.")
+    max_sentences = _max_sentences(ShapeFormIntegerField)
+    summarize = _summarize(FormBooleanField)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"file": fields.pop("file"), **fields}  # the file first, in the schema too
 
 
 class ErrorSerializer(serializers.Serializer):

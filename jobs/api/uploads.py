@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import PurePath
 
 from jobs.services.errors import InvalidInput
+from jobs.services.validation import TITLE_MAX_CHARS
 
 ALLOWED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 _BLOCK_TAGS = {
@@ -78,7 +79,8 @@ def html_to_text(html: str) -> tuple[str, str]:
 
 def read_upload(name: str, data: bytes) -> tuple[str, str]:
     """Decode an uploaded file (a name without an extension is plain text).
-    Returns (title, text); raises InvalidInput."""
+    Returns (title, text): the title from the HTML <title> or the file name, cut to
+    TITLE_MAX_CHARS (a default, not the client's title); raises InvalidInput."""
     suffix = PurePath(name or "").suffix.lower()
     if suffix not in (*ALLOWED_SUFFIXES, ""):
         raise InvalidInput(
@@ -92,4 +94,4 @@ def read_upload(name: str, data: bytes) -> tuple[str, str]:
     if suffix in (".html", ".htm"):
         html_title, raw = html_to_text(raw)
         title = html_title or title
-    return title, raw
+    return title.strip()[:TITLE_MAX_CHARS], raw

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
+from ml.registry import KINDS
+
 if TYPE_CHECKING:  # without django-stubs mypy sees Django as Any: say what a member is
     from enum import StrEnum
     from typing import ClassVar
@@ -18,13 +20,13 @@ else:
     TextChoices = models.TextChoices
 
 
-class ModelKind(TextChoices):
-    BERTSUMEXT = "bertsumext", "BertSumExt"
-    MATCHSUM = "matchsum", "MatchSum"
-    LEAD3 = "lead3", "Lead-3"
-    TEXTRANK = "textrank", "TextRank"
-    DEFAULT = "default", "Zero-label default"
-    ABSTRACTIVE = "abstractive", "Abstractive (Hugging Face seq2seq)"
+# The kinds are ml.registry's table, in its order, with its labels: ModelKind every kind,
+# TrainableKind those a training run trains. (Built by the functional API, so to mypy
+# they are Django's Any.) A kind added to KINDS changes the fields' choices: it needs a
+# migration that alters only them (tests/jobs/models/test_migrations.py).
+ModelKind = models.TextChoices(
+    "ModelKind", [(k.name.upper(), (k.name, k.label)) for k in KINDS.values()]
+)
 
 
 class JobStatus(TextChoices):
@@ -45,9 +47,10 @@ class Split(TextChoices):
     TEST = "test", "Test"
 
 
-class TrainableKind(TextChoices):
-    BERTSUMEXT = "bertsumext", "BertSumExt"
-    MATCHSUM = "matchsum", "MatchSum"
+TrainableKind = models.TextChoices(
+    "TrainableKind",
+    [(k.name.upper(), (k.name, k.label)) for k in KINDS.values() if k.trainable],
+)
 
 
 class Trigger(TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -18,10 +18,12 @@ from .reviews import share_labels
 from .splits import check_may_set_split, may_manage_training_data
 from .summaries import create_summary, new_summary, send_summaries
 from .validation import (
+    TITLE_MAX_CHARS,
+    validate_available_model,
     validate_max_sentences,
-    validate_model,
-    validate_sentence_count,
     validate_split,
+    validate_text,
+    validate_title,
 )
 
 logger = logging.getLogger(__name__)
@@ -72,27 +74,22 @@ def link_copies(documents: Sequence[Document]) -> dict[int, tuple[str, ...]]:
 def validate_document(
     item: DocumentInput, models: dict[str, str | InvalidInput] | None = None
 ) -> DocumentInput:
-    """``item`` checked, with its model name normalized. ``models`` memoizes the model
-    checks (each a database query and a directory stat) across a batch."""
-    if not isinstance(item.text, str) or not item.text.strip():
-        raise InvalidInput("text is empty: send the document's text", "text")
-    if len(item.text) > settings.MAX_DOCUMENT_CHARS:
-        raise InvalidInput(
-            f"text is {len(item.text):,} characters; the limit is {settings.MAX_DOCUMENT_CHARS:,}",
-            "text",
-        )
-    for name in ("text", "title", "reference_summary", "source_id"):
+    """``item`` checked by the rules of jobs.services.validation. ``models`` memoizes
+    the model checks (each a database query and a directory stat) across a batch."""
+    validate_text(item.text)
+    validate_title(item.title)
+    for name in ("reference_summary", "source_id"):
         check_storable(getattr(item, name), name)
-    validate_sentence_count(item.text)
     validate_split(item.split)
     validate_max_sentences(item.max_sentences)
-    return replace(item, model=_checked_model(item.model, {} if models is None else models))
+    _checked_model(item.model, {} if models is None else models)
+    return item
 
 
 def _checked_model(model: str, memo: dict[str, str | InvalidInput]) -> str:
     if model not in memo:
         try:
-            memo[model] = validate_model(model)
+            memo[model] = validate_available_model(model)
         except InvalidInput as exc:
             memo[model] = exc
     found = memo[model]
@@ -108,7 +105,7 @@ def _sha256(text: str) -> str:
 def _new_document(owner, item: DocumentInput) -> Document:
     return Document(
         owner=owner,
-        title=item.title.strip()[:300],
+        title=item.title.strip(),  # validate_title: at most TITLE_MAX_CHARS
         text=item.text,
         reference_summary=item.reference_summary,
         split=item.split,
@@ -121,9 +118,10 @@ def _new_document(owner, item: DocumentInput) -> Document:
 @transaction.atomic
 def submit_document(owner, item: DocumentInput) -> Submission:
     """Store a document and, unless told not to, queue its summary. Only staff may
-    give it a split (``NotAllowed``, nothing stored)."""
-    check_may_set_split(owner, [item.split])
+    give it a split (``NotAllowed``, nothing stored), asked once the input passed its
+    rules: an invalid document is a 400 whoever sends it."""
     item = validate_document(item)
+    check_may_set_split(owner, [item.split])
     document = _new_document(owner, item)
     document.save(force_insert=True)
     duplicate_of = link_copies([document])[document.pk]
@@ -143,8 +141,8 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
         raise InvalidInput(
             f"the batch has {len(items)} documents; the limit is {settings.MAX_BATCH_DOCUMENTS}"
         )
-    check_may_set_split(owner, [i.split for i in items])
     valid = _validate_batch(items)
+    check_may_set_split(owner, [i.split for i in items])
     with transaction.atomic():
         documents = Document.objects.bulk_create([_new_document(owner, i) for i in valid])
         duplicates = link_copies(documents)
@@ -219,7 +217,7 @@ def import_examples(owner, examples: Iterable, split: str) -> tuple[int, int]:
                 reference_summary=ex.reference,
                 split=split,
                 source_id=ex.id,
-                title=ex.id,
+                title=ex.id[:TITLE_MAX_CHARS],
                 summarize=False,
             )
             validate_document(item)

@@ -8,7 +8,13 @@ from django.utils import timezone
 from .. import engines, messages
 from ..models import Document, JobStatus, Summary
 from ..text import detect_language
-from .validation import validate_max_sentences, validate_model, validate_sentence_count
+from .validation import (
+    resolve_model,
+    validate_available_model,
+    validate_max_sentences,
+    validate_sentence_count,
+    validate_text,
+)
 
 
 def new_summary(document: Document, requested_by, model: str, max_sentences: int) -> Summary:
@@ -41,7 +47,7 @@ def create_summary(document: Document, requested_by, model: str, max_sentences: 
 @transaction.atomic
 def request_summary(document: Document, requested_by, model: str = "", max_sentences: int = 3):
     """Queue a new summary of an existing document."""
-    model = validate_model(model)
+    model = validate_available_model(model)
     validate_max_sentences(max_sentences)
     # A document stored before MAX_DOCUMENT_SENTENCES was lowered may exceed it.
     validate_sentence_count(document.text)
@@ -81,12 +87,15 @@ def cancel_summary(summary: Summary, by=None) -> bool:
 
 
 def summarize_text(text: str, model: str = "", max_sentences: int = 3, on_loading=None):
-    """Summarize synchronously (no database). Returns (ml Summary, engines.Resolved).
+    """Summarize synchronously (nothing stored). Returns (ml Summary, engines.Resolved).
 
+    The rules of a document's text and max_sentences, then one lookup of what serves
+    ``model`` (a kind that cannot serve is InvalidInput, as at request time).
     ``on_loading(resolved)`` is called before the model loads (seconds for a trained one).
     """
-    resolved = engines.for_language(engines.resolve(validate_model(model)), detect_language(text))
+    validate_text(text)
     validate_max_sentences(max_sentences)
+    resolved = engines.for_language(resolve_model(model), detect_language(text))
     if on_loading is not None:
         on_loading(resolved)
     system = engines.get_system(resolved)

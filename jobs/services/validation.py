@@ -1,31 +1,72 @@
-"""Checks of client and operator input shared by the services; each raises InvalidInput."""
+"""The rules of client and operator input, each written once; each raises InvalidInput
+naming the field. The API's serializers check only the JSON shape (types, unknown
+fields) and leave every rule here, so a JSON document, a batch item, an upload and
+``manage.py summarize`` are refused alike, with the same message."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
 from .. import engines
-from ..models import ModelKind, Split
+from ..models import Document, ModelKind, Split
 from ..text import split_sentences
+from .characters import check_storable
 from .errors import InvalidInput
 
 # Every sentence ends at one of these or at a line break (ml.text.sentences), so
 # their count plus the line breaks bounds the number of sentences from above.
 _SENTENCE_ENDINGS = ".!?。！？…\n"
+TITLE_MAX_CHARS: int = Document._meta.get_field("title").max_length
+EMPTY_TEXT = "text is empty: send the document's text"
+
+
+def validate_text(text: str) -> str:
+    """A document's text: some character that is not whitespace, at most
+    MAX_DOCUMENT_CHARS characters and MAX_DOCUMENT_SENTENCES sentences, storable."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(EMPTY_TEXT, "text")
+    limit = settings.MAX_DOCUMENT_CHARS
+    if len(text) > limit:
+        raise InvalidInput(f"text is {len(text):,} characters; the limit is {limit:,}", "text")
+    check_storable(text, "text")
+    validate_sentence_count(text)
+    return text
+
+
+def validate_title(title: str) -> str:
+    """A title of at most TITLE_MAX_CHARS characters once stripped, storable."""
+    if len(title.strip()) > TITLE_MAX_CHARS:
+        raise InvalidInput(
+            f"title is {len(title.strip()):,} characters; the limit is {TITLE_MAX_CHARS}",
+            "title",
+        )
+    return check_storable(title, "title")
 
 
 def validate_model(model: str) -> str:
-    model = (model or "").strip().lower()
+    """``model`` if it names a kind ("" = the default). No lookup: whether the kind can
+    serve now is :func:`resolve_model`'s (or :func:`validate_available_model`'s)."""
     if model and model not in ModelKind.values:
         raise InvalidInput(
             f"unknown model '{model}'; choose one of: {', '.join(ModelKind.values)}", "model"
         )
-    if model and not engines.is_available(model):
-        raise InvalidInput(
-            f"{engines.unavailable_reason(model)}; "
-            f"available: {', '.join(engines.available_kinds())}",
-            "model",
-        )
+    return model
+
+
+def resolve_model(model: str) -> engines.Resolved:
+    """What serves ``model`` now ("" = the default), in one lookup (:func:`engines.resolve`);
+    a kind that cannot serve is InvalidInput naming the kinds that can."""
+    try:
+        return engines.resolve(validate_model(model))
+    except engines.ModelUnavailable as exc:
+        raise InvalidInput(str(exc), "model") from exc
+
+
+def validate_available_model(model: str) -> str:
+    """``model``, refused at request time when it names a kind that cannot serve now (one
+    lookup). "" (the default) always serves: the worker decides which kind."""
+    if model:
+        resolve_model(model)
     return model
 
 

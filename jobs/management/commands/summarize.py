@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs import engines
 from jobs.api.uploads import read_upload
 from jobs.models import JobStatus, ModelKind, Summary
-from jobs.services.documents import DocumentInput, validate_document
 from jobs.services.errors import InvalidInput
 from jobs.services.summaries import summarize_text
 
@@ -36,7 +35,6 @@ class Command(BaseCommand):
             name, data = path.name, path.read_bytes()
         try:
             _title, text = read_upload(name, data)
-            validate_document(DocumentInput(text=text, model=model, max_sentences=max_sentences))
             result, resolved = summarize_text(text, model, max_sentences, on_loading=self._loading)
         except (InvalidInput, engines.ModelUnavailable) as exc:
             raise CommandError(str(exc)) from exc

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from jobs.engines import Resolved
 from tests.factories import DocumentFactory, UserFactory
 
 MAX_EXAMPLES = 25
@@ -74,7 +75,8 @@ def filter_failure(ctx, failure, case, response) -> bool:
 def token(db, monkeypatch):
     # Every model counts as trained, so any model the schema allows is accepted (the
     # summaries are only queued; no worker runs here).
-    monkeypatch.setattr("jobs.engines.is_available", lambda kind: True)
+    # (The request path's one lookup is engines.resolve.)
+    monkeypatch.setattr("jobs.engines.resolve", lambda kind: Resolved(kind or "default", "fuzz"))
     # Like Django's test client: keep the test transaction's connection open
     # across requests instead of closing it when each request finishes.
     signals.request_started.disconnect(close_old_connections)
