@@ -118,10 +118,10 @@ def _new_document(owner, item: DocumentInput) -> Document:
 @transaction.atomic
 def submit_document(owner, item: DocumentInput) -> Submission:
     """Store a document and, unless told not to, queue its summary. Only staff may
-    give it a split (``NotAllowed``, nothing stored), asked once the input passed its
-    rules: an invalid document is a 400 whoever sends it."""
+    give it a split (``NotAllowed``, nothing stored), asked before the other rules
+    (whose checks split the text) once the split itself is one."""
+    check_may_set_split(owner, _known_splits([item]))
     item = validate_document(item)
-    check_may_set_split(owner, [item.split])
     document = _new_document(owner, item)
     document.save(force_insert=True)
     duplicate_of = link_copies([document])[document.pk]
@@ -141,8 +141,8 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
         raise InvalidInput(
             f"the batch has {len(items)} documents; the limit is {settings.MAX_BATCH_DOCUMENTS}"
         )
+    check_may_set_split(owner, _known_splits(items))
     valid = _validate_batch(items)
-    check_may_set_split(owner, [i.split for i in items])
     with transaction.atomic():
         documents = Document.objects.bulk_create([_new_document(owner, i) for i in valid])
         duplicates = link_copies(documents)
@@ -153,6 +153,11 @@ def submit_documents(owner, items: Sequence[DocumentInput]) -> list[Submission]:
         send_summaries(summaries)
     by_document = {s.document_id: s for s in summaries}
     return [Submission(d, by_document.get(d.pk), duplicates[d.pk]) for d in documents]
+
+
+def _known_splits(items: Sequence[DocumentInput]) -> list[str]:
+    """The items' splits that are splits: an unknown value is the rules' 400, not a 403."""
+    return [i.split for i in items if i.split in Split.values]
 
 
 def _validate_batch(items: Sequence[DocumentInput]) -> list[DocumentInput]:

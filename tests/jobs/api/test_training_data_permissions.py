@@ -164,3 +164,20 @@ def test_a_client_cannot_delete_their_document_once_it_is_training_data(api, use
 def test_staff_with_the_permission_delete_their_training_documents(editor):
     doc = DocumentFactory(owner=editor, split="train", reference_summary="Boats.")
     assert client_for(editor).delete(f"/api/documents/{doc.pk}/").status_code == 204
+
+
+def test_a_client_asking_for_a_split_hears_403_before_the_texts_rules(user, settings):
+    """The permission is asked before the rules that split the text: a client gets the
+    403 whatever else is wrong, and an unknown split value stays the rules' 400."""
+    settings.MAX_DOCUMENT_SENTENCES = 2
+    client, before = client_for(user), rows()
+    long_text = "One sentence here. Another one there. A third one follows. And a fourth."
+    one = client.post("/api/documents/", {**ITEM, "text": long_text, "split": "train"}, "json")
+    assert_forbidden(one, "split")
+    batch = client.post(
+        "/api/documents/batch/", [{**ITEM, "text": long_text, "split": "validation"}], "json"
+    )
+    assert_forbidden(batch, "split")
+    unknown = client.post("/api/documents/", {**ITEM, "text": "Short.", "split": "holdout"}, "json")
+    assert unknown.status_code == 400 and "split" in unknown.json()["errors"], unknown.content
+    assert rows() == before
