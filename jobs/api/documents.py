@@ -170,14 +170,16 @@ class DocumentViewSet(
     @extend_schema(request=DocumentSplitSerializer, responses={200: DocumentSerializer})
     def partial_update(self, request, pk=None):
         """Staff with the document change permission only: move any document to another
-        split (train, validation, test or "" for none). Others get 403 and nothing
-        changes."""
+        split (train, validation, test or "" for none); a body without `split` changes
+        nothing (PATCH: the schema makes every field optional). Others get 403 and
+        nothing changes."""
         if not may_manage_training_data(request.user):
             raise NotAllowed(STAFF_ONLY_SPLIT, "split")
         document = self.get_object()
-        form = DocumentSplitSerializer(data=request.data)
+        form = DocumentSplitSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        move_to_split([document], form.validated_data["split"], request.user)
+        if "split" in form.validated_data:
+            move_to_split([document], form.validated_data["split"], request.user)
         document.refresh_from_db()
         return Response(DocumentSerializer(document).data)
 

@@ -113,6 +113,10 @@ def test_staff_move_a_document_between_splits(staff_api, staff, user):
     assert doc.split == "validation"
     bad = staff_api.patch(f"/api/documents/{doc.pk}/", {"split": "holdout"}, format="json")
     assert bad.status_code == 400 and "split" in bad.json()["errors"]
+    # PATCH without a split (valid by the schema, which makes PATCH fields optional)
+    # changes nothing.
+    same = staff_api.patch(f"/api/documents/{doc.pk}/", {}, format="json")
+    assert same.status_code == 200 and same.json()["split"] == "validation"
     # Staff move anyone's document (issue #22: "in the admin and the API").
     theirs = DocumentFactory(owner=user)
     resp = staff_api.patch(f"/api/documents/{theirs.pk}/", {"split": "train"}, format="json")
