@@ -101,6 +101,12 @@ def fallback_kind() -> str:
     return FALLBACK_KIND
 
 
+def fallback_system() -> Any:
+    """The fallback kind's system, loaded as it serves (what a training run measures a
+    first version against: jobs.workers.train)."""
+    return get_system(Resolved(fallback_kind(), "builtin"))
+
+
 def for_language(resolved: Resolved, language: str) -> Resolved:
     """``resolved``, or the fallback kind with a note saying why, when the checkpoint's
     encoder does not read ``language`` (measured from its tokenizer: ml.languages)."""
