@@ -292,10 +292,10 @@ def too_small_text(validation_docs: int, min_documents: int) -> str:
         f"  Too small to promote: the sample corpus has {validation_docs} validation "
         f"documents and the promotion gate needs at least {min_documents} "
         "(PROMOTION_MIN_DOCUMENTS) to tell a better model from noise, so this run shows the "
-        "loop, not a model to serve: Lead-3 keeps serving. To train one that can be "
-        f"promoted, import at least {min_documents} documents of your own with a reference "
-        "summary into the validation split (`manage.py import_dataset`, or staff-labelled "
-        "documents), then retrain.\n"
+        "loop, not a model to serve: the zero-label default keeps serving. To train one "
+        f"that can be promoted, import at least {min_documents} documents of your own with "
+        "a reference summary into the validation split (`manage.py import_dataset`, or "
+        "staff-labelled documents), then retrain.\n"
     )
 
 

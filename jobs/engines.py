@@ -3,9 +3,9 @@
 Trained kinds serve their active ModelVersion; a promotion changes which
 version `resolve` returns, and the next summary loads it, so workers pick up
 new models without a restart. Models load lazily in the process that uses them;
-on CPU the inference worker's parent preloads the default one before forking so
-its processes share the weights (jobs.serving); never on CUDA, which a parent
-must not touch before forking.
+on CPU the inference worker's parent preloads the default one (the active trained
+version or, with none, the zero-label default) before forking so its processes share
+the weights (jobs.serving); never on CUDA, which a parent must not touch before forking.
 """
 
 from __future__ import annotations
@@ -101,6 +101,12 @@ def fallback_kind() -> str:
     return FALLBACK_KIND
 
 
+def fallback_system() -> Any:
+    """The fallback kind's system, loaded as it serves (what a training run measures a
+    first version against: jobs.workers.train)."""
+    return get_system(Resolved(fallback_kind(), "builtin"))
+
+
 def for_language(resolved: Resolved, language: str) -> Resolved:
     """``resolved``, or the fallback kind with a note saying why, when the checkpoint's
     encoder does not read ``language`` (measured from its tokenizer: ml.languages)."""
@@ -174,15 +180,29 @@ def loaded() -> list[str]:
     return list(_cache)
 
 
-def preload() -> Resolved | None:
-    """Load the default trained model now, with one torch thread, so no OpenMP thread
-    pool crosses a fork (the inference worker's parent). None when the default is a
-    baseline: nothing worth sharing, and torch is not imported."""
+# What preload summarizes once with a built-in default: its first summary in each
+# language loads the sentence splitter's model (Kiwi, ~5 s) and imports ROUGE's
+# tokenizer (nltk, ~2 s).
+WARM_UP_TEXTS = (
+    "The council approved the plan. Work starts in May. It ends next year.",
+    "시는 새 버스 노선을 발표했다. 주민들은 환영했다. 공사는 다음 달에 시작한다.",
+)
+
+
+def preload() -> Resolved:
+    """Load what serves a request that names no kind (:func:`resolve`) now, so the
+    inference worker's parent holds it before forking. A trained model loads with one
+    torch thread, so no OpenMP thread pool crosses the fork. A built-in one (the
+    zero-label default while no trained version is active) summarizes WARM_UP_TEXTS
+    once, so the sentence splitters' models are loaded too; torch is not imported."""
     resolved = resolve("")
-    if not resolved.checkpoint:
-        return None
+    if resolved.checkpoint:
+        system = _load(resolved, threads=1)
+    else:
+        system = _load(resolved)
+        system.summarize(list(WARM_UP_TEXTS))
     with _lock:
-        _cache[resolved.kind] = (resolved.checkpoint, _load(resolved, threads=1))
+        _cache[resolved.kind] = (resolved.checkpoint, system)
     return resolved
 
 

@@ -10,6 +10,7 @@ model later sets the threads itself (jobs.engines).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from celery import signals
@@ -28,8 +29,10 @@ def consumes_inference(worker: Any) -> bool:
 
 @signals.worker_init.connect
 def _before_fork(sender: Any, **_: Any) -> None:
-    """In the parent: load the default model (one torch thread, so no OpenMP pool
-    crosses the fork); the forked processes share its pages copy-on-write."""
+    """In the parent: load the default model (engines.preload: a trained one with one
+    torch thread, so no OpenMP pool crosses the fork; with none active the zero-label
+    default and its sentence splitters); the forked processes share its pages
+    copy-on-write."""
     global _inference
     _inference = consumes_inference(sender)
     if not (_inference and settings.INFERENCE_PRELOAD):
@@ -38,8 +41,7 @@ def _before_fork(sender: Any, **_: Any) -> None:
         from . import engines
 
         resolved = engines.preload()
-        if resolved is not None:
-            logger.info("preloaded %s (%s) before forking", resolved.kind, resolved.version_label)
+        logger.info("preloaded %s (%s) before forking", resolved.kind, resolved.version_label)
     except Exception:  # the processes load it on first use instead
         logger.exception("preloading the default model failed")
     finally:
@@ -52,7 +54,7 @@ def _in_child(**_: Any) -> None:
         return
     from . import engines
 
-    if engines.loaded():
+    if "torch" in sys.modules:  # a trained model preloaded with one thread
         import torch
 
         torch.set_num_threads(settings.INFERENCE_TORCH_THREADS)

@@ -292,7 +292,8 @@ class TrainingRunSerializer(serializers.ModelSerializer):
         help_text="Counts by label source per split (ids: the run's admin page)"
     )
     compared = serializers.SerializerMethodField(
-        help_text="Paired bootstrap vs Lead-3 / the then active version: n, mean_difference, ci95"
+        help_text="Paired bootstrap vs Lead-3 / the fallback kind (the zero-label default) / "
+        "the then active version: n, mean_difference, ci95"
     )
     triggered_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version = serializers.PrimaryKeyRelatedField(read_only=True)

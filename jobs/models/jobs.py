@@ -131,7 +131,8 @@ class TrainingRun(LeasedJob):
     validation_scores = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Per-document validation ROUGE of the model, Lead-3 and the active version "
+        help_text="Per-document validation ROUGE of the model, Lead-3, the fallback kind (the "
+        "zero-label default: what serves while no version is active) and the active version "
         "(the same documents, for the gate's paired bootstrap).",
     )
     code_version = models.CharField(max_length=64, blank=True)
@@ -160,8 +161,8 @@ class TrainingRun(LeasedJob):
     metrics = models.JSONField(
         default=dict,
         blank=True,
-        help_text="Validation ROUGE of the model, of the active version and of Lead-3/TextRank "
-        "on the same validation set.",
+        help_text="Validation ROUGE of the model, of the active version, of Lead-3/TextRank "
+        "and of the fallback kind (the zero-label default) on the same validation set.",
     )
     # Relative to TRAINING_DIR / TENSORBOARD_LOGDIR in the database (paths.py).
     out_dir = StatePathField(max_length=500, blank=True, root_setting="TRAINING_DIR")

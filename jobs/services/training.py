@@ -4,7 +4,8 @@ dashboard, cancel. The training worker (``jobs.workers.train``) runs them.
 A run trains on the documents of one split that have a reference summary or
 staff label overrides, validates on another split, and on success leaves a
 ModelVersion, the misclassified validation sentences and its metrics beside
-Lead-3/TextRank and the active version measured on the same validation set.
+Lead-3/TextRank, the zero-label default and the active version measured on the same
+validation set.
 """
 
 from __future__ import annotations

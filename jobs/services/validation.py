@@ -9,12 +9,13 @@ from django.conf import settings
 
 from .. import engines
 from ..models import Document, ModelKind, Split
-from ..text import split_sentences
+from ..text import detect_language, split_sentences
 from .characters import check_storable
 from .errors import InvalidInput
 
-# Every sentence ends at one of these or at a line break (ml.text.sentences), so
-# their count plus the line breaks bounds the number of sentences from above.
+# Punkt (every language but Korean) ends a sentence only at one of these or at a line
+# break (ml.text.sentences), so their count plus the line breaks bounds the number of
+# sentences from above. Not Kiwi's: it ends Korean sentences without punctuation.
 _SENTENCE_ENDINGS = ".!?。！？…\n"
 TITLE_MAX_CHARS: int = Document._meta.get_field("title").max_length
 EMPTY_TEXT = "text is empty: send the document's text"
@@ -87,13 +88,28 @@ def validate_split(split: str, name: str = "split", allow_none: bool = True) -> 
 def validate_sentence_count(text: str, name: str = "text") -> None:
     """Refuse a text of more than MAX_DOCUMENT_SENTENCES sentences.
 
-    Counted with the splitter the models use; a text whose punctuation and line
-    breaks cannot reach the limit (nearly all) is not split at all.
+    Counted with the splitter the models use; a text whose upper bound
+    (:func:`_sentence_bound`) cannot reach the limit is not split at all: nearly every
+    text but Korean ones of more non-whitespace characters than the limit.
     """
     limit = settings.MAX_DOCUMENT_SENTENCES
-    bound = 1 + sum(text.count(c) for c in _SENTENCE_ENDINGS)
-    if bound <= limit:
+    if _sentence_bound(text) <= limit:
         return
     count = len(split_sentences(text))
     if count > limit:
         raise InvalidInput(f"{name} has {count:,} sentences; the limit is {limit:,}", name)
+
+
+def _sentence_bound(text: str) -> int:
+    """At least ``len(split_sentences(text))``, in one pass over the text.
+
+    Punkt's sentences end at punctuation or a line break. Kiwi (Hangul-dominant text)
+    ends a sentence at a Korean sentence ending without any punctuation, also inside a
+    run without spaces ("고양이는귀엽다강아지는..."), and a sentence may be one
+    syllable ("돼 돼 돼" is three); what holds for any splitter is that sentences are
+    disjoint, stripped and not empty, so there are at most as many as non-whitespace
+    characters.
+    """
+    if detect_language(text) == "ko":
+        return sum(map(len, text.split()))
+    return 1 + sum(text.count(c) for c in _SENTENCE_ENDINGS)

@@ -16,8 +16,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ml.registry import KINDS
 from ml.stats import paired_bootstrap_result
 
+from .. import engines
 from ..models import ModelVersion, VersionStatus, VersionTransition
 from .errors import InvalidInput
 
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 GATE_METRIC = "val_rouge"  # mean of validation ROUGE-1/2/Lsum F1
 ROUGE_PARTS = ("rouge1", "rouge2", "rougeLsum")
+# The key of the fallback kind's scores in a run's metrics (fallback_rouge1 ...) and
+# validation_scores; "fallback_kind" names the kind that was measured.
+FALLBACK = "fallback"
 
 
 def status_of(version: ModelVersion) -> str:
@@ -96,10 +101,10 @@ def baseline_mean(metrics: dict[str, Any], name: str = "lead3") -> float | None:
 
 def gate_decision(version: ModelVersion) -> GateDecision:
     """Whether the gate promotes `version`. It is compared with what serves now (the
-    active version or, with none, Lead-3) on the run's own validation documents, per
-    document: with at least PROMOTION_MIN_DOCUMENTS of them, it is promoted only if the
-    lower bound of the paired bootstrap's 95% interval of (new - serving) is above
-    -PROMOTION_TOLERANCE."""
+    active version or, with none, the fallback kind: the zero-label default) on the run's
+    own validation documents, per document: with at least PROMOTION_MIN_DOCUMENTS of
+    them, it is promoted only if the lower bound of the paired bootstrap's 95% interval
+    of (new - serving) is above -PROMOTION_TOLERANCE."""
     metrics = version.metrics or {}
     new = metrics.get(GATE_METRIC)
     if new is None:
@@ -111,15 +116,7 @@ def gate_decision(version: ModelVersion) -> GateDecision:
     )
     scores = (version.run.validation_scores if version.run_id else None) or {}
     if active is None:
-        lead = baseline_mean(metrics)
-        if lead is None or not scores.get("lead3"):
-            return GateDecision(
-                False,
-                "not promoted: no version is active and the run did not measure Lead-3, "
-                "which serves meanwhile",
-                {GATE_METRIC: new, "lead3_rouge": lead},
-            )
-        return _measured(version, new, scores, "lead3", "Lead-3", {"lead3_rouge": lead})
+        return _first_version(version, new, metrics, scores)
     refused = _active_not_measured(metrics, active, new, scores)
     if refused is not None:
         return refused
@@ -132,6 +129,51 @@ def gate_decision(version: ModelVersion) -> GateDecision:
         f"the active version {active}",
         {f"active_{GATE_METRIC}": old, "active_version": active.pk},
     )
+
+
+def serving_label(kind: str) -> str:
+    """A built-in kind in words for the gate's notes: "the Zero-label default"."""
+    return f"the {KINDS[kind].label}" if kind in KINDS else f"the {kind} model"
+
+
+def _first_version(
+    version: ModelVersion, new: float, metrics: dict[str, Any], scores: dict[str, Any]
+) -> GateDecision:
+    """No version of its kind is active: compared with what serves meanwhile, the
+    fallback kind, which the run measured on the same documents.
+
+    A run that finished before runs measured the fallback kind has only Lead-3's
+    scores: it is refused rather than compared with Lead-3, since a version that beats
+    Lead-3 may still be worse than what serves; staff can promote it by hand."""
+    serving = engines.fallback_kind()
+    measured = scores.get("fallback_kind") or metrics.get("fallback_kind")
+    name = serving_label(serving)
+    compared: dict[str, Any] = {
+        GATE_METRIC: new,
+        "fallback_kind": serving,
+        "fallback_rouge": baseline_mean(metrics, FALLBACK),
+    }
+    if not scores.get(FALLBACK):
+        why = (
+            "measured Lead-3 but not it (the run finished before runs measured what "
+            "serves meanwhile); train again or promote by hand"
+            if scores.get("lead3")
+            else "did not measure it"
+        )
+        compared["lead3_rouge"] = baseline_mean(metrics)
+        return GateDecision(
+            False,
+            f"not promoted: no version is active, so {name} serves meanwhile, and the run {why}",
+            compared,
+        )
+    if measured not in (None, serving):
+        return GateDecision(
+            False,
+            f"not promoted: the run measured {serving_label(str(measured))}, but {name} "
+            "serves while no version is active; promote by hand if it should serve",
+            compared,
+        )
+    return _measured(version, new, scores, FALLBACK, name, compared)
 
 
 def _active_not_measured(
@@ -172,7 +214,11 @@ def evidence(compared: dict[str, Any]) -> str:
     return f"{compared['difference']:+.2f} ROUGE ({interval}, n={compared['n']})"
 
 
-BASELINE_NAMES = {"lead3": "Lead-3", "active": "the version active then"}
+BASELINE_NAMES = {
+    "lead3": "Lead-3",
+    FALLBACK: "what served while no version was active",
+    "active": "the version active then",
+}
 
 
 def compare_scores(scores: dict[str, Any]) -> dict[str, dict[str, float | int]]:
@@ -199,8 +245,10 @@ class Measured:
 
 
 def measured_against(run: Any) -> list[Measured]:
-    """What a run's model scored against Lead-3 and the version active then, with n and
-    the paired bootstrap interval (for the run and version pages)."""
+    """What a run's model scored against Lead-3, the fallback kind (the zero-label
+    default) and the version active then, with n and the paired bootstrap interval (for
+    the run and version pages). Runs made before the fallback kind was measured show
+    Lead-3 and the active version only."""
     compared = ((run.validation_scores or {}) if run is not None else {}).get("compared", {})
     out = []
     for name, label in BASELINE_NAMES.items():
@@ -219,6 +267,9 @@ def measured_against(run: Any) -> list[Measured]:
         )
         if name == "active":
             label = f"version {run.validation_scores.get('active_version')} (active then)"
+        elif name == FALLBACK:
+            kind = run.validation_scores.get("fallback_kind", "")
+            label = KINDS[kind].label if kind in KINDS else label
         out.append(Measured(label, text, verdict))
     return out
 
@@ -272,10 +323,10 @@ def _measured(
             False,
             f"not promoted: {said}; its lower end {result.low:+.2f} is not above "
             f"{0.0 - tolerance:+.2f} (minus PROMOTION_TOLERANCE), so it may be worse"
-            + ("; Lead-3 keeps serving" if baseline == "lead3" else ""),
+            + (f"; {name} keeps serving" if baseline == FALLBACK else ""),
             compared,
         )
-    first = f"first {version.kind} version, " if baseline == "lead3" else ""
+    first = f"first {version.kind} version, " if baseline == FALLBACK else ""
     return GateDecision(True, f"promoted: {first}{said}", compared)
 
 
@@ -298,13 +349,17 @@ def apply_promotion_gate(version: ModelVersion) -> bool:
 
 
 def _staff_compared(version: ModelVersion) -> dict[str, Any]:
-    """What staff saw: each version's validation ROUGE (from its own run) and Lead-3's."""
+    """What staff saw: each version's validation ROUGE (from its own run), Lead-3's and,
+    when its run measured it, the fallback kind's."""
     current = ModelVersion.objects.filter(kind=version.kind, is_active=True).first()
     metrics = version.metrics or {}
     compared: dict[str, Any] = {
         GATE_METRIC: metrics.get(GATE_METRIC),
         "lead3_rouge": baseline_mean(metrics),
     }
+    fallback = baseline_mean(metrics, FALLBACK)
+    if fallback is not None:
+        compared["fallback_rouge"] = fallback
     if current is not None and current.pk != version.pk:
         compared["replaced_version"] = current.pk
         compared[f"replaced_{GATE_METRIC}"] = (current.metrics or {}).get(GATE_METRIC)

@@ -25,6 +25,7 @@ from django.db import transaction
 
 from ml.registry import EXTRACTOR_ARGUMENT, EXTRACTOR_DIR, KINDS, train_function
 
+from .. import engines
 from ..jobqueue import leases
 from ..jobqueue.heartbeat import Heartbeat
 from ..jobqueue.soft_limit import SoftLimit
@@ -39,7 +40,7 @@ from ..models import (
     TrainingRun,
 )
 from ..services.training import active_extractor, run_config
-from ..services.versions import apply_promotion_gate, compare_scores
+from ..services.versions import FALLBACK, ROUGE_PARTS, apply_promotion_gate, compare_scores
 from .training_checkpoints import (
     checkpoint_sha256,
     evaluate_version,
@@ -232,7 +233,8 @@ def record(job: TrainingRun, lease: uuid.UUID, plan: Plan, result: Any) -> None:
 
 def _metrics(job: TrainingRun, plan: Plan, result: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run's metrics, with the active version measured on the same validation set,
-    and the per-document scores of the new model, Lead-3 and the active version on the
+    and the per-document scores of the new model, Lead-3, the fallback kind (what serves
+    while no version is active: a first version's bar) and the active version on the
     documents the new model was validated on (the gate's paired bootstrap)."""
     from ml.text.baselines import get_baseline
 
@@ -243,11 +245,16 @@ def _metrics(job: TrainingRun, plan: Plan, result: Any) -> tuple[dict[str, Any],
     sentences = getattr(plan.config, "summary_sentences", 3)
     scores: dict[str, Any] = {}
     if examples:
+        fallback = measure(engines.fallback_system(), examples, sentences)
         scores = {
             "documents": [int(ex.id) for ex in examples],
             "candidate": [candidate[ex.id] for ex in examples],
             "lead3": measure(get_baseline("lead3"), examples, sentences).per_document,
+            FALLBACK: fallback.per_document,
+            "fallback_kind": engines.fallback_kind(),
         }
+        metrics["fallback_kind"] = engines.fallback_kind()
+        metrics.update({f"fallback_{part}": fallback.means[f"val_{part}"] for part in ROUGE_PARTS})
     active = ModelVersion.objects.filter(kind=job.kind, is_active=True).first()
     if active is not None:
         # Recorded even when it cannot be measured (checkpoint gone): the gate then

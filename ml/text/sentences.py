@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -249,7 +250,13 @@ def _continues(previous: str, piece: str) -> bool:
 def _kiwi() -> Kiwi:
     from kiwipiepy import Kiwi  # imported lazily: the model takes a few seconds to load
 
-    return Kiwi()
+    # No worker threads (splitting does not use them): a process that loads Kiwi and
+    # then forks (the inference worker's parent, jobs.engines.preload) hands its
+    # children no thread pool they lack. kiwipiepy warns that 0 meant "every core"
+    # before 0.21; it means one thread, this one.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return Kiwi(num_workers=0)
 
 
 def _kiwi_pieces(chunk: str) -> list[tuple[int, int]]:

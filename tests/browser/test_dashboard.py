@@ -73,7 +73,7 @@ def test_staff_do_their_whole_job_in_the_dashboard(
 ):
     settings.TRAINING_DIR = tmp_path / "runs"
     settings.TRAINING_DEVICE = "cpu"
-    settings.PROMOTION_TOLERANCE = 100.0  # the tiny model need not beat Lead-3 here
+    settings.PROMOTION_TOLERANCE = 100.0  # the tiny model need not beat what serves here
     staff = UserFactory(username="ada", is_staff=True, is_superuser=True)
     make_corpus(staff, val=30)  # the gate's PROMOTION_MIN_DOCUMENTS validation documents
     document, failed = client_document(staff)
@@ -222,7 +222,9 @@ def test_staff_do_their_whole_job_in_the_dashboard(
 
     # --- model versions: promote with a confirmation step, then roll back -------------------
     new_version = ModelVersion.objects.get(run=run)
-    assert new_version.is_active  # the gate promoted the first trained version (vs Lead-3)
+    assert (
+        new_version.is_active
+    )  # the gate promoted the first trained version (vs the zero-label default)
     page.goto("/admin/jobs/modelversion/")
     expect(page.locator("#result_list")).to_contain_text(new_version.label)
     page.goto(f"/admin/jobs/modelversion/{older.pk}/change/")

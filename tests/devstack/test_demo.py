@@ -303,8 +303,10 @@ def test_the_demo_says_plainly_its_corpus_is_too_small_to_promote(settings):
     assert "`manage.py import_dataset`" in before and "then retrain" in before
     assert demo.too_small_text(30, 30) == ""
 
-    # Far better than Lead-3 on its 3 documents, and still not promoted.
-    version = measured_version("/v", candidate=[60.0, 61.0, 62.0], lead3=[20.0, 21.0, 22.0])
+    # Far better than what serves on its 3 documents, and still not promoted.
+    version = measured_version(
+        "/v", candidate=[60.0, 61.0, 62.0], lead3=[20.0, 21.0, 22.0], fallback=[20.0] * 3
+    )
     assert apply_promotion_gate(version) is False
     kept = {"label": "bertsumext v1", "is_active": False, "gate_note": version.gate_note}
     text = demo.promotion_text(kept)

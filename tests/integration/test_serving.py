@@ -61,3 +61,40 @@ def test_forked_processes_share_the_preloaded_model_and_score_identically(
             [s.score for s in want.sentences], abs=2e-6
         )
         assert [s["selected"] for s in row.sentences] == [s.selected for s in want.sentences]
+
+
+def test_with_no_trained_version_the_parent_preloads_the_zero_label_default(workers, settings):
+    """The parent loads what serves meanwhile, and Kiwi, before forking; the forked
+    processes summarize English and Korean with it."""
+    from ml.text.zero_label import ZeroLabel
+    from tests.ml.fixtures.korean import korean_text
+
+    settings.BERTSUMEXT_CHECKPOINT = ""
+    proc = workers.start_command(
+        "worker-serving",
+        [
+            sys.executable,
+            *("-m", "celery", "-A", "summarizer_project", "worker", "-Q", "inference"),
+            *("-c", "2", "--loglevel", "INFO", "-n", "serving-default@%h"),
+            *("--without-gossip", "--without-mingle"),
+        ],
+        BERTSUMEXT_CHECKPOINT="",
+        INFERENCE_PRELOAD="true",
+        INFERENCE_TORCH_THREADS="1",
+    )
+    texts = [*toy_texts(3, sentences=6, seed=5), korean_text(6, seed=1), korean_text(7, seed=2)]
+    ids = [
+        s.summary.pk
+        for s in submit_documents(UserFactory(), [DocumentInput(text=t) for t in texts])
+    ]
+    rows = _finished(ids)
+    assert proc.poll() is None
+    assert all(r.status == JobStatus.SUCCEEDED for r in rows), [r.error for r in rows]
+    assert {r.model for r in rows} == {"default"}
+    log = workers.logs()
+    assert "preloaded default (builtin) before forking" in log
+    assert log.count("inference process ready: 1 torch thread(s), model preloaded") == 2
+
+    expected = ZeroLabel(max_graph_sentences=settings.MAX_DOCUMENT_SENTENCES).summarize(texts)
+    for row, want in zip(rows, expected, strict=True):
+        assert [s["selected"] for s in row.sentences] == [s.selected for s in want.sentences]

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 FAST_HEARTBEAT = {"TRAINING_HEARTBEAT_SECONDS": "0.5", "TRAINING_PROGRESS_SECONDS": "0.1"}
 # Tests of the pipeline, not of a tiny model's quality: the gate lets a first version
-# serve whatever it scores against Lead-3 (a 100-point tolerance).
+# serve whatever it scores against the zero-label default (a 100-point tolerance).
 ANY_SCORE = {"PROMOTION_TOLERANCE": "100"}
 
 
@@ -110,13 +110,14 @@ def test_training_run_promotes_serves_and_gates(workers, staff, staff_api):
     run = workers.wait_for(lambda: finished(run_id), 300, "the first run")
     assert run.status == JobStatus.SUCCEEDED, run.error
     first = ModelVersion.objects.get(run=run)
-    # With nothing active, the gate compares with Lead-3 (what serves meanwhile).
-    lead3 = baseline_mean(run.metrics)
-    assert lead3 is not None and ("Lead-3" in first.gate_note), first.gate_note
+    # With nothing active, the gate compares with the zero-label default (what serves
+    # meanwhile).
+    serving = baseline_mean(run.metrics, "fallback")
+    assert serving is not None and ("Zero-label default" in first.gate_note), first.gate_note
     compared = first.transitions.get().compared
     assert compared["n"] == 30 and "n=30)" in first.gate_note
     assert first.is_active == (compared["ci95"][0] > 0), first.gate_note  # tolerance 0
-    if not first.is_active:  # not reliably above Lead-3: staff may still promote it
+    if not first.is_active:  # not reliably above it: staff may still promote it
         assert "so it may be worse" in first.gate_note
         assert staff_api.post(f"/api/models/{first.pk}/promote/").status_code == 200
         first.refresh_from_db()

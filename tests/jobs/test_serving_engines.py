@@ -44,11 +44,28 @@ def test_preload_loads_the_default_model_and_get_system_reuses_it(served):
     assert engines.get_system(engines.resolve("")) is engines._cache["bertsumext"][1]
 
 
-def test_preload_skips_a_baseline_default(settings, monkeypatch):
+def test_with_no_trained_version_preload_loads_the_zero_label_default_and_its_splitters(
+    settings, monkeypatch
+):
+    """What serves meanwhile is loaded before the fork, with what its first summary
+    would load (Kiwi ~5 s, ROUGE's tokenizer ~2 s), so no process pays that."""
+    from ml.text import rouge, sentences
+    from ml.text.zero_label import ZeroLabel
+
     settings.BERTSUMEXT_CHECKPOINT = ""
     monkeypatch.setattr(engines, "_cache", {})
-    assert engines.preload() is None
-    assert engines.loaded() == []
+    for loader in (sentences._kiwi, sentences._punkt_tokenizer, rouge._tokenizer):
+        loader.cache_clear()
+    resolved = engines.preload()
+    assert resolved == engines.resolve("") and resolved.kind == "default"
+    assert engines.loaded() == ["default"]
+    system = engines._cache["default"][1]
+    assert isinstance(system, ZeroLabel)
+    assert system.params.max_graph_sentences == settings.MAX_DOCUMENT_SENTENCES
+    assert engines.get_system(engines.resolve("")) is system
+    assert sentences._kiwi.cache_info().currsize == 1
+    assert sentences._punkt_tokenizer.cache_info().currsize == 1
+    assert rouge._tokenizer.cache_info().currsize == 1
 
 
 def test_without_a_trained_model_the_default_kind_resolves_to_the_zero_label_scorer(settings):

@@ -80,11 +80,20 @@ def per_document(mean, n=32, spread=2.0, pattern=2):
 
 
 def measured_version(
-    checkpoint_dir, *, candidate, lead3, active=None, active_version=None, kind="bertsumext"
+    checkpoint_dir,
+    *,
+    candidate,
+    lead3,
+    fallback=None,
+    active=None,
+    active_version=None,
+    kind="bertsumext",
+    fallback_kind="default",
 ):
     """A candidate version as a finished run leaves it: its metrics and the per-document
-    validation scores of the model, Lead-3 and (when one served) the active version on
-    the same documents (jobs.workers.train._metrics)."""
+    validation scores of the model, Lead-3, the fallback kind (None: a run made before
+    it was measured) and (when one served) the active version on the same documents
+    (jobs.workers.train._metrics)."""
     from jobs.models import JobStatus, ModelVersion, TrainingRun
 
     def mean(values):
@@ -95,6 +104,10 @@ def measured_version(
     if lead3 is not None:
         scores["lead3"] = lead3
         metrics.update({f"lead3_{k}": mean(lead3) for k in ("rouge1", "rouge2", "rougeLsum")})
+    if fallback is not None:
+        scores.update(fallback=fallback, fallback_kind=fallback_kind)
+        metrics.update({f"fallback_{k}": mean(fallback) for k in ("rouge1", "rouge2", "rougeLsum")})
+        metrics["fallback_kind"] = fallback_kind
     if active is not None:
         scores.update(active=active, active_version=active_version)
         metrics.update(active_val_rouge=mean(active), active_version=active_version)

@@ -77,18 +77,23 @@ def test_promote_confirmation_warns_when_the_gate_kept_the_version(staff_client,
     from jobs.services.versions import apply_promotion_gate
 
     kept = measured_version(
-        tmp_path / "v", candidate=per_document(31.0, pattern=1), lead3=per_document(35.0)
+        tmp_path / "v",
+        candidate=per_document(31.0, pattern=1),
+        lead3=per_document(35.0),
+        fallback=per_document(33.0),
     )
     (tmp_path / "v").mkdir()
     assert apply_promotion_gate(kept) is False
     url = reverse("admin:jobs_modelversion_promote", args=[kept.pk])
     html = staff_client.get(url).content.decode()
     assert 'data-testid="gate-warning"' in html
-    assert "would not promote bertsumext" in html and "-4.00 ROUGE (95% interval" in html
+    assert "would not promote bertsumext" in html and "-2.00 ROUGE (95% interval" in html
+    assert "against the Zero-label default" in html
     # The version page shows the comparison with its n and interval, not a bare mean.
     page = staff_client.get(reverse("admin:jobs_modelversion_change", args=[kept.pk]))
     measured = page.content.decode().split('data-testid="measured-against"')[1].split("</ul>")[0]
-    assert "Lead-3: " in measured and "-4.00 ROUGE (95% interval -" in measured
+    assert 'Lead-3: <span class="jobs-worse">-4.00 ROUGE (95% interval -' in measured
+    assert 'Zero-label default: <span class="jobs-worse">-2.00 ROUGE (95% interval' in measured
     assert "n=32)" in measured and "jobs-worse" in measured
     staff_client.post(url, {"confirm": "on"})
     kept.refresh_from_db()

@@ -189,7 +189,10 @@ def test_run_page_shows_the_gates_decision_with_n_and_interval(staff_client, tmp
 
     (tmp_path / "v").mkdir()
     kept = measured_version(
-        tmp_path / "v", candidate=per_document(31.0, pattern=1), lead3=per_document(35.0)
+        tmp_path / "v",
+        candidate=per_document(31.0, pattern=1),
+        lead3=per_document(35.0),
+        fallback=per_document(35.0),
     )
     assert apply_promotion_gate(kept) is False
     html = staff_client.get(
@@ -197,4 +200,4 @@ def test_run_page_shows_the_gates_decision_with_n_and_interval(staff_client, tmp
     ).content.decode()
     note = html.split('data-testid="gate-note">')[1].split("</p>")[0]
     assert note.startswith("Promotion gate: not promoted: -4.00 ROUGE (95% interval -")
-    assert "n=32) against Lead-3" in note
+    assert "n=32) against the Zero-label default" in note

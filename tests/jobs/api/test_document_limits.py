@@ -85,3 +85,48 @@ def test_the_served_textrank_graph_covers_every_accepted_document(settings):
         assert system.max_graph_sentences == 3000
     finally:
         engines._cache.pop("textrank", None)
+
+
+def unpunctuated_korean(n: int) -> str:
+    """``n`` Korean sentences on one line, without a full stop (Kiwi ends each at 했다)."""
+    from tests.ml.fixtures.korean import korean_text
+
+    return korean_text(n, seed=1).replace(".", "")
+
+
+def test_unpunctuated_korean_over_the_limit_is_refused(api, settings):
+    """Kiwi ends Korean sentences without punctuation: no full stop or line break
+    bounds their number."""
+    from jobs.text import split_sentences
+
+    settings.MAX_DOCUMENT_SENTENCES = 5
+    text = unpunctuated_korean(8)
+    assert len(split_sentences(text)) == 8
+    resp = api.post("/api/documents/", {"text": text}, format="json")
+    assert resp.status_code == 400, resp.content
+    message = "text has 8 sentences; the limit is 5"
+    assert resp.json() == {"detail": message, "errors": {"text": [message]}}
+    assert_nothing_stored()
+
+
+def test_korean_without_spaces_over_the_limit_is_refused(api, settings):
+    settings.MAX_DOCUMENT_SENTENCES = 2
+    text = "오늘은날씨가좋습니다내일은비가옵니다모레는눈이옵니다"  # 3 sentences to Kiwi
+    resp = api.post("/api/documents/", {"text": text}, format="json")
+    assert resp.status_code == 400, resp.content
+    assert "text has 3 sentences; the limit is 2" in resp.content.decode()
+
+
+def test_a_short_korean_text_is_not_split_on_upload(api, settings, monkeypatch):
+    """Fewer non-whitespace characters than the limit: not split (Kiwi costs ~85 µs a
+    character; the summary splits it anyway)."""
+    from jobs.services import validation
+
+    def never(*args, **kwargs):
+        raise AssertionError("split on upload")
+
+    monkeypatch.setattr(validation, "split_sentences", never)
+    text = unpunctuated_korean(8)
+    settings.MAX_DOCUMENT_SENTENCES = len("".join(text.split()))
+    resp = api.post("/api/documents/", {"text": text}, format="json")
+    assert resp.status_code == 201, resp.content

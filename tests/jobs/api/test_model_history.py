@@ -14,7 +14,10 @@ def test_versions_show_their_history_newest_first(staff, tmp_path):
     api.force_authenticate(staff)
     (tmp_path / "a").mkdir()
     version = measured_version(
-        tmp_path / "a", candidate=per_document(20.0, pattern=1), lead3=per_document(22.0)
+        tmp_path / "a",
+        candidate=per_document(20.0, pattern=1),
+        lead3=per_document(22.0),
+        fallback=per_document(22.0),
     )
     apply_promotion_gate(version)
     promote(version, staff)
@@ -29,7 +32,7 @@ def test_versions_show_their_history_newest_first(staff, tmp_path):
     )
     assert gate_step["reason"].startswith("not promoted: -2.00 ROUGE (95% interval")
     compared = gate_step["compared"]
-    assert (compared["val_rouge"], compared["lead3_rouge"], compared["n"]) == (20.0, 22.0, 32)
+    assert (compared["val_rouge"], compared["fallback_rouge"], compared["n"]) == (20.0, 22.0, 32)
     assert compared["difference"] == pytest.approx(-2.0) and len(compared["ci95"]) == 2
     assert (staff_step["to_status"], staff_step["by"]) == ("active", staff.username)
     assert api.get(f"/api/models/{version.pk}/").json()["transitions"] == body["transitions"]

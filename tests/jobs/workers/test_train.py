@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from jobs import engines
 from jobs.models import (
     JobStatus,
     ModelVersion,
@@ -21,6 +22,7 @@ from jobs.services.versions import promote
 from jobs.workers import summarize as summarize_worker
 from jobs.workers import train as train_worker
 from jobs.workers.train import sentence_loss
+from jobs.workers.training_checkpoints import measure
 from jobs.workers.training_data import build_training_data
 from tests.factories import DocumentFactory, SummaryFactory
 from tests.jobs.training_fixtures import make_corpus, tiny_match_params, tiny_params
@@ -31,7 +33,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
 # transactional_db: the heartbeat thread has its own connection and must see the rows.
 @pytest.mark.django_db(transaction=True)
 def test_run_training_end_to_end_in_process(staff, settings):
-    settings.PROMOTION_TOLERANCE = 100.0  # the tiny model only has to run, not beat Lead-3
+    settings.PROMOTION_TOLERANCE = 100.0  # the tiny model only has to run, not beat anything
     settings.TRAINING_ERRORS_PER_RUN = 4
     docs = make_corpus(staff, val=30)  # PROMOTION_MIN_DOCUMENTS (30) validation documents
     run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
@@ -56,18 +58,27 @@ def test_run_training_end_to_end_in_process(staff, settings):
     )
     assert run.resolved_config["max_steps"] == 6
     assert run.resolved_config["score_train_documents"] == settings.TRAINING_SCORED_TRAIN_DOCUMENTS
-    # The gate's evidence: per-document scores of the model and Lead-3 on the same documents.
-    assert run.validation_scores["documents"] == sorted(val_ids)
-    assert len(run.validation_scores["candidate"]) == len(run.validation_scores["lead3"]) == 30
-    assert sum(run.validation_scores["candidate"]) / 30 == pytest.approx(run.metrics["val_rouge"])
-    for key in ("val_rouge", "val_rouge1", "lead3_rouge1", "textrank_rouge1"):
+    # The gate's evidence: per-document scores of the model, of what serves while no
+    # version is active (the zero-label default, as engines loads it) and of Lead-3 (for
+    # the pages) on the same documents.
+    scores = run.validation_scores
+    assert scores["documents"] == sorted(val_ids)
+    assert len(scores["candidate"]) == len(scores["lead3"]) == len(scores["fallback"]) == 30
+    assert sum(scores["candidate"]) / 30 == pytest.approx(run.metrics["val_rouge"])
+    assert scores["fallback_kind"] == run.metrics["fallback_kind"] == "default"
+    fallback = measure(engines.fallback_system(), build_training_data(run).val, 3)
+    assert scores["fallback"] == pytest.approx(fallback.per_document)
+    assert run.metrics["fallback_rouge1"] == pytest.approx(fallback.means["val_rouge1"])
+    assert scores["fallback"] != scores["lead3"]  # a different system, measured
+    assert set(scores["compared"]) == {"lead3", "fallback"}
+    for key in ("val_rouge", "val_rouge1", "lead3_rouge1", "textrank_rouge1", "fallback_rouge1"):
         assert key in run.metrics
     assert any(Path(run.tensorboard_logdir).iterdir())  # event files were written
 
     version = ModelVersion.objects.get(run=run)
-    assert version.is_active  # first version: compared with Lead-3, within the tolerance
+    assert version.is_active  # first version: compared with what serves, within the tolerance
     assert version.gate_note.startswith("promoted: first bertsumext version, ")
-    assert "against Lead-3 on the same validation documents" in version.gate_note
+    assert "against the Zero-label default on the same validation" in version.gate_note
     assert "95% interval" in version.gate_note and "n=30)" in version.gate_note
     compared = version.transitions.get().compared
     assert compared["n"] == 30 and compared["ci95"][0] <= compared["difference"]
@@ -170,10 +181,10 @@ def test_cancel_request_stops_a_running_training(staff, monkeypatch, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, settings):
-    """A negative tolerance makes "beats Lead-3" unreachable for a 6-step tiny model: the
-    gate keeps the version, shows the difference, its interval and n, and serving stays
-    on Lead-3."""
+def test_a_first_version_below_the_fallback_is_kept_and_staff_can_promote_it(staff, settings):
+    """A negative tolerance makes "beats the zero-label default" unreachable for a 6-step
+    tiny model: the gate keeps the version, shows the difference, its interval and n, and
+    serving stays on the zero-label default."""
     settings.PROMOTION_TOLERANCE = -100.0
     docs = make_corpus(staff, val=30)
     run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
@@ -181,18 +192,18 @@ def test_a_first_version_below_lead3_is_kept_and_staff_can_promote_it(staff, set
     run.refresh_from_db()
     version = ModelVersion.objects.get(run=run)
     assert not version.is_active
-    lead = sum(run.metrics[f"lead3_{k}"] for k in ("rouge1", "rouge2", "rougeLsum")) / 3
+    serving = sum(run.metrics[f"fallback_{k}"] for k in ("rouge1", "rouge2", "rougeLsum")) / 3
     transition = version.transitions.get()
     compared = transition.compared
-    assert transition.actor == "gate" and compared["lead3_rouge"] == pytest.approx(lead)
+    assert transition.actor == "gate" and compared["fallback_rouge"] == pytest.approx(serving)
     assert compared["n"] == 30
-    assert compared["difference"] == pytest.approx(run.metrics["val_rouge"] - lead)
+    assert compared["difference"] == pytest.approx(run.metrics["val_rouge"] - serving)
     low, high = compared["ci95"]
     assert version.gate_note == (
         f"not promoted: {compared['difference']:+.2f} ROUGE (95% interval {low:+.2f} to "
-        f"{high:+.2f}, n=30) against Lead-3 on the same validation documents; its lower end "
-        f"{low:+.2f} is not above +100.00 (minus PROMOTION_TOLERANCE), so it may be worse; "
-        "Lead-3 keeps serving"
+        f"{high:+.2f}, n=30) against the Zero-label default on the same validation "
+        f"documents; its lower end {low:+.2f} is not above +100.00 (minus "
+        "PROMOTION_TOLERANCE), so it may be worse; the Zero-label default keeps serving"
     )
 
     summary = SummaryFactory(document=docs[0])
@@ -227,7 +238,7 @@ def test_too_few_validation_documents_are_not_enough_to_promote(staff, settings)
 @pytest.mark.django_db(transaction=True)
 def test_matchsum_run_on_top_of_the_active_bertsumext(staff, settings):
     # What is measured here is the pipeline, not a 6-step tiny model's quality: let the
-    # gate promote whatever it scores against Lead-3.
+    # gate promote whatever it scores against the zero-label default.
     settings.PROMOTION_TOLERANCE = 100.0
     docs = make_corpus(staff, val=30)
     ext_run = start_training("bertsumext", params=tiny_params(), triggered_by=staff)
