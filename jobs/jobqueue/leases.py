@@ -61,6 +61,9 @@ SUMMARY = JobType(
     batched=True,
 )
 TRAINING_RUN = JobType(TrainingRun, "run", "TRAINING_STALE_AFTER", keep_first_start=True)
+# Every job type the reaper and a starting worker's recovery look after: a new
+# LeasedJob model joins here, once.
+JOB_TYPES: tuple[JobType, ...] = (SUMMARY, TRAINING_RUN)
 
 
 # Logged when a finish finds its lease lost.
@@ -191,7 +194,7 @@ def recover(consumed_queues: Collection[str]) -> int:
     """At a worker's start: requeue_dead_owners for each job type whose queue it consumes."""
     return sum(
         requeue_dead_owners(job_type)
-        for job_type in (SUMMARY, TRAINING_RUN)
+        for job_type in JOB_TYPES
         if messages.QUEUES[job_type.task] in consumed_queues
     )
 
@@ -273,7 +276,7 @@ def reap(job_type: JobType) -> ReapResult:
 
 def reap_stale_jobs() -> ReapResult:
     """Beat, every minute: requeue lost summaries and training runs."""
-    results = [reap(SUMMARY), reap(TRAINING_RUN)]
+    results = [reap(job_type) for job_type in JOB_TYPES]
     return ReapResult(sum(r.requeued for r in results), sum(r.failed for r in results))
 
 

@@ -2,7 +2,9 @@
 for every job type: "does this attempt still hold the job" and "put it back in the queue".
 
 The protocol around them (claim, heartbeat, finish, reap) is ``jobs.jobqueue``. A new
-job type is a model that inherits :class:`LeasedJob`, names its task, and a worker body.
+job type is a model that inherits :class:`LeasedJob` and names its task, its
+``JobType`` in ``jobs.jobqueue.leases.JOB_TYPES`` (reaped and recovered from there),
+and a worker body.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs import messages
 from jobs.jobqueue import leases, owners
 from jobs.jobqueue.leases import reap_stale_jobs
 from jobs.models import JobStatus, Summary, TrainingRun
@@ -162,3 +163,16 @@ def test_a_restarted_worker_requeues_its_earlier_incarnations_jobs(
     assert (earlier.status, earlier.lease_token, earlier.attempts) == (JobStatus.QUEUED, None, 1)
     assert (earlier.lease_owner, mine.status, other.status) == ("", "running", "running")
     assert earlier.enqueued_at is not None
+
+
+def test_every_leased_job_model_is_reaped_and_recovered():
+    """A job row the reaper does not know would never be sent again after a lost
+    worker: each concrete LeasedJob model has one JobType in JOB_TYPES, with its task."""
+    from django.apps import apps
+
+    from jobs.jobqueue.leases import JOB_TYPES
+    from jobs.models.leased import LeasedJob
+
+    leased = {m for m in apps.get_app_config("jobs").get_models() if issubclass(m, LeasedJob)}
+    assert sorted(t.model.__name__ for t in JOB_TYPES) == sorted(m.__name__ for m in leased)
+    assert all(t.task in messages.QUEUES for t in JOB_TYPES)
