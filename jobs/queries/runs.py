@@ -13,6 +13,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
+from ml.registry import FALLBACK_KIND, KINDS
+
 from ..models import ReviewStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,8 @@ class MetricsRow:
 METRICS_COLUMNS = (
     ("val", "This run"),
     ("active_val", "Active before"),
+    # What serves while no version is active (the gate's bar for a first version).
+    ("fallback", KINDS[FALLBACK_KIND].label),
     ("lead3", "Lead-3"),
     ("textrank", "TextRank"),
 )

@@ -111,6 +111,7 @@ def test_run_page_shows_metrics_beside_baselines_and_history_charts(staff_client
         "val_rouge1": 39.0, "val_rouge2": 17.0, "val_rougeLsum": 36.0, "val_rouge": 34.0,
         "lead3_rouge1": 40.0, "lead3_rouge2": 17.5, "lead3_rougeLsum": 36.6,
         "textrank_rouge1": 35.0, "textrank_rouge2": 13.0, "textrank_rougeLsum": 31.0,
+        "fallback_rouge1": 38.5, "fallback_rouge2": 16.0, "fallback_rougeLsum": 35.0,
         "best_step": 6,
     }  # fmt: skip
     run = TrainingRun.objects.create(
@@ -125,8 +126,11 @@ def test_run_page_shows_metrics_beside_baselines_and_history_charts(staff_client
     html = response.content.decode()
     rows = {row.name: row for row in response.context["metrics_rows"]}
     assert rows["ROUGE-1"].values == {
-        "val": 39.0, "active_val": None, "lead3": 40.0, "textrank": 35.0
+        "val": 39.0, "active_val": None, "fallback": 38.5, "lead3": 40.0, "textrank": 35.0
     }  # fmt: skip
+    # What serves while none is active, the first version's bar, has its column.
+    assert rows["ROUGE-1"].delta_vs["fallback"] == pytest.approx(0.5)
+    assert "Zero-label default" in html and "(+0.50)" in html
     assert rows["Mean"].values["lead3"] == pytest.approx((40.0 + 17.5 + 36.6) / 3)
     assert rows["ROUGE-1"].delta_vs["textrank"] == pytest.approx(4.0)
     assert "(+4.00)" in html and "(-1.00)" in html
