@@ -10,11 +10,12 @@ import logging
 
 import pytest
 from django.apps import apps
+from django.contrib.admin.sites import site
 
 import ml.text.sentences as sentences
 from jobs.admin.labelling import label_rows
 from jobs.models import LabelOverride, TrainingRun
-from jobs.queries.documents import highlight
+from jobs.queries.documents import highlight, sentence_spans
 from jobs.services.documents import DocumentInput, submit_document
 from jobs.services.reviews import PARKED, labels_of, remove_label, set_label, set_labels
 from jobs.text import anchor_labels, anchored_labels, split_sentences
@@ -47,6 +48,7 @@ def resplit(monkeypatch, *before: str) -> None:
         return out
 
     monkeypatch.setattr(sentences, "_punkt_pieces", pieces)
+    sentence_spans.cache_clear()  # a process caches the spans it showed
 
 
 def upload(owner, text=ARTICLE):
@@ -178,3 +180,17 @@ def test_a_label_whose_sentence_is_gone_stays_out_of_the_way_of_a_new_one(staff,
     rows = dict(LabelOverride.objects.values_list("sentence_text", "sentence_index"))
     assert rows == {S[3]: PARKED + 3, "Food stalls ran out of lemonade": 3}
     assert {i: o.label for i, o in labels_of(doc).items()} == {3: 0}
+
+
+def test_the_label_list_shows_the_stored_sentence_and_where_it_applies_now(
+    staff, user, monkeypatch
+):
+    doc = upload(user)
+    set_labels(doc, {1: 1, 3: 1}, staff)
+    resplit(monkeypatch, "with a parade", "by the early afternoon")
+    admin = site._registry[LabelOverride]
+    shown = {o.sentence_index: admin.sentence(o) for o in LabelOverride.objects.all()}
+    assert shown == {
+        1: f"{S[1]} (sentence 2 now)",
+        3: f"{S[3]} (no longer in the text: left out of training)",
+    }
