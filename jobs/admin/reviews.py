@@ -351,7 +351,7 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
             override = get_object_or_404(LabelOverride, pk=pk)
             revert_override(override, request.user)
             self.message_user(
-                request, f"Reverted the staff label of “{self.sentence_text(override)[:80]}”."
+                request, f"Reverted the staff label of “{self.sentence(override)[:80]}”."
             )
         return HttpResponseRedirect(back)
 

@@ -63,7 +63,7 @@ def _labels(documents: list[Any], rows: list[tuple], anchoring: Anchoring) -> di
 
 
 def _examples(
-    queryset, anchoring: Anchoring
+    queryset, anchoring: Anchoring | None = None
 ) -> tuple[list[Any], list[tuple[int, bool]], list[tuple[int, int, int, bool]]]:
     """The documents as ml Examples (staff labels replace oracle ones), (document id, has
     a reference summary of its own) for each, and their label overrides (document,
@@ -78,7 +78,7 @@ def _examples(
             "document_id", "sentence_index", "sentence_text", "label", "source"
         )
     )
-    overrides = _labels(documents, rows, anchoring)
+    overrides = _labels(documents, rows, anchoring or Anchoring())
     # Without a reference and with every label left out there is nothing to learn from.
     # (The manifest still lists it: it names the label records, as current_manifest does.)
     kept = [d for d in documents if d.reference_summary.strip() or overrides.get(d.pk) != {}]

@@ -33,22 +33,27 @@ S = [
 ]
 
 
-def resplit(monkeypatch, *before: str) -> None:
-    """From now on the splitter also cuts before each of `before` (a new splitter
-    version, say): every caller, ml's and the app's, sees the new sentences."""
+@pytest.fixture
+def resplit(monkeypatch):
+    """``resplit(*before)``: from now on the splitter also cuts before each of `before`
+    (a new splitter version, say): every caller, ml's and the app's, sees the new
+    sentences. The spans a process caches are forgotten before and after."""
     original = sentences._punkt_pieces
 
-    def pieces(chunk: str, lang: str) -> list[tuple[int, int]]:
-        out = []
-        for start, end in original(chunk, lang):
-            piece = chunk[start:end]
-            inner = sorted(start + piece.find(m) for m in before if piece.find(m) > 0)
-            cuts = [start, *inner, end]
-            out += list(itertools.pairwise(cuts))
-        return out
+    def cut_before(*before: str) -> None:
+        def pieces(chunk: str, lang: str) -> list[tuple[int, int]]:
+            out = []
+            for start, end in original(chunk, lang):
+                piece = chunk[start:end]
+                inner = sorted(start + piece.find(m) for m in before if piece.find(m) > 0)
+                out += list(itertools.pairwise([start, *inner, end]))
+            return out
 
-    monkeypatch.setattr(sentences, "_punkt_pieces", pieces)
-    sentence_spans.cache_clear()  # a process caches the spans it showed
+        monkeypatch.setattr(sentences, "_punkt_pieces", pieces)
+        sentence_spans.cache_clear()
+
+    yield cut_before
+    sentence_spans.cache_clear()
 
 
 def upload(owner, text=ARTICLE):
@@ -88,12 +93,12 @@ def test_a_label_keeps_its_sentences_text_on_every_copy(staff, user):
 
 
 def test_training_labels_the_same_sentence_after_the_splitter_changed(
-    staff, user, monkeypatch, settings
+    staff, user, resplit, settings
 ):
     settings.LABELLED_VALIDATION_FRACTION = 0.0
     doc = upload(user)
     set_labels(doc, {1: 1, 3: 1}, staff)
-    resplit(monkeypatch, "with a parade")  # one more sentence before both labels
+    resplit("with a parade")  # one more sentence before both labels
     now = [s.text for s in split_sentences(ARTICLE, "en")]
     assert now[2:] == S[1:] and len(now) == 6
 
@@ -106,12 +111,12 @@ def test_training_labels_the_same_sentence_after_the_splitter_changed(
 
 
 def test_a_label_whose_sentence_is_gone_is_left_out_counted_and_logged(
-    staff, user, monkeypatch, settings, caplog
+    staff, user, resplit, settings, caplog
 ):
     settings.LABELLED_VALIDATION_FRACTION = 0.0
     doc = upload(user)
     set_labels(doc, {1: 1, 3: 1}, staff)
-    resplit(monkeypatch, "by the early afternoon")  # sentence 3 is two sentences now
+    resplit("by the early afternoon")  # sentence 3 is two sentences now
 
     with caplog.at_level(logging.WARNING, logger="jobs.workers.training_data"):
         data = build_training_data(TrainingRun(kind="bertsumext"))
@@ -123,10 +128,10 @@ def test_a_label_whose_sentence_is_gone_is_left_out_counted_and_logged(
     assert f"document {doc.pk} sentence 3" in caplog.text and S[3] in caplog.text
 
 
-def test_a_label_stored_without_text_still_applies_by_index(staff, monkeypatch):
+def test_a_label_stored_without_text_still_applies_by_index(staff, resplit):
     doc = DocumentFactory(owner=staff, split="train", reference_summary=S[4])
     LabelOverride.objects.create(document=doc, sentence_index=1, label=1)  # before texts
-    resplit(monkeypatch, "with a parade")
+    resplit("with a parade")
     data = build_training_data(TrainingRun(kind="bertsumext"))
     assert example_of(data, doc).labels == {1: 1}
     assert (data.summary["labels_reanchored"], data.summary["labels_dropped"]) == (0, 0)
@@ -142,10 +147,10 @@ def test_the_migration_fills_the_text_of_existing_labels(staff):
     assert texts == {2: S[2], 7: ""}
 
 
-def test_the_pages_show_a_label_on_its_sentence_and_writes_meet_it(staff, user, monkeypatch):
+def test_the_pages_show_a_label_on_its_sentence_and_writes_meet_it(staff, user, resplit):
     doc = upload(user)
     set_label(doc, 1, 1, staff)
-    resplit(monkeypatch, "with a parade")
+    resplit("with a parade")
 
     assert {i: o.label for i, o in labels_of(doc).items()} == {2: 1}
     rows = label_rows(doc)
@@ -171,10 +176,10 @@ def test_the_pages_show_a_label_on_its_sentence_and_writes_meet_it(staff, user, 
     assert list(LabelOverride.objects.values_list("sentence_index", "label")) == [(1, 0)]
 
 
-def test_a_label_whose_sentence_is_gone_stays_out_of_the_way_of_a_new_one(staff, user, monkeypatch):
+def test_a_label_whose_sentence_is_gone_stays_out_of_the_way_of_a_new_one(staff, user, resplit):
     doc = upload(user)
     set_label(doc, 3, 1, staff)
-    resplit(monkeypatch, "by the early afternoon")
+    resplit("by the early afternoon")
     assert labels_of(doc) == {}  # the page shows no label on "Food stalls ran out ..."
     set_label(doc, 3, 0, staff)
     rows = dict(LabelOverride.objects.values_list("sentence_text", "sentence_index"))
@@ -182,12 +187,10 @@ def test_a_label_whose_sentence_is_gone_stays_out_of_the_way_of_a_new_one(staff,
     assert {i: o.label for i, o in labels_of(doc).items()} == {3: 0}
 
 
-def test_the_label_list_shows_the_stored_sentence_and_where_it_applies_now(
-    staff, user, monkeypatch
-):
+def test_the_label_list_shows_the_stored_sentence_and_where_it_applies_now(staff, user, resplit):
     doc = upload(user)
     set_labels(doc, {1: 1, 3: 1}, staff)
-    resplit(monkeypatch, "with a parade", "by the early afternoon")
+    resplit("with a parade", "by the early afternoon")
     admin = site._registry[LabelOverride]
     shown = {o.sentence_index: admin.sentence(o) for o in LabelOverride.objects.all()}
     assert shown == {
