@@ -61,7 +61,7 @@ class LabelRow:
 def label_rows(document: Document) -> list[LabelRow]:
     spans = split_sentences(document.text, language=document.language or None)
     texts = [s.text for s in spans]
-    staff = reviews.labels_of(document)
+    staff = reviews.labels_of(document, texts)  # each on the sentence with its text
     oracle: set[int] = set()
     if document.reference_summary.strip():
         from ml.text.rouge import greedy_oracle

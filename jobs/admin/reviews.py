@@ -21,6 +21,7 @@ from ..models import (
 from ..queries.documents import sentence_context, sentence_spans
 from ..queries.runs import open_corrections_by_run
 from ..services.reviews import revert_override, review_errors
+from ..text import anchor_labels
 from . import review_queue
 from .base import ReadOnlyAdmin, admin_link, errors_url, status_badge
 from .review_queue import label_name, plural
@@ -284,7 +285,7 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
     """The corrections the next training run uses in place of the oracle labels."""
 
     list_display = [
-        "sentence_text",
+        "sentence",
         "label",
         "document_link",
         "created_by",
@@ -295,15 +296,21 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["label", "source", ("created_by", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["document", "created_by", "source_error"]
-    search_fields = ["document__title", "source_error__text"]
+    search_fields = ["document__title", "sentence_text", "source_error__text"]
 
     @admin.display(description="sentence")
-    def sentence_text(self, obj):
-        spans = sentence_spans(obj.document.text, obj.document.language)
-        if obj.sentence_index >= len(spans):
-            return f"sentence {obj.sentence_index} (no longer in the text)"
-        start, end = spans[obj.sentence_index]
-        return obj.document.text[start:end]
+    def sentence(self, obj):
+        """The labelled sentence (its text as stored) and, when the splitter changed
+        since, where the label applies now (``jobs.text.anchor_labels``)."""
+        text = obj.document.text
+        texts = [text[a:b] for a, b in sentence_spans(text, obj.document.language)]
+        [now] = anchor_labels(texts, [(obj.sentence_index, obj.sentence_text)])
+        if now is None or now >= len(texts):
+            shown = obj.sentence_text or f"sentence {obj.sentence_index}"
+            return f"{shown} (no longer in the text: left out of training)"
+        if now != obj.sentence_index:
+            return f"{obj.sentence_text} (sentence {now} now)"
+        return texts[now]
 
     @admin.display(description="from misclassified sentence")
     def from_error(self, obj):
@@ -344,7 +351,7 @@ class LabelOverrideAdmin(ReadOnlyAdmin):
             override = get_object_or_404(LabelOverride, pk=pk)
             revert_override(override, request.user)
             self.message_user(
-                request, f"Reverted the staff label of “{self.sentence_text(override)[:80]}”."
+                request, f"Reverted the staff label of “{self.sentence(override)[:80]}”."
             )
         return HttpResponseRedirect(back)
 

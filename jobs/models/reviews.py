@@ -56,10 +56,18 @@ class SentenceError(models.Model):
 class LabelOverride(models.Model):
     """A staff label for one sentence: THE label record. It replaces the oracle label in
     later training runs (staff labels win). Copies of a text (same sha256) hold the same
-    rows (``jobs.services.reviews`` writes them together); every change is a ReviewEvent."""
+    rows (``jobs.services.reviews`` writes them together); every change is a ReviewEvent.
+    ``sentence_index`` says where the label applies under the splitting it was made with;
+    ``sentence_text`` keeps it on its sentence when the splitting changes."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="label_overrides")
     sentence_index = models.PositiveIntegerField()
+    sentence_text = models.TextField(
+        blank=True,
+        help_text="The labelled sentence as it was split when labelled: if the splitter "
+        "changes, the label follows this text to its sentence (jobs.text.anchor_labels), "
+        "or is left out. Empty: a label made before texts were kept (applies by index).",
+    )
     label = models.PositiveSmallIntegerField(choices=[(0, "not in summary"), (1, "in summary")])
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..models import Document, JobStatus, LabelOverride, RunPrediction, SentenceError, Summary
-from ..text import rouge_of, split_sentences
+from ..text import anchored_labels, rouge_of, split_sentences
 
 # --- a document and its latest summary -------------------------------------------------
 
@@ -86,9 +86,7 @@ def highlight(document: Document, sentences: list[dict[str, Any]]) -> list[Segme
     if not sentences:
         return [Segment(text)]
     segments: list[Segment] = []
-    overrides = dict(
-        LabelOverride.objects.filter(document=document).values_list("sentence_index", "label")
-    )
+    overrides = _staff_labels(document, sentences)
     scores = [s["score"] for s in sentences if s.get("score") is not None]
     top = max(scores, default=0.0)
     bottom = min(min(scores, default=0.0), 0.0)
@@ -118,6 +116,19 @@ def highlight(document: Document, sentences: list[dict[str, Any]]) -> list[Segme
     if position < len(text):
         segments.append(Segment(text[position:]))
     return segments
+
+
+def _staff_labels(document: Document, sentences: list[dict[str, Any]]) -> dict[int, int]:
+    """The staff labels by index of `sentences` (a summary's or a run's split): each on
+    the sentence with its text, so a label never shows on another sentence when that
+    split differs from the one it was made with (``jobs.text.anchor_labels``)."""
+    rows = LabelOverride.objects.filter(document=document).values_list(
+        "sentence_index", "sentence_text", "label"
+    )
+    texts = [""] * (max((int(s["index"]) for s in sentences), default=-1) + 1)
+    for s in sentences:
+        texts[int(s["index"])] = document.text[int(s["start"]) : int(s["end"])]
+    return anchored_labels(texts, rows).labels
 
 
 # --- a misclassified sentence in its context -------------------------------------------

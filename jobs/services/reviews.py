@@ -9,6 +9,11 @@ the labels its text already has (``share_labels``).
 Every change (label, unlabel, flip, confirm, revert, undo) is a ``ReviewEvent``
 holding the review status and staff label before and after it, so any decision can
 be undone and the history (who, when, from, to; a removal too) stays.
+
+A label keeps the text of its sentence (``sentence_text``): when the splitter changes,
+reads apply it to the sentence with that text (``jobs.text.anchor_labels``; training
+data, the labelling page, the document view), and a write first moves the document's
+labels to the indexes their sentences have now (``_rekey``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from ..models import (
     ReviewStatus,
     SentenceError,
 )
-from ..text import split_sentences
+from ..text import anchor_labels, split_sentences
 from .errors import InvalidInput, NotAllowed
 from .splits import is_staff, may_manage_training_data, place_labelled
 
@@ -37,17 +42,62 @@ STAFF_ONLY_LABELS = (
 )
 
 
+def sentence_texts(document: Document) -> list[str]:
+    """The document's sentences as the dashboard shows them (what a label's index counts)."""
+    return [s.text for s in split_sentences(document.text, language=document.language or None)]
+
+
 def sentence_count(document: Document) -> int:
     """Sentences as the dashboard shows them (the index a label refers to)."""
-    return len(split_sentences(document.text, language=document.language or None))
+    return len(sentence_texts(document))
 
 
-def _check_index(document: Document, sentence_index: int) -> None:
-    count = sentence_count(document)
+def _check_index(texts: list[str], sentence_index: int) -> str:
+    """The text of sentence `sentence_index`, which must exist."""
+    count = len(texts)
     if isinstance(sentence_index, bool) or not 0 <= sentence_index < count:
         raise InvalidInput(
             f"sentence_index must be from 0 to {count - 1} for this document", "sentence_index"
         )
+    return texts[sentence_index]
+
+
+PARKED = 1_000_000_000  # + its old index: a label whose sentence is gone, kept out of the way
+_MOVING = 2_000_000_000  # + n: a label on its way to its new index (the unique constraint)
+
+
+def _rekey(document: Document, texts: list[str], free: int | None = None) -> int:
+    """Move the labels of every copy of the text to the indexes their sentences have now
+    (``anchor_labels``), so a write by index meets the label the pages show there. A
+    label whose sentence is gone stays, parked past the last sentence, where it is in
+    the way (of a moved label, or of ``free``: the index about to be labelled). Returns
+    how many labels moved."""
+    moved = 0
+    for copy in copies(document).select_for_update().order_by("pk"):
+        rows = list(
+            LabelOverride.objects.select_for_update()
+            .filter(document=copy)
+            .order_by("sentence_index")
+            .values_list("pk", "sentence_index", "sentence_text")
+        )
+        targets = anchor_labels(texts, [(index, text) for _, index, text in rows])
+        moves = {
+            pk: target
+            for (pk, index, _), target in zip(rows, targets, strict=True)
+            if target is not None and target != index
+        }
+        needed = set(moves.values()) | ({free} if free is not None else set())
+        moves |= {
+            pk: PARKED + index
+            for (pk, index, _), target in zip(rows, targets, strict=True)
+            if target is None and index in needed and index < PARKED
+        }
+        for n, pk in enumerate(moves):
+            LabelOverride.objects.filter(pk=pk).update(sentence_index=_MOVING + n)
+        for pk, target in moves.items():
+            LabelOverride.objects.filter(pk=pk).update(sentence_index=target)
+        moved += len(moves)
+    return moved
 
 
 def _source(document: Document, source_error: SentenceError | int | None) -> str:
@@ -79,7 +129,9 @@ def set_label(
         raise NotAllowed(STAFF_ONLY_LABELS, "labels")
     if isinstance(label, bool) or label not in (0, 1):
         raise InvalidInput("label must be 0 (not in summary) or 1 (in summary)", "label")
-    _check_index(document, sentence_index)
+    texts = sentence_texts(document)
+    text = _check_index(texts, sentence_index)
+    _rekey(document, texts, free=sentence_index)
     before = _override_label(document.pk, sentence_index)
     mine = None
     for copy in copies(document).select_for_update().order_by("pk"):
@@ -91,6 +143,7 @@ def set_label(
                 "created_by": by,
                 "source_error": source,
                 "source": _source(copy, source),
+                "sentence_text": text,
             },
         )
         if copy.pk == document.pk:
@@ -134,6 +187,7 @@ def remove_label(document: Document, sentence_index: int, by) -> ReviewEvent:
     Recorded as an "unlabel" event, so the removal shows and can be undone."""
     if not is_staff(by):
         raise NotAllowed(STAFF_ONLY_LABELS, "labels")
+    _rekey(document, sentence_texts(document), free=sentence_index)
     override = (
         LabelOverride.objects.select_for_update()
         .filter(document=document, sentence_index=sentence_index)
@@ -181,6 +235,7 @@ def share_labels(documents: Iterable[Document]) -> int:
             document=document,
             sentence_index=o.sentence_index,
             label=o.label,
+            sentence_text=o.sentence_text,
             created_by_id=o.created_by_id,
             source_error_id=o.source_error_id,
             source=_source(document, o.source_error_id),
@@ -192,12 +247,15 @@ def share_labels(documents: Iterable[Document]) -> int:
     return len(rows)
 
 
-def labels_of(document: Document) -> dict[int, LabelOverride]:
-    """The document's staff labels by sentence index."""
-    return {
-        o.sentence_index: o
-        for o in LabelOverride.objects.filter(document=document).select_related("created_by")
-    }
+def labels_of(document: Document, texts: list[str] | None = None) -> dict[int, LabelOverride]:
+    """The document's staff labels by the index of their sentence now (``texts``: its
+    sentences, split here when not given): a label whose sentence moved under another
+    splitting is at its new index, one whose sentence is gone is left out
+    (``jobs.text.anchor_labels``)."""
+    texts = sentence_texts(document) if texts is None else texts
+    rows = list(LabelOverride.objects.filter(document=document).select_related("created_by"))
+    targets = anchor_labels(texts, [(o.sentence_index, o.sentence_text) for o in rows])
+    return {target: o for o, target in zip(rows, targets, strict=True) if target is not None}
 
 
 def _override_label(document_id: int, sentence_index: int) -> int | None:
@@ -280,6 +338,7 @@ def undo(event: ReviewEvent, by) -> ReviewEvent:
     if event.undone_at is not None or event.action not in DECISIONS:
         raise InvalidInput("this decision was already undone or cannot be undone")
     document = Document.objects.get(pk=event.document_id)
+    _rekey(document, sentence_texts(document), free=event.sentence_index)
     label_now = _override_label(event.document_id, event.sentence_index)
     error = _locked(event.error) if event.error_id else None
     status_now = error.review_status if error else ""
@@ -322,6 +381,7 @@ def last_decision(
 @transaction.atomic
 def revert_override(override: LabelOverride, by) -> ReviewEvent:
     """Drop a staff label (the oracle's label applies again); its sentence reopens."""
+    _rekey(override.document, sentence_texts(override.document))
     override = LabelOverride.objects.select_for_update().get(pk=override.pk)
     error = _locked(override.source_error) if override.source_error_id else None
     status_before = error.review_status if error else ""
