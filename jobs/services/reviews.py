@@ -62,7 +62,7 @@ def _check_index(texts: list[str], sentence_index: int) -> str:
     return texts[sentence_index]
 
 
-PARKED = 1_000_000_000  # + its old index: a label whose sentence is gone, kept out of the way
+PARKED = 1_000_000_000  # + its old index (or above): a label whose sentence is gone, out of the way
 _MOVING = 2_000_000_000  # + n: a label on its way to its new index (the unique constraint)
 
 
@@ -87,11 +87,15 @@ def _rekey(document: Document, texts: list[str], free: int | None = None) -> int
             if target is not None and target != index
         }
         needed = set(moves.values()) | ({free} if free is not None else set())
-        moves |= {
-            pk: PARKED + index
-            for (pk, index, _), target in zip(rows, targets, strict=True)
-            if target is None and index in needed and index < PARKED
-        }
+        parked = {index for _, index, _ in rows if index >= PARKED}
+        for (pk, index, _), target in zip(rows, targets, strict=True):
+            if target is None and index in needed and index < PARKED:
+                # PARKED + its old index, or the next slot a label parked before left free.
+                slot = PARKED + index
+                while slot in parked:
+                    slot += 1
+                parked.add(slot)
+                moves[pk] = slot
         for n, pk in enumerate(moves):
             LabelOverride.objects.filter(pk=pk).update(sentence_index=_MOVING + n)
         for pk, target in moves.items():

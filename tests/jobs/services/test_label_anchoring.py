@@ -197,3 +197,20 @@ def test_the_label_list_shows_the_stored_sentence_and_where_it_applies_now(staff
         1: f"{S[1]} (sentence 2 now)",
         3: f"{S[3]} (no longer in the text: left out of training)",
     }
+
+
+def test_a_second_label_left_out_at_the_same_index_is_parked_beside_the_first(staff, user, resplit):
+    """Two splitter changes, each leaving out the label of sentence 3: both stay
+    (parked), and sentence 3 can still be labelled."""
+    doc = upload(user)
+    set_label(doc, 3, 1, staff)
+    resplit("by the early afternoon")
+    set_label(doc, 3, 0, staff)  # the first is parked at PARKED + 3
+    resplit("ran out of")  # "Food stalls ran out of lemonade" is gone too
+    set_label(doc, 3, 1, staff)
+    texts = sorted(LabelOverride.objects.values_list("sentence_text", flat=True))
+    assert texts == sorted([S[3], "Food stalls ran out of lemonade", "Food stalls"])
+    assert {i: o.label for i, o in labels_of(doc).items()} == {3: 1}
+    assert all(
+        i < 4 or i >= PARKED for i in LabelOverride.objects.values_list("sentence_index", flat=True)
+    )
