@@ -132,6 +132,12 @@ class ReviewEvent(models.Model):
     )
     document = models.ForeignKey("jobs.Document", on_delete=models.CASCADE, related_name="+")
     sentence_index = models.PositiveIntegerField()
+    sentence_text = models.TextField(
+        blank=True,
+        help_text="The sentence's text when decided: undo finds the sentence by it if the "
+        "splitter changed since (jobs.text.anchor_labels). Empty: an event from before "
+        "texts were kept (undo by index).",
+    )
     action = models.CharField(max_length=16, choices=ACTIONS)
     status_before = models.CharField(max_length=16, blank=True)
     status_after = models.CharField(max_length=16, blank=True)

@@ -62,7 +62,7 @@ def _check_index(texts: list[str], sentence_index: int) -> str:
     return texts[sentence_index]
 
 
-PARKED = 1_000_000_000  # + its old index: a label whose sentence is gone, kept out of the way
+PARKED = 1_000_000_000  # + its old index (or above): a label whose sentence is gone, out of the way
 _MOVING = 2_000_000_000  # + n: a label on its way to its new index (the unique constraint)
 
 
@@ -87,11 +87,15 @@ def _rekey(document: Document, texts: list[str], free: int | None = None) -> int
             if target is not None and target != index
         }
         needed = set(moves.values()) | ({free} if free is not None else set())
-        moves |= {
-            pk: PARKED + index
-            for (pk, index, _), target in zip(rows, targets, strict=True)
-            if target is None and index in needed and index < PARKED
-        }
+        parked = {index for _, index, _ in rows if index >= PARKED}
+        for (pk, index, _), target in zip(rows, targets, strict=True):
+            if target is None and index in needed and index < PARKED:
+                # PARKED + its old index, or the next slot a label parked before left free.
+                slot = PARKED + index
+                while slot in parked:
+                    slot += 1
+                parked.add(slot)
+                moves[pk] = slot
         for n, pk in enumerate(moves):
             LabelOverride.objects.filter(pk=pk).update(sentence_index=_MOVING + n)
         for pk, target in moves.items():
@@ -158,6 +162,7 @@ def set_label(
             label_before=before,
             label_after=label,
             by=by,
+            sentence_text=text,
         )
     return mine
 
@@ -212,6 +217,7 @@ def remove_label(document: Document, sentence_index: int, by) -> ReviewEvent:
         label_before=override.label,
         label_after=None,
         by=by,
+        sentence_text=override.sentence_text,
     )
 
 
@@ -270,11 +276,12 @@ def _locked(error: SentenceError) -> SentenceError:
     return SentenceError.objects.select_for_update().select_related("document").get(pk=error.pk)
 
 
-def _record(error, action: str, before: tuple[str, int | None], by) -> ReviewEvent:
+def _record(error, action: str, before: tuple[str, int | None], by, text: str) -> ReviewEvent:
     return ReviewEvent.objects.create(
         error=error,
         document_id=error.document_id,
         sentence_index=error.sentence_index,
+        sentence_text=text,
         action=action,
         status_before=before[0],
         status_after=error.review_status,
@@ -293,7 +300,7 @@ def flip_label(error: SentenceError, by) -> LabelOverride:
         error.document, error.sentence_index, 1 - error.label, by, source=error, record=False
     )
     _mark(error, ReviewStatus.FLIPPED, by)
-    _record(error, "flip", before, by)
+    _record(error, "flip", before, by, override.sentence_text)
     return override
 
 
@@ -304,7 +311,9 @@ def confirm_label(error: SentenceError, by) -> None:
     before = (error.review_status, _override_label(error.document_id, error.sentence_index))
     _delete_label(error.document, error.sentence_index, source_error=error)
     _mark(error, ReviewStatus.CONFIRMED, by)
-    _record(error, "confirm", before, by)
+    texts = sentence_texts(error.document)  # the sentence at its index now, as a flip's
+    text = texts[error.sentence_index] if error.sentence_index < len(texts) else ""
+    _record(error, "confirm", before, by, text)
 
 
 def _mark(error: SentenceError, status: str, by) -> None:
@@ -338,14 +347,22 @@ def undo(event: ReviewEvent, by) -> ReviewEvent:
     if event.undone_at is not None or event.action not in DECISIONS:
         raise InvalidInput("this decision was already undone or cannot be undone")
     document = Document.objects.get(pk=event.document_id)
-    _rekey(document, sentence_texts(document), free=event.sentence_index)
-    label_now = _override_label(event.document_id, event.sentence_index)
+    texts = sentence_texts(document)
+    # The event's sentence where it is now (the splitter may have changed since).
+    [index] = anchor_labels(texts, [(event.sentence_index, event.sentence_text)])
+    if index is None:
+        raise InvalidInput(
+            "this decision's sentence is no longer in the text (the sentence splitting "
+            "changed since): it cannot be undone"
+        )
+    _rekey(document, texts, free=index)
+    label_now = _override_label(event.document_id, index)
     error = _locked(event.error) if event.error_id else None
     status_now = error.review_status if error else ""
     if event.label_before is None:
-        _delete_label(document, event.sentence_index)
+        _delete_label(document, index)
     else:
-        set_label(document, event.sentence_index, event.label_before, by, error, record=False)
+        set_label(document, index, event.label_before, by, error, record=False)
     if error is not None and event.status_before:
         _mark(error, event.status_before, by)
     event.undone_at = timezone.now()
@@ -353,7 +370,8 @@ def undo(event: ReviewEvent, by) -> ReviewEvent:
     return ReviewEvent.objects.create(
         error=error,
         document=document,
-        sentence_index=event.sentence_index,
+        sentence_index=index,
+        sentence_text=event.sentence_text,
         action="undo",
         status_before=status_now,
         status_after=error.review_status if error else "",
@@ -398,4 +416,5 @@ def revert_override(override: LabelOverride, by) -> ReviewEvent:
         label_before=override.label,
         label_after=None,
         by=by,
+        sentence_text=override.sentence_text,
     )

@@ -14,10 +14,10 @@ from django.contrib.admin.sites import site
 
 import ml.text.sentences as sentences
 from jobs.admin.labelling import label_rows
-from jobs.models import LabelOverride, TrainingRun
+from jobs.models import LabelOverride, ReviewEvent, TrainingRun
 from jobs.queries.documents import highlight, sentence_spans
 from jobs.services.documents import DocumentInput, submit_document
-from jobs.services.reviews import PARKED, labels_of, remove_label, set_label, set_labels
+from jobs.services.reviews import PARKED, labels_of, remove_label, set_label, set_labels, undo
 from jobs.text import anchor_labels, anchored_labels, split_sentences
 from jobs.workers.training_data import build_training_data
 from tests.factories import ARTICLE, DocumentFactory
@@ -197,3 +197,35 @@ def test_the_label_list_shows_the_stored_sentence_and_where_it_applies_now(staff
         1: f"{S[1]} (sentence 2 now)",
         3: f"{S[3]} (no longer in the text: left out of training)",
     }
+
+
+def test_a_second_label_left_out_at_the_same_index_is_parked_beside_the_first(staff, user, resplit):
+    """Two splitter changes, each leaving out the label of sentence 3: both stay
+    (parked), and sentence 3 can still be labelled."""
+    doc = upload(user)
+    set_label(doc, 3, 1, staff)
+    resplit("by the early afternoon")
+    set_label(doc, 3, 0, staff)  # the first is parked at PARKED + 3
+    resplit("ran out of")  # "Food stalls ran out of lemonade" is gone too
+    set_label(doc, 3, 1, staff)
+    texts = sorted(LabelOverride.objects.values_list("sentence_text", flat=True))
+    assert texts == sorted([S[3], "Food stalls ran out of lemonade", "Food stalls"])
+    assert {i: o.label for i, o in labels_of(doc).items()} == {3: 1}
+    assert all(
+        i < 4 or i >= PARKED for i in LabelOverride.objects.values_list("sentence_index", flat=True)
+    )
+
+
+def test_undoing_a_label_after_the_splitter_changed_undoes_that_sentences_label(
+    staff, user, resplit
+):
+    doc = upload(user)
+    set_label(doc, 1, 1, staff)  # S[1]
+    resplit("with a parade")  # S[1] is sentence 2 now; 1 is "with a parade ..."
+    set_label(doc, 1, 0, staff)  # another sentence, labelled under the new splitting
+    undo(ReviewEvent.objects.get(action="label", sentence_index=1, label_after=1), staff)
+    # The label of S[1] is gone; the one of "with a parade ..." stays.
+    assert {i: o.label for i, o in labels_of(doc).items()} == {1: 0}
+    assert list(LabelOverride.objects.values_list("sentence_text", flat=True)) == [
+        "with a parade of paper boats."
+    ]
