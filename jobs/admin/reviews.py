@@ -20,6 +20,7 @@ from ..models import (
 )
 from ..queries.documents import sentence_context, sentence_spans
 from ..queries.runs import open_corrections_by_run
+from ..services.errors import InvalidInput
 from ..services.reviews import revert_override, review_errors
 from ..text import anchor_labels
 from . import review_queue
@@ -243,7 +244,11 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
             .annotate(n=Count("pk"))
             .values_list("split", "n")
         )
-        count = review_errors(queryset.select_related("document"), "flip", request.user)
+        try:
+            count = review_errors(queryset.select_related("document"), "flip", request.user)
+        except InvalidInput as exc:  # all or nothing: none was flipped
+            self.message_user(request, f"Nothing flipped: {exc.message}", messages.ERROR)
+            return
         parts = []
         if splits.get(RunRole.TRAIN):
             parts.append(
@@ -265,7 +270,11 @@ class SentenceErrorAdmin(ReadOnlyAdmin):
         description="Confirm the gold label (the model was wrong)", permissions=["operate"]
     )
     def confirm_labels(self, request, queryset):
-        count = review_errors(queryset.select_related("document"), "confirm", request.user)
+        try:
+            count = review_errors(queryset.select_related("document"), "confirm", request.user)
+        except InvalidInput as exc:  # all or nothing: none was confirmed
+            self.message_user(request, f"Nothing confirmed: {exc.message}", messages.ERROR)
+            return
         self.message_user(
             request, f"Confirmed the gold label of {plural(count, 'sentence')}.", messages.SUCCESS
         )

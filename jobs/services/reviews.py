@@ -276,31 +276,46 @@ def _locked(error: SentenceError) -> SentenceError:
     return SentenceError.objects.select_for_update().select_related("document").get(pk=error.pk)
 
 
-def _record(error, action: str, before: tuple[str, int | None], by, text: str) -> ReviewEvent:
+def _record(
+    error, action: str, before: tuple[str, int | None], by, index: int, text: str
+) -> ReviewEvent:
+    """The event of a review decision on sentence `index` (today's) with `text`."""
     return ReviewEvent.objects.create(
         error=error,
         document_id=error.document_id,
-        sentence_index=error.sentence_index,
+        sentence_index=index,
         sentence_text=text,
         action=action,
         status_before=before[0],
         status_after=error.review_status,
         label_before=before[1],
-        label_after=_override_label(error.document_id, error.sentence_index),
+        label_after=_override_label(error.document_id, index),
         by=by,
     )
+
+
+def _index_now(error: SentenceError, texts: list[str]) -> int:
+    """The index, under today's splitting, of the sentence the run saw as `error.text`
+    (the run split with the splitter of its day); refused when it is no longer one."""
+    [index] = anchor_labels(texts, [(error.sentence_index, error.text)])
+    if index is None:
+        raise InvalidInput(
+            "this sentence is no longer one sentence of the document (the sentence splitter "
+            "changed since the run): label it on the document's page",
+            "sentence_index",
+        )
+    return index
 
 
 @transaction.atomic
 def flip_label(error: SentenceError, by) -> LabelOverride:
     """The model was right: the gold label becomes the model's decision."""
     error = _locked(error)
-    before = (error.review_status, _override_label(error.document_id, error.sentence_index))
-    override = set_label(
-        error.document, error.sentence_index, 1 - error.label, by, source=error, record=False
-    )
+    index = _index_now(error, sentence_texts(error.document))
+    before = (error.review_status, _override_label(error.document_id, index))
+    override = set_label(error.document, index, 1 - error.label, by, source=error, record=False)
     _mark(error, ReviewStatus.FLIPPED, by)
-    _record(error, "flip", before, by, override.sentence_text)
+    _record(error, "flip", before, by, index, override.sentence_text)
     return override
 
 
@@ -308,12 +323,13 @@ def flip_label(error: SentenceError, by) -> LabelOverride:
 def confirm_label(error: SentenceError, by) -> None:
     """The gold label stands (the model was wrong); drop any earlier flip of it."""
     error = _locked(error)
-    before = (error.review_status, _override_label(error.document_id, error.sentence_index))
-    _delete_label(error.document, error.sentence_index, source_error=error)
+    texts = sentence_texts(error.document)
+    _rekey(error.document, texts)
+    index = _index_now(error, texts)
+    before = (error.review_status, _override_label(error.document_id, index))
+    _delete_label(error.document, index, source_error=error)
     _mark(error, ReviewStatus.CONFIRMED, by)
-    texts = sentence_texts(error.document)  # the sentence at its index now, as a flip's
-    text = texts[error.sentence_index] if error.sentence_index < len(texts) else ""
-    _record(error, "confirm", before, by, text)
+    _record(error, "confirm", before, by, index, texts[index])
 
 
 def _mark(error: SentenceError, status: str, by) -> None:

@@ -229,3 +229,62 @@ def test_undoing_a_label_after_the_splitter_changed_undoes_that_sentences_label(
     assert list(LabelOverride.objects.values_list("sentence_text", flat=True)) == [
         "with a parade of paper boats."
     ]
+
+
+def test_a_review_flip_after_the_splitter_changed_labels_the_sentence_the_run_saw(
+    staff, user, resplit
+):
+    """A run stores each misclassified sentence's text; a flip made after the splitting
+    changed labels the sentence with that text, and one that is no longer a sentence is
+    refused with a reason, not labelled elsewhere."""
+    from jobs.models import SentenceError
+    from jobs.services.errors import InvalidInput
+    from jobs.services.reviews import confirm_label, flip_label
+
+    doc = upload(user)
+    run = TrainingRun.objects.create(kind="bertsumext")
+    spans = split_sentences(doc.text)
+    seen = {
+        i: SentenceError.objects.create(
+            run=run, document=doc, sentence_index=i, text=spans[i].text,
+            start=spans[i].start, end=spans[i].end, label=0, kind="fn",
+        )
+        for i in (2, 3)
+    }  # fmt: skip
+    resplit("with a parade", "by the early")  # +1 before S[2]; S[3] is cut in two
+    flip_label(seen[2], staff)
+    assert {i: o.label for i, o in labels_of(doc).items()} == {3: 1}
+    assert LabelOverride.objects.get().sentence_text == S[2]
+    assert ReviewEvent.objects.get(action="flip").sentence_index == 3
+    with pytest.raises(InvalidInput, match="no longer one sentence"):
+        flip_label(seen[3], staff)
+    confirm_label(seen[2], staff)  # drops the flip's label where it is now
+    assert not LabelOverride.objects.exists()
+
+
+def test_the_bulk_flip_refuses_all_when_one_sentence_is_gone(client, staff, user, resplit):
+    from django.urls import reverse
+
+    from jobs.models import SentenceError
+
+    doc = upload(user)
+    run = TrainingRun.objects.create(kind="bertsumext")
+    spans = split_sentences(doc.text)
+    errors = [
+        SentenceError.objects.create(
+            run=run, document=doc, sentence_index=i, text=spans[i].text,
+            start=spans[i].start, end=spans[i].end, label=0, kind="fn",
+        )
+        for i in (1, 3)
+    ]  # fmt: skip
+    resplit("by the early")  # S[3] is no longer one sentence
+    client.force_login(staff)
+    response = client.post(
+        reverse("admin:jobs_sentenceerror_changelist"),
+        {"action": "flip_labels", "_selected_action": [e.pk for e in errors]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Nothing flipped: this sentence is no longer one sentence" in response.content.decode()
+    assert not LabelOverride.objects.exists()
+    assert set(SentenceError.objects.values_list("review_status", flat=True)) == {"open"}

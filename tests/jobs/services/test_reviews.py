@@ -10,11 +10,17 @@ from jobs.models import (
 )
 from jobs.services.errors import InvalidInput
 from jobs.services.reviews import confirm_label, flip_label, set_label
+from jobs.text import split_sentences
 from jobs.workers.training_data import build_training_data
 from tests.factories import DocumentFactory
 from tests.jobs.training_fixtures import make_corpus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
+
+
+def sentence(document, index: int) -> str:
+    """The text of sentence `index` as a run stores it in a SentenceError."""
+    return split_sentences(document.text, document.language or None)[index].text
 
 
 def test_flip_and_confirm_change_the_next_runs_labels(staff):
@@ -24,7 +30,7 @@ def test_flip_and_confirm_change_the_next_runs_labels(staff):
         run=run,
         document=docs[0],
         sentence_index=4,
-        text="x",
+        text=sentence(docs[0], 4),
         start=0,
         end=1,
         label=0,
@@ -61,7 +67,7 @@ def test_undo_and_revert_restore_the_state_before_and_keep_every_event(staff):
     docs = make_corpus(staff, train=1, val=0)
     run = TrainingRun.objects.create(kind="bertsumext")
     error = SentenceError.objects.create(
-        run=run, document=docs[0], sentence_index=2, text="x", start=0, end=1,
+        run=run, document=docs[0], sentence_index=2, text=sentence(docs[0], 2), start=0, end=1,
         label=1, probability=0.1, kind="fn",
     )  # fmt: skip
     flip_label(error, staff)

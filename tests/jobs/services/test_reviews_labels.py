@@ -26,12 +26,19 @@ from jobs.services.reviews import (
 )
 from jobs.services.splits import hash_fraction, labelled_split, move_to_split
 from jobs.services.training import start_training
+from jobs.text import split_sentences
 from jobs.workers.training_data import build_training_data
 from ml.text.data import Example
 from tests.factories import ARTICLE, DocumentFactory
 from tests.jobs.training_fixtures import make_corpus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("training_dirs")]
+
+
+def sentence(document, index: int) -> str:
+    """The text of sentence `index` as a run stores it in a SentenceError."""
+    return split_sentences(document.text, document.language or None)[index].text
+
 
 SENTENCES = [
     "The river festival opened on Saturday with a parade of paper boats.",
@@ -131,7 +138,14 @@ def test_a_flip_on_one_copy_is_a_correction_on_every_copy(staff):
     b = DocumentFactory(owner=staff, split="validation", reference_summary="x")
     run = TrainingRun.objects.create(kind="bertsumext")
     error = SentenceError.objects.create(
-        run=run, document=a, sentence_index=1, text="x", start=0, end=1, label=0, kind="fn"
+        run=run,
+        document=a,
+        sentence_index=1,
+        text=sentence(a, 1),
+        start=0,
+        end=1,
+        label=0,
+        kind="fn",
     )
     flip_label(error, staff)
     rows = LabelOverride.objects.order_by("document_id")
@@ -274,7 +288,14 @@ def test_removing_a_flipped_label_reopens_its_sentence_and_undo_flips_it_again(s
     doc = DocumentFactory(owner=staff, split="train", reference_summary=SENTENCES[0])
     run = TrainingRun.objects.create(kind="bertsumext")
     error = SentenceError.objects.create(
-        run=run, document=doc, sentence_index=1, text="x", start=0, end=1, label=0, kind="fn"
+        run=run,
+        document=doc,
+        sentence_index=1,
+        text=sentence(doc, 1),
+        start=0,
+        end=1,
+        label=0,
+        kind="fn",
     )
     flip_label(error, staff)
     removal = remove_label(doc, 1, staff)
