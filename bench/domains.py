@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from bench.paired_bootstrap import METRICS, paired_interval
+from ml.cli.arguments import UsageError
 from ml.text.data import Example, example_from_record, iter_batches
 from ml.text.rouge import score_summary
 from ml.text.sentences import Span, split_sentences
@@ -88,20 +89,14 @@ def read_set(path: Path, limit: int | None, max_document_sentences: int) -> list
 
 
 def load_system(spec: str, device: str) -> tuple[Any, str]:
-    """A baseline by name (lead3, textrank, default, leadK) or a checkpoint directory."""
-    from ml.text.baselines import get_baseline
+    """What ``python -m ml evaluate --system`` loads for `spec`; a checkpoint directory
+    is named by its last two path parts here (runs' checkpoints are all "best")."""
+    from ml.cli.evaluate import load_system_spec
 
-    try:
-        system = get_baseline(spec)
-        return system, system.name
-    except KeyError:
-        pass
+    system, name = load_system_spec(spec, device)
     path = Path(spec)
-    if not path.is_dir():
-        raise ValueError(f"unknown system {spec!r}: a baseline name or a checkpoint directory")
-    from ml.registry import load_system as load_checkpoint
-
-    return load_checkpoint(path, device), f"{path.parent.name}/{path.name}"
+    checkpoint = name != spec and path.is_dir()  # a baseline is named by its spec
+    return system, f"{path.parent.name}/{path.name}" if checkpoint else name
 
 
 def _human_offsets(text: str, sentences: list[str]) -> list[tuple[int, int]]:
@@ -281,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             report = evaluate_set(Path(path), systems, args)
             print_report(report)
             reports.append(report)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.out:

@@ -230,7 +230,8 @@ def label_action_view(model_admin, request, pk: int, action: str):
     """POST in / out (label the sentence ?s=, then the next one), remove, undo."""
     model_admin.require(request)
     document = get_object_or_404(Document, pk=pk)
-    count = reviews.sentence_count(document)
+    texts = reviews.sentence_texts(document)  # split once for the page and the label
+    count = len(texts)
     index = _index(request.GET.get("s", ""), count)
     in_queue = bool(request.GET.get("queue"))
     if request.method != "POST":
@@ -254,7 +255,7 @@ def label_action_view(model_admin, request, pk: int, action: str):
             return HttpResponseRedirect(label_url(pk, index, in_queue))
         if action not in LABEL_ACTIONS:
             raise InvalidInput(f"unknown labelling action '{action}'; use in, out or remove")
-        reviews.set_label(document, index, LABEL_ACTIONS[action], request.user)
+        reviews.set_label(document, index, LABEL_ACTIONS[action], request.user, texts=texts)
     except InvalidInput as exc:
         model_admin.message_user(request, exc.message, messages.ERROR)
         return HttpResponseRedirect(label_url(pk, index, in_queue))

@@ -47,11 +47,6 @@ def sentence_texts(document: Document) -> list[str]:
     return [s.text for s in split_sentences(document.text, language=document.language or None)]
 
 
-def sentence_count(document: Document) -> int:
-    """Sentences as the dashboard shows them (the index a label refers to)."""
-    return len(sentence_texts(document))
-
-
 def _check_index(texts: list[str], sentence_index: int) -> str:
     """The text of sentence `sentence_index`, which must exist."""
     count = len(texts)
@@ -124,16 +119,18 @@ def set_label(
     source: SentenceError | None = None,
     *,
     record: bool = True,
+    texts: list[str] | None = None,
 ) -> LabelOverride:
     """Set the gold label of one sentence on every copy of its text; later runs train
     (and validate) with it. A staff label (``source`` None, ``record``) is a "label"
     event in the history, and a labelled document without a split gets one
-    (``splits.labelled_split``). Only staff may label."""
+    (``splits.labelled_split``). Only staff may label. ``texts``: the document's
+    sentences (``sentence_texts``) when the caller has split it already."""
     if not is_staff(by) and by is not None:
         raise NotAllowed(STAFF_ONLY_LABELS, "labels")
     if isinstance(label, bool) or label not in (0, 1):
         raise InvalidInput("label must be 0 (not in summary) or 1 (in summary)", "label")
-    texts = sentence_texts(document)
+    texts = sentence_texts(document) if texts is None else texts
     text = _check_index(texts, sentence_index)
     _rekey(document, texts, free=sentence_index)
     before = _override_label(document.pk, sentence_index)
@@ -173,8 +170,9 @@ def set_labels(document: Document, labels: dict[int, int], by) -> int:
     manage training data (``splits.may_manage_training_data``)."""
     if not may_manage_training_data(by):
         raise NotAllowed(STAFF_ONLY_LABELS, "labels")
+    texts = sentence_texts(document)  # split once, not once per label
     for index, label in sorted(labels.items()):
-        set_label(document, index, label, by)
+        set_label(document, index, label, by, texts=texts)
     return len(labels)
 
 
@@ -311,9 +309,12 @@ def _index_now(error: SentenceError, texts: list[str]) -> int:
 def flip_label(error: SentenceError, by) -> LabelOverride:
     """The model was right: the gold label becomes the model's decision."""
     error = _locked(error)
-    index = _index_now(error, sentence_texts(error.document))
+    texts = sentence_texts(error.document)
+    index = _index_now(error, texts)
     before = (error.review_status, _override_label(error.document_id, index))
-    override = set_label(error.document, index, 1 - error.label, by, source=error, record=False)
+    override = set_label(
+        error.document, index, 1 - error.label, by, source=error, record=False, texts=texts
+    )
     _mark(error, ReviewStatus.FLIPPED, by)
     _record(error, "flip", before, by, index, override.sentence_text)
     return override

@@ -21,7 +21,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not examples:
         raise UsageError(f"{args.data}: no examples")
     for spec in args.system:  # one JSON line per system, all on the same examples
-        system, name = _load_system(spec, args.device)
+        system, name = load_system_spec(spec, args.device)
         try:
             scores = evaluate(
                 system,
@@ -38,7 +38,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_system(spec: str, device: str) -> tuple[Any, str]:
+def load_system_spec(spec: str, device: str) -> tuple[Any, str]:
     """A baseline by name, ``abstractive:NAME`` (a pretrained seq2seq model from a
     directory or the local Hugging Face cache), or a trained model's checkpoint dir."""
     from ml.text.baselines import get_baseline
